@@ -1,0 +1,105 @@
+//! The HTTPS rule: credentials and tokens only travel over TLS, except to this machine.
+//!
+//! Seed 001: "Communication to authentication servers enforce HTTPS", and Entur answers plain HTTP
+//! with 301/302/405. PRODUCT.md § Conventions: loopback (127.0.0.0/8, ::1, localhost) may use
+//! HTTP so a local authorization server works in development and tests.
+
+use std::net::IpAddr;
+
+use url::{Host, Url};
+
+use crate::error::Error;
+
+/// Parses `raw` as a URL and applies [`require_https`]; `what` names it in errors
+/// (for example `token_url`).
+pub fn parse_secure_url(raw: &str, what: &str) -> Result<Url, Error> {
+    let url = Url::parse(raw.trim())
+        .map_err(|e| Error::Config(format!("{what} {raw:?} is not a valid URL: {e}")))?;
+    require_https(&url)?;
+    Ok(url)
+}
+
+/// Refuses any URL that is not `https://`, unless its host is a loopback address.
+pub fn require_https(url: &Url) -> Result<(), Error> {
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(url) => Ok(()),
+        _ => Err(Error::InsecureUrl {
+            url: redact_url(url),
+        }),
+    }
+}
+
+/// True when the URL's host is 127.0.0.0/8, ::1, `localhost` or a `*.localhost` name.
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        Some(Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        None => false,
+    }
+}
+
+/// The URL without user info, query or fragment: safe to put in an error message.
+pub(crate) fn redact_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.set_fragment(None);
+    shown.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(raw: &str) -> Result<Url, Error> {
+        parse_secure_url(raw, "token_url")
+    }
+
+    #[test]
+    fn https_is_always_allowed() {
+        assert!(check("https://partner.entur.org/oauth/token").is_ok());
+    }
+
+    #[test]
+    fn plain_http_is_allowed_only_for_loopback() {
+        for ok in [
+            "http://127.0.0.1:8080/oauth/token",
+            "http://127.8.9.10/x",
+            "http://[::1]:9000/x",
+            "http://localhost/x",
+            "http://api.localhost/x",
+        ] {
+            assert!(check(ok).is_ok(), "{ok} should be allowed");
+        }
+        for bad in [
+            "http://partner.entur.org/oauth/token",
+            "http://10.0.0.1/x",
+            "http://localhost.example.com/x",
+            "ftp://127.0.0.1/x",
+        ] {
+            let err = check(bad).unwrap_err().to_string();
+            assert!(err.contains("https://"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn errors_never_show_credentials_in_the_url() {
+        let err = check("http://user:pw@example.com/token?client_secret=s3cr3t")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("pw@"), "{err}");
+        assert!(!err.contains("s3cr3t"), "{err}");
+    }
+
+    #[test]
+    fn garbage_is_a_config_error_naming_the_field() {
+        let err = check("not a url").unwrap_err().to_string();
+        assert!(err.contains("token_url"), "{err}");
+    }
+}

@@ -1,0 +1,273 @@
+//! Everything that can go wrong, each as one readable line: what failed, where, and the likely fix.
+//!
+//! The hints come from the seeds' troubleshooting lists (Entur: 401/403/408/301/302/405,
+//! `invalid_grant`, `unauthorized_client`; Telenor: numeric error codes). Messages never contain
+//! a secret or a token: server-supplied text is trimmed and scrubbed of the client secret before it
+//! is kept.
+
+use std::fmt;
+use std::time::Duration;
+
+/// The result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a token could not be had, or a configuration could not be used.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration is unusable; the message names the setting and the rule.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+
+    /// A URL that would carry credentials or tokens is not HTTPS (seed 001).
+    #[error(
+        "refusing to send credentials or tokens to {url} over plain HTTP: use an https:// URL \
+         (plain HTTP is allowed only for loopback addresses such as 127.0.0.1 or localhost)"
+    )]
+    InsecureUrl {
+        /// The offending URL, without user info or query.
+        url: String,
+    },
+
+    /// The token endpoint could not be reached or did not answer in time.
+    #[error("could not reach the token endpoint {url}: {reason}; check the URL, DNS and network")]
+    Network {
+        /// The token endpoint.
+        url: String,
+        /// What the transport reported.
+        reason: String,
+    },
+
+    /// The authorization server refused the request (4xx, an OAuth error, or a redirect).
+    #[error("{0}")]
+    Rejected(Rejection),
+
+    /// The authorization server failed or asked us to slow down (5xx, 429, 408); worth a retry.
+    #[error("token endpoint {url} failed with HTTP {status}{detail}; retrying later may help")]
+    Unavailable {
+        /// The token endpoint.
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// The server's `Retry-After`, if it sent one.
+        retry_after: Option<Duration>,
+        /// A short description from the body (already prefixed with `: `), or empty.
+        detail: String,
+    },
+
+    /// The authorization server answered with something that is not a usable token response.
+    #[error("token endpoint {url} sent an unusable response (HTTP {status}): {problem}")]
+    InvalidResponse {
+        /// The token endpoint.
+        url: String,
+        /// The HTTP status of the response.
+        status: u16,
+        /// What is wrong with it.
+        problem: String,
+    },
+
+    /// A refresh in progress was cut short (its task stopped, e.g. at runtime shutdown).
+    #[error("token refresh was interrupted: {0}")]
+    Interrupted(String),
+}
+
+impl Error {
+    /// True when trying again later may succeed (network trouble, 5xx, 429, 408).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Network { .. } | Self::Unavailable { .. } | Self::Interrupted(_) => true,
+            Self::InvalidResponse { status, .. } => *status >= 500,
+            Self::Config(_) | Self::InsecureUrl { .. } | Self::Rejected(_) => false,
+        }
+    }
+
+    /// The server's `Retry-After`, when it sent one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Unavailable { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// The rejection details, when the server refused the request.
+    pub fn rejection(&self) -> Option<&Rejection> {
+        match self {
+            Self::Rejected(rejection) => Some(rejection),
+            _ => None,
+        }
+    }
+}
+
+/// A refusal from the authorization server: RFC 6749 §5.2 error fields and, for Telenor-style
+/// servers, their numeric error code (seed 003).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The token endpoint.
+    pub url: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// The RFC 6749 §5.2 `error` code, e.g. `invalid_client`.
+    pub error: Option<String>,
+    /// The server's `error_description`, trimmed and scrubbed of secrets.
+    pub description: Option<String>,
+    /// A Telenor/Apigee numeric error code, e.g. `22` for "Basic Authentication failed".
+    pub provider_code: Option<u32>,
+}
+
+impl Rejection {
+    /// The likely fix, from the seeds' troubleshooting lists.
+    pub fn hint(&self) -> &'static str {
+        if let Some(hint) = self.provider_code.and_then(|code| telenor_hint(self.status, code)) {
+            return hint;
+        }
+        match self.error.as_deref() {
+            Some("invalid_client") => return HINT_BAD_CREDENTIALS,
+            Some("unauthorized_client") => {
+                return "the client is not authorized for this grant: its client_secret may have \
+                        been changed, or the client_credentials grant is not enabled for it"
+            }
+            Some("invalid_grant") => {
+                return "wrong client id or secret, or a client from another environment: check that \
+                        the token URL and the audience belong to the same environment"
+            }
+            Some("invalid_scope") => return HINT_PERMISSION,
+            Some("invalid_target") => {
+                return "the audience/resource is not granted to this client on this server: server \
+                        and audience must belong to the same environment"
+            }
+            Some("access_denied") => return HINT_PERMISSION,
+            Some("unsupported_grant_type") | Some("invalid_request") => return HINT_WIRE_STYLE,
+            _ => {}
+        }
+        match self.status {
+            301 | 302 | 307 | 308 => {
+                "the server redirects plain HTTP: use the https:// URL of the token endpoint"
+            }
+            405 => "method not allowed: use HTTPS, and check that the URL is the token endpoint",
+            401 => HINT_BAD_CREDENTIALS,
+            403 => HINT_PERMISSION,
+            404 => {
+                "no token endpoint at this URL: check token_url (Entur /oauth/token, Telenor Norway \
+                 /oauth/v2/token, Telenor Sweden /openapi/oauth2/token)"
+            }
+            400 => HINT_WIRE_STYLE,
+            _ => "check the client configuration against the provider's documentation",
+        }
+    }
+}
+
+const HINT_BAD_CREDENTIALS: &str =
+    "check client_id and client_secret: the secret may be wrong or may have been changed";
+const HINT_PERMISSION: &str =
+    "the client lacks the permission (scope or audience) it asked for: ask the API owner to grant it";
+const HINT_WIRE_STYLE: &str = "the server did not accept the request's shape: check auth_style \
+     (json for Entur, basic for Telenor, form for client_secret_post servers) and the parameters";
+
+/// The meaning of a Telenor numeric error code (seed 003), for a status and code pair.
+pub fn telenor_code_meaning(status: u16, code: u32) -> Option<&'static str> {
+    Some(match (status, code) {
+        (400, 2) => "missing or invalid grant_type",
+        (401, 1) => "invalid client id",
+        (401, 2) => "invalid access token",
+        (401, 4) => "invalid authorization code",
+        (401, 5) => "not authorized to create access token",
+        (401, 6) => "missing or bad Authorization header",
+        (401, 7) => "invalid refresh_token",
+        (401, 9) => "invalid client data",
+        (401, 21) => "insufficient permissions to use the requested grant_type",
+        (401, 22) => "Basic Authentication failed, bad username or password",
+        (403, 8) => "illegal or unauthorized scope",
+        (403, 12) => "invalid redirect URI",
+        (403, 15) => "illegal response type",
+        (500, 2) => "internal server error",
+        (500, 16) => "invalid app attributes, contact the Telenor admin",
+        _ => return None,
+    })
+}
+
+fn telenor_hint(status: u16, code: u32) -> Option<&'static str> {
+    Some(match (status, code) {
+        (400, 2) | (401, 21) => HINT_WIRE_STYLE,
+        (401, 1) | (401, 22) | (401, 9) => HINT_BAD_CREDENTIALS,
+        (401, 6) => {
+            "send Authorization: Basic base64(client_id:client_secret): set auth_style = basic \
+             (or try basic_encoding = raw if the secret has special characters)"
+        }
+        (401, 5) | (403, 8) => HINT_PERMISSION,
+        _ => return None,
+    })
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "token endpoint {} rejected the request: HTTP {}", self.url, self.status)?;
+        if let Some(error) = &self.error {
+            write!(f, " {error}")?;
+        }
+        if let Some(code) = self.provider_code {
+            match telenor_code_meaning(self.status, code) {
+                Some(meaning) => write!(f, " (error code {code}: {meaning})")?,
+                None => write!(f, " (error code {code})")?,
+            }
+        }
+        if let Some(description) = &self.description {
+            write!(f, ": {description}")?;
+        }
+        write!(f, " — {}", self.hint())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejection(status: u16, error: Option<&str>, code: Option<u32>) -> Rejection {
+        Rejection {
+            url: "https://as.example/oauth/token".into(),
+            status,
+            error: error.map(str::to_owned),
+            description: None,
+            provider_code: code,
+        }
+    }
+
+    #[test]
+    fn hints_follow_the_seeds() {
+        let cases = [
+            (rejection(401, Some("invalid_client"), None), "secret"),
+            (rejection(401, Some("unauthorized_client"), None), "changed"),
+            (rejection(403, Some("invalid_grant"), None), "same environment"),
+            (rejection(403, None, None), "permission"),
+            (rejection(400, Some("invalid_scope"), None), "permission"),
+            (rejection(301, None, None), "https://"),
+            (rejection(405, None, None), "HTTPS"),
+            (rejection(401, None, Some(22)), "client_secret"),
+            (rejection(401, None, Some(6)), "Basic"),
+            (rejection(400, None, Some(2)), "auth_style"),
+        ];
+        for (rejection, expected) in cases {
+            let line = rejection.to_string();
+            assert!(line.contains(expected), "{line}");
+            assert!(!line.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn telenor_codes_are_spelled_out() {
+        let line = rejection(401, None, Some(22)).to_string();
+        assert!(line.contains("error code 22: Basic Authentication failed"), "{line}");
+    }
+
+    #[test]
+    fn transient_errors_are_the_retryable_ones() {
+        let unavailable = Error::Unavailable {
+            url: "u".into(),
+            status: 503,
+            retry_after: Some(Duration::from_secs(3)),
+            detail: String::new(),
+        };
+        assert!(unavailable.is_transient());
+        assert_eq!(unavailable.retry_after(), Some(Duration::from_secs(3)));
+        assert!(!Error::Rejected(rejection(401, None, None)).is_transient());
+    }
+}

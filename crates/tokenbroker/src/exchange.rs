@@ -1,0 +1,211 @@
+//! One client-credentials exchange: send the request, read the answer, compute the expiry.
+//!
+//! RFC 6749 §4.4.2–4.4.3. No caching and no retries here; [`crate::CachedTokenSource`] adds both.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::header::{CONTENT_TYPE, RETRY_AFTER};
+use http::StatusCode;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::ClientConfig;
+use crate::endpoint::redact_url;
+use crate::error::Error;
+use crate::expiry::effective_expiry;
+use crate::jwt::peek_times;
+use crate::request;
+use crate::response::{parse_error_body, parse_success};
+use crate::token::AccessToken;
+
+/// The largest token response body we read; real ones are a few KiB.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+
+/// Fetches tokens from one token endpoint, one request per call.
+#[derive(Clone)]
+pub struct TokenClient {
+    http: reqwest::Client,
+    config: Arc<ClientConfig>,
+    clock: Arc<dyn Clock>,
+    url_label: String,
+}
+
+impl std::fmt::Debug for TokenClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenClient").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl TokenClient {
+    /// A client with its own HTTP connection pool and the system clock.
+    pub fn new(config: ClientConfig) -> Result<Self, Error> {
+        Self::with_clock(config, Arc::new(SystemClock))
+    }
+
+    /// A client that reads time from `clock` (tests move it forward).
+    pub fn with_clock(config: ClientConfig, clock: Arc<dyn Clock>) -> Result<Self, Error> {
+        let http = reqwest::Client::builder()
+            // A redirect would resend credentials somewhere else; report it instead (seed 001:
+            // 301/302 mean "use HTTPS").
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(config.request_timeout())
+            .connect_timeout(config.request_timeout().min(Duration::from_secs(5)))
+            .user_agent(concat!("tokenbroker/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Config(format!("could not set up the HTTP client: {e}")))?;
+        Ok(Self {
+            url_label: redact_url(config.token_url()),
+            http,
+            config: Arc::new(config),
+            clock,
+        })
+    }
+
+    /// The configuration this client uses.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// The clock this client reads.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Asks the token endpoint for a new access token (RFC 6749 §4.4.2).
+    pub async fn fetch(&self) -> Result<AccessToken, Error> {
+        let config = &self.config;
+        tracing::debug!(
+            token_url = %self.url_label,
+            client_id = config.client_id(),
+            auth_style = %config.auth_style(),
+            secret = %config.client_secret().fingerprint(),
+            "requesting an access token"
+        );
+        let response = request::build(&self.http, config)
+            .send()
+            .await
+            .map_err(|e| self.network_error(&e))?;
+        let status = response.status();
+        let retry_after = retry_after(response.headers());
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = self.read_body(response).await?;
+        if status.is_success() {
+            return self.accept(&body, content_type.as_deref(), status.as_u16());
+        }
+        Err(self.refusal(status, retry_after, &body))
+    }
+
+    fn accept(&self, body: &[u8], content_type: Option<&str>, status: u16) -> Result<AccessToken, Error> {
+        let parsed = parse_success(body, content_type, &self.url_label, status)?;
+        let now = self.clock.now();
+        let expires_at = effective_expiry(
+            now,
+            parsed.expires_in,
+            peek_times(&parsed.access_token),
+            self.config.default_lifetime(),
+        );
+        if expires_at <= now {
+            return Err(Error::InvalidResponse {
+                url: self.url_label.clone(),
+                status,
+                problem: "the token is already expired on arrival (its exp claim is in the past: \
+                          check this machine's clock)"
+                    .into(),
+            });
+        }
+        let token = AccessToken::new(parsed.access_token, now, expires_at, parsed.scope, parsed.refresh_token);
+        tracing::debug!(
+            token = token.fingerprint(),
+            lifetime_seconds = token.lifetime().as_secs(),
+            "received an access token"
+        );
+        Ok(token)
+    }
+
+    fn refusal(&self, status: StatusCode, retry_after: Option<Duration>, body: &[u8]) -> Error {
+        let parsed = parse_error_body(body, self.config.client_secret().expose());
+        let code = status.as_u16();
+        let transient = status.is_server_error()
+            || status == StatusCode::TOO_MANY_REQUESTS
+            || status == StatusCode::REQUEST_TIMEOUT;
+        if transient {
+            return Error::Unavailable {
+                url: self.url_label.clone(),
+                status: code,
+                retry_after,
+                detail: parsed.detail(),
+            };
+        }
+        Error::Rejected(parsed.into_rejection(&self.url_label, code))
+    }
+
+    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, Error> {
+        let status = response.status().as_u16();
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.network_error(&e))? {
+            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(Error::InvalidResponse {
+                    url: self.url_label.clone(),
+                    status,
+                    problem: format!("the body is larger than {} KiB", MAX_RESPONSE_BYTES / 1024),
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
+    fn network_error(&self, error: &reqwest::Error) -> Error {
+        let reason = if error.is_timeout() {
+            format!("no answer within {} s", self.config.request_timeout().as_secs_f32())
+        } else if error.is_connect() {
+            "connection failed".to_owned()
+        } else {
+            // reqwest's Display repeats the URL; the source chain has the cause.
+            let mut reason = error.to_string();
+            let mut source = std::error::Error::source(error);
+            while let Some(cause) = source {
+                reason = cause.to_string();
+                source = cause.source();
+            }
+            reason
+        };
+        Error::Network {
+            url: self.url_label.clone(),
+            reason,
+        }
+    }
+}
+
+/// `Retry-After` as delta-seconds or an HTTP date (RFC 9110 §10.2.3).
+fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(std::time::SystemTime::now()).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::{HeaderMap, HeaderValue};
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        let later = std::time::SystemTime::now() + Duration::from_secs(120);
+        headers.insert(RETRY_AFTER, HeaderValue::from_str(&httpdate::fmt_http_date(later)).unwrap());
+        let parsed = retry_after(&headers).unwrap();
+        assert!(parsed > Duration::from_secs(100) && parsed <= Duration::from_secs(120));
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("whenever"));
+        assert_eq!(retry_after(&headers), None);
+    }
+}

@@ -1,0 +1,272 @@
+//! The cached token source: lock-free reads, refresh ahead, one fetch at a time.
+//!
+//! Seeds 000/002: "Cache access tokens securely and reuse them until they expire"; seed 001:
+//! re-authenticate "some time before it expires". How:
+//!
+//! - The current token sits in an [`ArcSwapOption`]: reading it takes no lock, which matters
+//!   because every API call reads it.
+//! - Once [`RefreshPolicy::refresh_at`] of its lifetime has passed, the first caller to notice
+//!   starts one background fetch and everybody keeps getting the still-valid token meanwhile
+//!   (stale-while-revalidate).
+//! - A token closer to expiry than the policy's minimum is never handed out; callers then wait.
+//! - Whatever the number of callers, at most one fetch is in flight: they all await the same
+//!   shared future (single flight).
+//! - Failed fetches retry with jittered exponential backoff; the old token keeps being served
+//!   while it is still usable.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use arc_swap::ArcSwapOption;
+use futures::future::{BoxFuture, FutureExt, Shared};
+
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::exchange::TokenClient;
+use crate::source::policy::{RefreshPolicy, Schedule};
+use crate::source::TokenSource;
+use crate::token::AccessToken;
+
+/// The one fetch in progress, shared by everybody who waits for it.
+type Flight = Shared<BoxFuture<'static, Result<AccessToken, Error>>>;
+
+/// A [`TokenSource`] that caches the token of one [`TokenClient`] and refreshes it ahead of expiry.
+///
+/// Cloning is cheap and clones share the cache. Needs a Tokio runtime: refreshes run as tasks.
+#[derive(Clone)]
+pub struct CachedTokenSource {
+    state: Arc<State>,
+}
+
+struct State {
+    client: TokenClient,
+    clock: Arc<dyn Clock>,
+    policy: RefreshPolicy,
+    current: ArcSwapOption<Entry>,
+    flight: Mutex<Option<Flight>>,
+    /// Unix milliseconds before which no background refresh starts (set after a failure).
+    refresh_not_before: AtomicU64,
+    last_invalidation: Mutex<Option<SystemTime>>,
+    fetches: AtomicU64,
+}
+
+struct Entry {
+    token: AccessToken,
+    schedule: Schedule,
+}
+
+/// What a caller needs from the current token.
+#[derive(Clone, Copy)]
+enum Want {
+    /// Not yet due for refresh: no refresh needs to start.
+    Fresh,
+    /// Still usable: the caller may have it.
+    Usable,
+}
+
+impl CachedTokenSource {
+    /// Caches tokens from `client` with the default [`RefreshPolicy`].
+    pub fn new(client: TokenClient) -> Self {
+        Self::with_policy(client, RefreshPolicy::default())
+    }
+
+    /// Caches tokens from `client` with `policy`.
+    pub fn with_policy(client: TokenClient, policy: RefreshPolicy) -> Self {
+        Self {
+            state: Arc::new(State {
+                clock: Arc::clone(client.clock()),
+                client,
+                policy,
+                current: ArcSwapOption::empty(),
+                flight: Mutex::new(None),
+                refresh_not_before: AtomicU64::new(0),
+                last_invalidation: Mutex::new(None),
+                fetches: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// A valid token: the cached one when fresh, otherwise the result of the (single) refresh.
+    pub async fn token(&self) -> Result<AccessToken, Error> {
+        let now = self.state.clock.now();
+        let want_refresh = {
+            let current = self.state.current.load();
+            match current.as_deref() {
+                Some(entry) if now < entry.schedule.refresh_at => return Ok(entry.token.clone()),
+                Some(entry) if now < entry.schedule.usable_until => Some(entry.token.clone()),
+                _ => None,
+            }
+        };
+        if let Some(still_valid) = want_refresh {
+            self.state.refresh_in_background(now);
+            return Ok(still_valid);
+        }
+        match self.state.start_or_join(now, Want::Usable) {
+            Ok(token) => Ok(token),
+            Err(flight) => flight.await,
+        }
+    }
+
+    /// The API rejected `token` (401): drop it if it is still current and no other invalidation
+    /// happened within [`RefreshPolicy::min_invalidate_interval`]. Returns true if it was dropped.
+    pub fn invalidate(&self, token: &AccessToken) -> bool {
+        self.state.invalidate(token)
+    }
+
+    /// The cached token, if any, without fetching or checking its age.
+    pub fn peek(&self) -> Option<AccessToken> {
+        self.state.current.load().as_ref().map(|entry| entry.token.clone())
+    }
+
+    /// How many requests this source has sent to the token endpoint (retries included).
+    pub fn fetch_count(&self) -> u64 {
+        self.state.fetches.load(Ordering::Relaxed)
+    }
+
+    /// The client this source fetches with.
+    pub fn client(&self) -> &TokenClient {
+        &self.state.client
+    }
+}
+
+impl TokenSource for CachedTokenSource {
+    fn token(&self) -> impl std::future::Future<Output = Result<AccessToken, Error>> + Send {
+        CachedTokenSource::token(self)
+    }
+
+    fn invalidate(&self, token: &AccessToken) -> bool {
+        CachedTokenSource::invalidate(self, token)
+    }
+}
+
+impl std::fmt::Debug for CachedTokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedTokenSource")
+            .field("client", &self.state.client)
+            .field("current", &self.peek())
+            .finish_non_exhaustive()
+    }
+}
+
+impl State {
+    fn refresh_in_background(self: &Arc<Self>, now: SystemTime) {
+        if unix_millis(now) < self.refresh_not_before.load(Ordering::Relaxed) {
+            return;
+        }
+        // Detached on purpose: the spawned task completes the refresh whether or not anyone awaits.
+        let _ = self.start_or_join(now, Want::Fresh);
+    }
+
+    /// The current token if it satisfies `want`, else the flight that will replace it (started
+    /// here if none is running). Checked under the flight lock: a finishing flight stores its
+    /// token before it clears the slot, so no caller can miss it and start a needless fetch.
+    fn start_or_join(self: &Arc<Self>, now: SystemTime, want: Want) -> Result<AccessToken, Flight> {
+        let mut slot = lock(&self.flight);
+        if let Some(flight) = slot.as_ref() {
+            return Err(flight.clone());
+        }
+        if let Some(entry) = self.current.load().as_deref() {
+            let good_until = match want {
+                Want::Fresh => entry.schedule.refresh_at,
+                Want::Usable => entry.schedule.usable_until,
+            };
+            if now < good_until {
+                return Ok(entry.token.clone());
+            }
+        }
+        let state = Arc::clone(self);
+        let task = tokio::spawn(async move { state.run_flight().await });
+        let flight = async move {
+            task.await.unwrap_or_else(|join_error| {
+                Err(Error::Interrupted(format!("the refresh task stopped: {join_error}")))
+            })
+        }
+        .boxed()
+        .shared();
+        *slot = Some(flight.clone());
+        Err(flight)
+    }
+
+    async fn run_flight(self: Arc<Self>) -> Result<AccessToken, Error> {
+        let result = self.fetch_with_retries().await;
+        let mut slot = lock(&self.flight);
+        match &result {
+            Ok(token) => {
+                let schedule = self.policy.schedule(token);
+                self.current.store(Some(Arc::new(Entry {
+                    token: token.clone(),
+                    schedule,
+                })));
+            }
+            Err(error) => {
+                let retry_at = self.clock.now() + self.policy.failure_cooldown;
+                self.refresh_not_before.store(unix_millis(retry_at), Ordering::Relaxed);
+                tracing::warn!(%error, "token refresh failed; serving the cached token while it is usable");
+            }
+        }
+        *slot = None;
+        result
+    }
+
+    async fn fetch_with_retries(&self) -> Result<AccessToken, Error> {
+        let backoff = &self.policy.backoff;
+        let mut retry = 0;
+        loop {
+            self.fetches.fetch_add(1, Ordering::Relaxed);
+            match self.client.fetch().await {
+                Ok(token) => return Ok(token),
+                Err(error) if error.is_transient() && retry + 1 < backoff.max_attempts => {
+                    let delay = backoff.delay(retry, error.retry_after());
+                    tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "token fetch failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    retry += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    fn invalidate(&self, token: &AccessToken) -> bool {
+        let now = self.clock.now();
+        let mut last = lock(&self.last_invalidation);
+        if let Some(at) = *last {
+            let since = now.duration_since(at).unwrap_or(Duration::ZERO);
+            if since < self.policy.min_invalidate_interval {
+                return false;
+            }
+        }
+        let current = self.current.load();
+        if !current.as_deref().is_some_and(|entry| entry.token.same_as(token)) {
+            return false;
+        }
+        let replaced = self.current.compare_and_swap(&*current, None);
+        if !same_entry(&replaced, &current) {
+            return false;
+        }
+        *last = Some(now);
+        tracing::info!(
+            token = token.fingerprint(),
+            "the API rejected the access token; dropped it, the next caller fetches a new one"
+        );
+        true
+    }
+}
+
+fn same_entry(a: &Option<Arc<Entry>>, b: &Option<Arc<Entry>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn unix_millis(at: SystemTime) -> u64 {
+    at.duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,89 @@
+//! When to refresh, when a token is too old to hand out, and how hard to retry.
+//!
+//! Seed 001: "re-authenticates before it expire … Re-authentication will take some time, so execute
+//! it some time before it expires."
+
+use std::time::{Duration, SystemTime};
+
+use crate::source::Backoff;
+use crate::token::AccessToken;
+
+/// Refresh timing and failure handling for [`crate::CachedTokenSource`].
+#[derive(Debug, Clone)]
+pub struct RefreshPolicy {
+    /// Share of the lifetime after which a background refresh starts (default 0.75).
+    pub refresh_at: f64,
+    /// A token with less than this left is never handed out (default 30 s). For short-lived tokens
+    /// it shrinks to a tenth of the lifetime, so a 10 s token is still usable for 9 s.
+    pub min_remaining: Duration,
+    /// Retries of a failed fetch.
+    pub backoff: Backoff,
+    /// After a failed background refresh, wait this long before the next one starts.
+    pub failure_cooldown: Duration,
+    /// At most one [`invalidate`](crate::TokenSource::invalidate) takes effect per this interval,
+    /// so an API that rejects every token cannot drive a fetch loop.
+    pub min_invalidate_interval: Duration,
+}
+
+impl Default for RefreshPolicy {
+    fn default() -> Self {
+        Self {
+            refresh_at: 0.75,
+            min_remaining: Duration::from_secs(30),
+            backoff: Backoff::default(),
+            failure_cooldown: Duration::from_secs(5),
+            min_invalidate_interval: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The two moments that matter for one cached token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Schedule {
+    /// From here on, a background refresh should run.
+    pub refresh_at: SystemTime,
+    /// From here on, the token must not be handed out.
+    pub usable_until: SystemTime,
+}
+
+impl RefreshPolicy {
+    /// When `token` should be refreshed and when it stops being usable.
+    pub(crate) fn schedule(&self, token: &AccessToken) -> Schedule {
+        let lifetime = token.lifetime();
+        let margin = self.min_remaining.min(lifetime / 10);
+        let usable_until = token.expires_at() - margin;
+        let share = self.refresh_at.clamp(0.0, 1.0);
+        let refresh_at = (token.obtained_at() + lifetime.mul_f64(share)).min(usable_until);
+        Schedule {
+            refresh_at,
+            usable_until,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(lifetime: u64) -> (SystemTime, AccessToken) {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let token = AccessToken::new("t", now, now + Duration::from_secs(lifetime), None, None);
+        (now, token)
+    }
+
+    #[test]
+    fn a_day_long_token_refreshes_at_three_quarters() {
+        let (now, token) = token(86_400);
+        let schedule = RefreshPolicy::default().schedule(&token);
+        assert_eq!(schedule.refresh_at, now + Duration::from_secs(64_800));
+        assert_eq!(schedule.usable_until, now + Duration::from_secs(86_370));
+    }
+
+    #[test]
+    fn short_tokens_keep_a_tenth_as_margin() {
+        let (now, token) = token(10);
+        let schedule = RefreshPolicy::default().schedule(&token);
+        assert_eq!(schedule.usable_until, now + Duration::from_secs(9));
+        assert_eq!(schedule.refresh_at, now + Duration::from_millis(7_500));
+    }
+}
