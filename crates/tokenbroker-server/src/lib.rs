@@ -1,1 +1,27 @@
+//! # tokenbroker-server
+//!
+//! An OAuth2 authorization server for the client credentials grant (RFC 6749 §4.4) issuing
+//! RFC 9068 JWT access tokens, speaking the dialects of Entur (seeds 000–002) and Telenor
+//! (seeds 003–004).
+//!
+//! This is its first slice: [`LocalAuthServer`] runs on a loopback port with static clients, an
+//! RS256 key, a JWKS endpoint, request counters and [`Faults`] — the faithful stand-in that the
+//! client library's tests and the demo run against.
 
+pub mod claims;
+pub mod client_auth;
+pub mod dialect;
+pub mod endpoints;
+pub mod faults;
+pub mod keys;
+pub mod local;
+pub mod oauth_error;
+pub mod registry;
+pub mod state;
+
+pub use claims::AccessTokenClaims;
+pub use dialect::Dialect;
+pub use faults::{BodyFault, ExpiresInFormat, Faults};
+pub use keys::SigningKey;
+pub use local::{LocalAuthServer, LocalServerConfig, StartError};
+pub use registry::StaticClient;

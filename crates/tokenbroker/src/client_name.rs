@@ -29,7 +29,11 @@ impl ClientName {
     pub fn new(value: &str) -> Result<Self, Error> {
         let rule = "ET-Client-Name must be <company>-<application>, lowercase, no spaces \
                     (for example forsen_utvikling-infoplakat)";
-        let reject = |why: &str| Err(Error::Config(format!("client_name {value:?}: {why}; {rule}")));
+        let reject = |why: &str| {
+            Err(Error::Config(format!(
+                "client_name {value:?}: {why}; {rule}"
+            )))
+        };
         if value.is_empty() {
             return reject("is empty");
         }

@@ -71,7 +71,8 @@ impl ClientConfig {
         client_id: impl Into<String>,
         client_secret: impl Into<ClientSecret>,
     ) -> ClientConfigBuilder {
-        Self::builder(region.token_url(base_url), client_id, client_secret).auth_style(AuthStyle::Basic)
+        Self::builder(region.token_url(base_url), client_id, client_secret)
+            .auth_style(AuthStyle::Basic)
     }
 
     /// The token endpoint.
@@ -190,7 +191,9 @@ impl ClientConfigBuilder {
             return Err(Error::Config("client_id is empty".into()));
         }
         if self.client_id.chars().any(char::is_control) {
-            return Err(Error::Config("client_id contains control characters".into()));
+            return Err(Error::Config(
+                "client_id contains control characters".into(),
+            ));
         }
         if self.client_secret.expose().is_empty() {
             return Err(Error::Config(
@@ -205,7 +208,9 @@ impl ClientConfigBuilder {
             }
         }
         if self.default_lifetime.is_zero() {
-            return Err(Error::Config("default_lifetime must be more than zero".into()));
+            return Err(Error::Config(
+                "default_lifetime must be more than zero".into(),
+            ));
         }
         check_entur_pairing(&token_url, self.params.audience.as_deref())?;
         Ok(ClientConfig {
@@ -230,8 +235,14 @@ mod tests {
         let config = ClientConfig::entur(EnturEnvironment::Dev, "id", "secret")
             .build()
             .unwrap();
-        assert_eq!(config.token_url().as_str(), "https://partner.dev.entur.org/oauth/token");
-        assert_eq!(config.params().audience.as_deref(), Some("https://api.dev.entur.io"));
+        assert_eq!(
+            config.token_url().as_str(),
+            "https://partner.dev.entur.org/oauth/token"
+        );
+        assert_eq!(
+            config.params().audience.as_deref(),
+            Some("https://api.dev.entur.io")
+        );
         assert_eq!(config.auth_style(), AuthStyle::Json);
     }
 
@@ -247,9 +258,10 @@ mod tests {
 
     #[test]
     fn telenor_preset_is_basic_at_the_region_path() {
-        let config = ClientConfig::telenor("https://api.telenor.no", TelenorRegion::Norway, "id", "s")
-            .build()
-            .unwrap();
+        let config =
+            ClientConfig::telenor("https://api.telenor.no", TelenorRegion::Norway, "id", "s")
+                .build()
+                .unwrap();
         assert_eq!(config.token_url().path(), "/oauth/v2/token");
         assert_eq!(config.auth_style(), AuthStyle::Basic);
     }
@@ -268,8 +280,12 @@ mod tests {
         let err = |b: ClientConfigBuilder| b.build().unwrap_err().to_string();
         assert!(err(ClientConfig::builder("http://as.example/t", "id", "s")).contains("https://"));
         assert!(err(ClientConfig::builder("https://as.example/t", " ", "s")).contains("client_id"));
-        assert!(err(ClientConfig::builder("https://as.example/t", "id", "")).contains("client_secret"));
-        assert!(err(ClientConfig::builder("https://as.example/t", "id", "s").extra_param("grant_type", "x"))
-            .contains("grant_type"));
+        assert!(
+            err(ClientConfig::builder("https://as.example/t", "id", "")).contains("client_secret")
+        );
+        assert!(err(
+            ClientConfig::builder("https://as.example/t", "id", "s").extra_param("grant_type", "x")
+        )
+        .contains("grant_type"));
     }
 }

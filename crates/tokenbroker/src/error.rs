@@ -117,7 +117,10 @@ pub struct Rejection {
 impl Rejection {
     /// The likely fix, from the seeds' troubleshooting lists.
     pub fn hint(&self) -> &'static str {
-        if let Some(hint) = self.provider_code.and_then(|code| telenor_hint(self.status, code)) {
+        if let Some(hint) = self
+            .provider_code
+            .and_then(|code| telenor_hint(self.status, code))
+        {
             return hint;
         }
         match self.error.as_deref() {
@@ -200,7 +203,11 @@ fn telenor_hint(status: u16, code: u32) -> Option<&'static str> {
 
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "token endpoint {} rejected the request: HTTP {}", self.url, self.status)?;
+        write!(
+            f,
+            "token endpoint {} rejected the request: HTTP {}",
+            self.url, self.status
+        )?;
         if let Some(error) = &self.error {
             write!(f, " {error}")?;
         }
@@ -236,7 +243,10 @@ mod tests {
         let cases = [
             (rejection(401, Some("invalid_client"), None), "secret"),
             (rejection(401, Some("unauthorized_client"), None), "changed"),
-            (rejection(403, Some("invalid_grant"), None), "same environment"),
+            (
+                rejection(403, Some("invalid_grant"), None),
+                "same environment",
+            ),
             (rejection(403, None, None), "permission"),
             (rejection(400, Some("invalid_scope"), None), "permission"),
             (rejection(301, None, None), "https://"),
@@ -255,7 +265,10 @@ mod tests {
     #[test]
     fn telenor_codes_are_spelled_out() {
         let line = rejection(401, None, Some(22)).to_string();
-        assert!(line.contains("error code 22: Basic Authentication failed"), "{line}");
+        assert!(
+            line.contains("error code 22: Basic Authentication failed"),
+            "{line}"
+        );
     }
 
     #[test]

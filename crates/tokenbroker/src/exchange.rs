@@ -32,7 +32,9 @@ pub struct TokenClient {
 
 impl std::fmt::Debug for TokenClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenClient").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("TokenClient")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -99,7 +101,12 @@ impl TokenClient {
         Err(self.refusal(status, retry_after, &body))
     }
 
-    fn accept(&self, body: &[u8], content_type: Option<&str>, status: u16) -> Result<AccessToken, Error> {
+    fn accept(
+        &self,
+        body: &[u8],
+        content_type: Option<&str>,
+        status: u16,
+    ) -> Result<AccessToken, Error> {
         let parsed = parse_success(body, content_type, &self.url_label, status)?;
         let now = self.clock.now();
         let expires_at = effective_expiry(
@@ -117,7 +124,13 @@ impl TokenClient {
                     .into(),
             });
         }
-        let token = AccessToken::new(parsed.access_token, now, expires_at, parsed.scope, parsed.refresh_token);
+        let token = AccessToken::new(
+            parsed.access_token,
+            now,
+            expires_at,
+            parsed.scope,
+            parsed.refresh_token,
+        );
         tracing::debug!(
             token = token.fingerprint(),
             lifetime_seconds = token.lifetime().as_secs(),
@@ -161,7 +174,10 @@ impl TokenClient {
 
     fn network_error(&self, error: &reqwest::Error) -> Error {
         let reason = if error.is_timeout() {
-            format!("no answer within {} s", self.config.request_timeout().as_secs_f32())
+            format!(
+                "no answer within {} s",
+                self.config.request_timeout().as_secs_f32()
+            )
         } else if error.is_connect() {
             "connection failed".to_owned()
         } else {
@@ -188,7 +204,10 @@ fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
         return Some(Duration::from_secs(seconds));
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(std::time::SystemTime::now()).unwrap_or_default())
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
 }
 
 #[cfg(test)]
@@ -202,7 +221,10 @@ mod tests {
         headers.insert(RETRY_AFTER, HeaderValue::from_static("7"));
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
         let later = std::time::SystemTime::now() + Duration::from_secs(120);
-        headers.insert(RETRY_AFTER, HeaderValue::from_str(&httpdate::fmt_http_date(later)).unwrap());
+        headers.insert(
+            RETRY_AFTER,
+            HeaderValue::from_str(&httpdate::fmt_http_date(later)).unwrap(),
+        );
         let parsed = retry_after(&headers).unwrap();
         assert!(parsed > Duration::from_secs(100) && parsed <= Duration::from_secs(120));
         headers.insert(RETRY_AFTER, HeaderValue::from_static("whenever"));

@@ -66,14 +66,23 @@ mod tests {
     fn the_earlier_of_expires_in_and_exp_wins() {
         let now = at(0);
         let hour = Some(Duration::from_secs(3600));
-        assert_eq!(effective_expiry(now, hour, claim(600), Duration::ZERO), at(600));
-        assert_eq!(effective_expiry(now, hour, claim(7200), Duration::ZERO), at(3600));
+        assert_eq!(
+            effective_expiry(now, hour, claim(600), Duration::ZERO),
+            at(600)
+        );
+        assert_eq!(
+            effective_expiry(now, hour, claim(7200), Duration::ZERO),
+            at(3600)
+        );
     }
 
     #[test]
     fn missing_expires_in_uses_exp_then_the_default() {
         let now = at(0);
-        assert_eq!(effective_expiry(now, None, claim(900), Duration::ZERO), at(900));
+        assert_eq!(
+            effective_expiry(now, None, claim(900), Duration::ZERO),
+            at(900)
+        );
         assert_eq!(
             effective_expiry(now, None, None, Duration::from_secs(300)),
             at(300)

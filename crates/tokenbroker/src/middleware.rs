@@ -73,7 +73,11 @@ impl<S: TokenSource> Middleware for AuthMiddleware<S> {
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
         require_https(request.url()).map_err(reqwest_middleware::Error::middleware)?;
-        let token = self.source.token().await.map_err(reqwest_middleware::Error::middleware)?;
+        let token = self
+            .source
+            .token()
+            .await
+            .map_err(reqwest_middleware::Error::middleware)?;
         let replay = request.try_clone();
         let response = next
             .clone()

@@ -57,9 +57,13 @@ impl EnturEnvironment {
     /// The environment whose authentication server hosts `url`, if any.
     pub fn of_token_url(url: &Url) -> Option<Self> {
         let host = url.host_str()?;
-        Self::ALL
-            .into_iter()
-            .find(|env| Url::parse(env.token_url()).ok().as_ref().and_then(Url::host_str) == Some(host))
+        Self::ALL.into_iter().find(|env| {
+            Url::parse(env.token_url())
+                .ok()
+                .as_ref()
+                .and_then(Url::host_str)
+                == Some(host)
+        })
     }
 
     /// The environment an audience belongs to, if it is one of Entur's.
@@ -92,7 +96,8 @@ impl fmt::Display for EnturEnvironment {
 
 /// Refuses an Entur token URL paired with another Entur environment's audience (seed 001).
 pub fn check_entur_pairing(token_url: &Url, audience: Option<&str>) -> Result<(), Error> {
-    let (Some(server_env), Some(audience)) = (EnturEnvironment::of_token_url(token_url), audience) else {
+    let (Some(server_env), Some(audience)) = (EnturEnvironment::of_token_url(token_url), audience)
+    else {
         return Ok(());
     };
     match EnturEnvironment::of_audience(audience) {

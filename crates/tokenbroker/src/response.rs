@@ -26,13 +26,19 @@ pub(crate) struct TokenResponse {
 }
 
 /// Parses a 2xx body. `url` and `status` only label errors.
-pub(crate) fn parse_success(body: &[u8], content_type: Option<&str>, url: &str, status: u16) -> Result<TokenResponse, Error> {
+pub(crate) fn parse_success(
+    body: &[u8],
+    content_type: Option<&str>,
+    url: &str,
+    status: u16,
+) -> Result<TokenResponse, Error> {
     let invalid = |problem: String| Error::InvalidResponse {
         url: url.to_owned(),
         status,
         problem,
     };
-    let value: Value = serde_json::from_slice(body).map_err(|_| invalid(not_json(body, content_type)))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|_| invalid(not_json(body, content_type)))?;
     let Value::Object(fields) = value else {
         return Err(invalid("the body is JSON but not an object".into()));
     };
@@ -41,8 +47,13 @@ pub(crate) fn parse_success(body: &[u8], content_type: Option<&str>, url: &str, 
         Some(_) => return Err(invalid("access_token is empty or not a string".into())),
         None => return Err(invalid("the body has no access_token".into())),
     };
-    if access_token.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(invalid("access_token contains whitespace or control characters".into()));
+    if access_token
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(invalid(
+            "access_token contains whitespace or control characters".into(),
+        ));
     }
     if let Some(token_type) = fields.get("token_type") {
         // RFC 6749 §5.1: token_type is case-insensitive; we can only apply Bearer tokens (RFC 6750).
@@ -64,8 +75,14 @@ pub(crate) fn parse_success(body: &[u8], content_type: Option<&str>, url: &str, 
     Ok(TokenResponse {
         access_token,
         expires_in,
-        refresh_token: fields.get("refresh_token").and_then(Value::as_str).map(str::to_owned),
-        scope: fields.get("scope").and_then(Value::as_str).map(str::to_owned),
+        refresh_token: fields
+            .get("refresh_token")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        scope: fields
+            .get("scope")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
     })
 }
 
@@ -76,12 +93,23 @@ fn parse_expires_in(value: &Value) -> Result<Duration, String> {
         Value::String(s) => s.trim().parse::<f64>().ok(),
         _ => None,
     }
-    .ok_or_else(|| format!("expires_in {} is neither a number nor a numeric string", describe(value)))?;
+    .ok_or_else(|| {
+        format!(
+            "expires_in {} is neither a number nor a numeric string",
+            describe(value)
+        )
+    })?;
     if !seconds.is_finite() || seconds <= 0.0 {
-        return Err(format!("expires_in {} is not a positive number of seconds", describe(value)));
+        return Err(format!(
+            "expires_in {} is not a positive number of seconds",
+            describe(value)
+        ));
     }
     if seconds > MAX_EXPIRES_IN as f64 {
-        return Err(format!("expires_in {} is absurdly long (over ten years)", describe(value)));
+        return Err(format!(
+            "expires_in {} is absurdly long (over ten years)",
+            describe(value)
+        ));
     }
     Ok(Duration::from_secs(seconds.floor() as u64))
 }
@@ -194,7 +222,12 @@ mod tests {
     use super::*;
 
     fn ok(body: &str) -> Result<TokenResponse, Error> {
-        parse_success(body.as_bytes(), Some("application/json"), "https://as/token", 200)
+        parse_success(
+            body.as_bytes(),
+            Some("application/json"),
+            "https://as/token",
+            200,
+        )
     }
 
     #[test]
@@ -210,7 +243,9 @@ mod tests {
     #[test]
     fn token_type_is_case_insensitive_bearer_only() {
         assert!(ok(r#"{"access_token":"t","token_type":"bEaReR"}"#).is_ok());
-        let err = ok(r#"{"access_token":"t","token_type":"mac"}"#).unwrap_err().to_string();
+        let err = ok(r#"{"access_token":"t","token_type":"mac"}"#)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("only Bearer"), "{err}");
     }
 
@@ -234,7 +269,10 @@ mod tests {
 
     #[test]
     fn error_bodies_in_every_known_shape() {
-        let rfc = parse_error_body(br#"{"error":"invalid_client","error_description":"bad"}"#, "s");
+        let rfc = parse_error_body(
+            br#"{"error":"invalid_client","error_description":"bad"}"#,
+            "s",
+        );
         assert_eq!(rfc.error.as_deref(), Some("invalid_client"));
         assert_eq!(rfc.description.as_deref(), Some("bad"));
         let telenor = parse_error_body(br#"{"error":"invalid_client","code":"22"}"#, "s");
@@ -251,7 +289,8 @@ mod tests {
 
     #[test]
     fn server_text_cannot_smuggle_the_secret_or_newlines() {
-        let body = br#"{"error":"invalid_client","error_description":"secret hunter2 is wrong\nreally"}"#;
+        let body =
+            br#"{"error":"invalid_client","error_description":"secret hunter2 is wrong\nreally"}"#;
         let parsed = parse_error_body(body, "hunter2");
         let description = parsed.description.unwrap();
         assert!(!description.contains("hunter2"));

@@ -133,6 +133,9 @@ mod tests {
         assert!(!shown.contains("refresh-me"), "{shown}");
         assert!(token.authorization_header().is_sensitive());
         assert_eq!(token.lifetime(), Duration::from_secs(60));
-        assert_eq!(token.remaining(now + Duration::from_secs(100)), Duration::ZERO);
+        assert_eq!(
+            token.remaining(now + Duration::from_secs(100)),
+            Duration::ZERO
+        );
     }
 }

@@ -15,7 +15,10 @@ use crate::config::ClientConfig;
 use crate::request::BasicEncoding;
 
 /// Adds `Authorization: Basic …` and the form body without credentials.
-pub(crate) fn apply(request: reqwest::RequestBuilder, config: &ClientConfig) -> reqwest::RequestBuilder {
+pub(crate) fn apply(
+    request: reqwest::RequestBuilder,
+    config: &ClientConfig,
+) -> reqwest::RequestBuilder {
     let header = basic_authorization(
         config.client_id(),
         config.client_secret().expose(),

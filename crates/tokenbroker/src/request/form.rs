@@ -3,7 +3,10 @@
 use crate::config::ClientConfig;
 
 /// Puts the credentials and parameters in an `application/x-www-form-urlencoded` body.
-pub(crate) fn apply(request: reqwest::RequestBuilder, config: &ClientConfig) -> reqwest::RequestBuilder {
+pub(crate) fn apply(
+    request: reqwest::RequestBuilder,
+    config: &ClientConfig,
+) -> reqwest::RequestBuilder {
     let mut pairs = config.params().pairs();
     pairs.push(("client_id", config.client_id()));
     pairs.push(("client_secret", config.client_secret().expose()));

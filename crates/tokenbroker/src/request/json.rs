@@ -6,14 +6,20 @@ use serde_json::{Map, Value};
 use crate::config::ClientConfig;
 
 /// Puts the credentials and parameters in a JSON body.
-pub(crate) fn apply(request: reqwest::RequestBuilder, config: &ClientConfig) -> reqwest::RequestBuilder {
+pub(crate) fn apply(
+    request: reqwest::RequestBuilder,
+    config: &ClientConfig,
+) -> reqwest::RequestBuilder {
     request.json(&body(config))
 }
 
 fn body(config: &ClientConfig) -> Value {
     let mut body = Map::new();
     body.insert("client_id".into(), config.client_id().into());
-    body.insert("client_secret".into(), config.client_secret().expose().into());
+    body.insert(
+        "client_secret".into(),
+        config.client_secret().expose().into(),
+    );
     for (name, value) in config.params().pairs() {
         match body.get_mut(name) {
             // Repeated parameters (several RFC 8707 resources) become an array.

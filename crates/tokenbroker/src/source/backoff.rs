@@ -34,7 +34,9 @@ impl Backoff {
             .saturating_mul(2u32.saturating_pow(retry.min(20)))
             .min(self.max_delay);
         let jittered = cap.mul_f64(fastrand::f64());
-        jittered.max(retry_after.unwrap_or_default()).min(self.max_delay)
+        jittered
+            .max(retry_after.unwrap_or_default())
+            .min(self.max_delay)
     }
 }
 

@@ -116,7 +116,11 @@ impl CachedTokenSource {
 
     /// The cached token, if any, without fetching or checking its age.
     pub fn peek(&self) -> Option<AccessToken> {
-        self.state.current.load().as_ref().map(|entry| entry.token.clone())
+        self.state
+            .current
+            .load()
+            .as_ref()
+            .map(|entry| entry.token.clone())
     }
 
     /// How many requests this source has sent to the token endpoint (retries included).
@@ -179,7 +183,9 @@ impl State {
         let task = tokio::spawn(async move { state.run_flight().await });
         let flight = async move {
             task.await.unwrap_or_else(|join_error| {
-                Err(Error::Interrupted(format!("the refresh task stopped: {join_error}")))
+                Err(Error::Interrupted(format!(
+                    "the refresh task stopped: {join_error}"
+                )))
             })
         }
         .boxed()
@@ -201,7 +207,8 @@ impl State {
             }
             Err(error) => {
                 let retry_at = self.clock.now() + self.policy.failure_cooldown;
-                self.refresh_not_before.store(unix_millis(retry_at), Ordering::Relaxed);
+                self.refresh_not_before
+                    .store(unix_millis(retry_at), Ordering::Relaxed);
                 tracing::warn!(%error, "token refresh failed; serving the cached token while it is usable");
             }
         }
@@ -237,7 +244,10 @@ impl State {
             }
         }
         let current = self.current.load();
-        if !current.as_deref().is_some_and(|entry| entry.token.same_as(token)) {
+        if !current
+            .as_deref()
+            .is_some_and(|entry| entry.token.same_as(token))
+        {
             return false;
         }
         let replaced = self.current.compare_and_swap(&*current, None);

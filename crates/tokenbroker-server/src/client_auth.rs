@@ -1,0 +1,235 @@
+//! Reading a token request: parameters and client credentials, in all three wire styles.
+//!
+//! RFC 6749 §2.3.1 allows `client_secret_basic` and `client_secret_post`; Entur/Auth0 also take the
+//! credentials in a JSON body (seed 002). A request must use exactly one method (RFC 6749 §2.3).
+//! Basic credentials are form-urlencoded by RFC-following clients and raw by others, so both
+//! readings are tried.
+
+use axum::http::{header, HeaderMap};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde_json::Value;
+
+use crate::oauth_error::OAuthError;
+
+/// How the client authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// `Authorization: Basic` (RFC 6749 §2.3.1).
+    Basic,
+    /// Credentials in a form body (`client_secret_post`).
+    Form,
+    /// Credentials in a JSON body (Entur/Auth0).
+    Json,
+}
+
+/// A parsed token request.
+#[derive(Debug)]
+pub struct TokenRequest {
+    /// The authentication method used.
+    pub method: AuthMethod,
+    /// Candidate (client id, secret) readings, best first.
+    pub credentials: Vec<(String, String)>,
+    /// `grant_type`.
+    pub grant_type: Option<String>,
+    /// `audience`.
+    pub audience: Option<String>,
+    /// `scope`.
+    pub scope: Option<String>,
+    /// RFC 8707 `resource` values.
+    pub resource: Vec<String>,
+}
+
+/// Parses headers and body into a [`TokenRequest`].
+pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, OAuthError> {
+    let params = body_params(headers, body)?;
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let basic = basic_credentials(headers)?;
+    let body_id = get("client_id");
+    let body_secret = get("client_secret");
+    let json = is_json(headers);
+    let (method, credentials) = match (basic, body_secret) {
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::invalid_request(
+                "the request uses more than one client authentication method (RFC 6749 §2.3)",
+            ))
+        }
+        (Some(candidates), None) => {
+            if let Some(id) = &body_id {
+                if !candidates.iter().any(|(basic_id, _)| basic_id == id) {
+                    return Err(OAuthError::invalid_request(
+                        "client_id in the body differs from the Basic credentials",
+                    ));
+                }
+            }
+            (AuthMethod::Basic, candidates)
+        }
+        (None, Some(secret)) => {
+            let id = body_id
+                .ok_or_else(|| OAuthError::invalid_request("client_secret without client_id"))?;
+            let method = if json {
+                AuthMethod::Json
+            } else {
+                AuthMethod::Form
+            };
+            (method, vec![(id, secret)])
+        }
+        (None, None) => (
+            if json {
+                AuthMethod::Json
+            } else {
+                AuthMethod::Form
+            },
+            Vec::new(),
+        ),
+    };
+    Ok(TokenRequest {
+        method,
+        credentials,
+        grant_type: get("grant_type"),
+        audience: get("audience"),
+        scope: get("scope"),
+        resource: params
+            .iter()
+            .filter(|(k, _)| k == "resource")
+            .map(|(_, v)| v.clone())
+            .collect(),
+    })
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        })
+}
+
+fn body_params(headers: &HeaderMap, body: &[u8]) -> Result<Vec<(String, String)>, OAuthError> {
+    if !is_json(headers) {
+        return Ok(form_urlencoded::parse(body).into_owned().collect());
+    }
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| OAuthError::invalid_request(format!("the JSON body does not parse: {e}")))?;
+    let Value::Object(fields) = value else {
+        return Err(OAuthError::invalid_request(
+            "the JSON body is not an object",
+        ));
+    };
+    let mut params = Vec::new();
+    for (name, value) in fields {
+        match value {
+            Value::String(s) => params.push((name, s)),
+            Value::Array(items) => params.extend(
+                items
+                    .into_iter()
+                    .filter_map(|v| v.as_str().map(|s| (name.clone(), s.to_owned()))),
+            ),
+            Value::Null => {}
+            other => params.push((name, other.to_string())),
+        }
+    }
+    Ok(params)
+}
+
+/// The Basic credentials, as (decoded, raw) readings; `None` without a Basic header.
+fn basic_credentials(headers: &HeaderMap) -> Result<Option<Vec<(String, String)>>, OAuthError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let bad = || {
+        OAuthError::invalid_client(
+            "malformed Authorization header: expected Basic base64(client_id:client_secret)",
+        )
+        .with_code(6)
+    };
+    let value = value.to_str().map_err(|_| bad())?;
+    let Some((scheme, encoded)) = value.split_once(' ') else {
+        return Err(bad());
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(bad());
+    }
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(bad)?;
+    let mut readings = vec![(form_decode(id), form_decode(secret))];
+    let raw = (id.to_owned(), secret.to_owned());
+    if !readings.contains(&raw) {
+        readings.push(raw);
+    }
+    Ok(Some(readings))
+}
+
+fn form_decode(value: &str) -> String {
+    form_urlencoded::parse(format!("v={value}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn basic_credentials_are_read_both_ways() {
+        let encoded = STANDARD.encode("my+id:p%40ss");
+        let request = parse(
+            &headers(&[("authorization", &format!("Basic {encoded}"))]),
+            b"grant_type=client_credentials",
+        )
+        .unwrap();
+        assert_eq!(request.method, AuthMethod::Basic);
+        assert_eq!(request.credentials[0], ("my id".into(), "p@ss".into()));
+        assert_eq!(request.credentials[1], ("my+id".into(), "p%40ss".into()));
+    }
+
+    #[test]
+    fn json_and_form_bodies_carry_credentials() {
+        let json = parse(
+            &headers(&[("content-type", "application/json")]),
+            br#"{"client_id":"a","client_secret":"b","audience":"x","grant_type":"client_credentials"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (json.method, json.audience.as_deref()),
+            (AuthMethod::Json, Some("x"))
+        );
+        let form = parse(
+            &HeaderMap::new(),
+            b"client_id=a&client_secret=b&resource=r1&resource=r2",
+        )
+        .unwrap();
+        assert_eq!(form.method, AuthMethod::Form);
+        assert_eq!(form.resource, vec!["r1", "r2"]);
+    }
+
+    #[test]
+    fn two_methods_at_once_are_refused() {
+        let encoded = STANDARD.encode("a:b");
+        let err = parse(
+            &headers(&[("authorization", &format!("Basic {encoded}"))]),
+            b"client_id=a&client_secret=b",
+        )
+        .unwrap_err();
+        assert_eq!(err.error, "invalid_request");
+    }
+}

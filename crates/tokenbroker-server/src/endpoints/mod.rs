@@ -1,0 +1,4 @@
+//! The HTTP endpoints, one file each.
+
+pub mod jwks;
+pub mod token;

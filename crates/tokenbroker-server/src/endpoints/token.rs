@@ -1,0 +1,277 @@
+//! The token endpoint: the client credentials grant (RFC 6749 §4.4).
+//!
+//! Authenticates the client in whichever style it used, checks the audience (Entur: server and
+//! audience must belong to the same environment, seed 001) and the scope (requested ⊆ granted,
+//! RFC 6749 §3.3), and answers with a signed RFC 9068 JWT. Fault knobs can make it misbehave.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::claims::{sign, AccessTokenClaims};
+use crate::client_auth::{self, AuthMethod, TokenRequest};
+use crate::dialect::Dialect;
+use crate::faults::{BodyFault, ExpiresInFormat};
+use crate::oauth_error::OAuthError;
+use crate::registry::StaticClient;
+use crate::state::AppState;
+
+/// Handles one token request in `dialect`.
+pub async fn token(
+    State(state): State<Arc<AppState>>,
+    dialect: Dialect,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    state.count_token_request();
+    if let Some(delay) = state.faults.delay() {
+        tokio::time::sleep(delay).await;
+    }
+    if let Some(status) = state.faults.status() {
+        return injected_failure(status, state.faults.retry_after());
+    }
+    match issue(&state, dialect, &headers, &body) {
+        Ok(response) => response,
+        Err(mut error) => {
+            if !dialect.numeric_codes() {
+                // RFC 6749 §5.2 dialect: no numeric codes, and invalid_scope is a 400 (Telenor
+                // answers 403 with code 8, seed 003).
+                error.code = None;
+                if error.error == "invalid_scope" {
+                    error.status = StatusCode::BAD_REQUEST;
+                }
+            }
+            tracing::debug!(error = error.error, description = %error.description, "token request refused");
+            error.into_response()
+        }
+    }
+}
+
+fn issue(
+    state: &AppState,
+    dialect: Dialect,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, OAuthError> {
+    let request = client_auth::parse(headers, body)?;
+    check_grant_type(&request)?;
+    let client = authenticate(state, &request)?;
+    let audience = choose_audience(client, &request)?;
+    let scope = choose_scope(client, &request)?;
+    let lifetime = client.lifetime.unwrap_or_else(|| state.default_lifetime());
+    let now = unix_now();
+    let claims = AccessTokenClaims {
+        iss: state.issuer.clone(),
+        sub: client.client_id.clone(),
+        client_id: client.client_id.clone(),
+        aud: audience,
+        scope: scope.clone(),
+        iat: now,
+        exp: now + lifetime.as_secs(),
+        jti: uuid::Uuid::new_v4().to_string(),
+    };
+    let token = sign(&state.key, &claims).map_err(|e| {
+        OAuthError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            format!("signing failed: {e}"),
+        )
+        .with_code(2)
+    })?;
+    state.count_token_issued();
+    Ok(token_response(state, dialect, token, lifetime, scope))
+}
+
+fn check_grant_type(request: &TokenRequest) -> Result<(), OAuthError> {
+    match request.grant_type.as_deref() {
+        Some("client_credentials") => Ok(()),
+        None => Err(OAuthError::invalid_request(
+            "grant_type is missing; send grant_type=client_credentials",
+        )
+        .with_code(2)),
+        Some(other) => Err(OAuthError::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            format!("grant_type {other:?} is not supported here; use client_credentials"),
+        )
+        .with_code(2)),
+    }
+}
+
+fn authenticate<'a>(
+    state: &'a AppState,
+    request: &TokenRequest,
+) -> Result<&'a StaticClient, OAuthError> {
+    let challenge = |error: OAuthError| {
+        if request.method == AuthMethod::Basic {
+            error.with_basic_challenge()
+        } else {
+            error
+        }
+    };
+    if request.credentials.is_empty() {
+        return Err(challenge(
+            OAuthError::invalid_client(
+                "no client credentials: send Basic authentication or client_id and client_secret",
+            )
+            .with_code(6),
+        ));
+    }
+    let mut known_client = false;
+    for (id, secret) in &request.credentials {
+        if let Some(client) = state.registry.get(id) {
+            known_client = true;
+            if client.secret_matches(secret) {
+                return Ok(client);
+            }
+        }
+    }
+    let error = if known_client {
+        OAuthError::invalid_client("client authentication failed: wrong client_secret")
+            .with_code(22)
+    } else {
+        OAuthError::invalid_client("client authentication failed: unknown client_id").with_code(1)
+    };
+    Err(challenge(error))
+}
+
+fn choose_audience(client: &StaticClient, request: &TokenRequest) -> Result<String, OAuthError> {
+    let requested: Vec<&String> = request
+        .audience
+        .iter()
+        .chain(request.resource.iter())
+        .collect();
+    match requested.as_slice() {
+        [] => match client.audiences.as_slice() {
+            [only] => Ok(only.clone()),
+            _ => Err(OAuthError::invalid_request(
+                "audience is required: this client is granted several audiences",
+            )),
+        },
+        [first, rest @ ..] if rest.iter().all(|other| other == first) => {
+            if client.audiences.iter().any(|granted| granted == *first) {
+                Ok((*first).clone())
+            } else {
+                Err(OAuthError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_target",
+                    format!("audience {first} is not granted to this client on this server; server and audience must belong to the same environment"),
+                ))
+            }
+        }
+        _ => Err(OAuthError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_target",
+            "ask for one audience per token",
+        )),
+    }
+}
+
+fn choose_scope(
+    client: &StaticClient,
+    request: &TokenRequest,
+) -> Result<Option<String>, OAuthError> {
+    let Some(requested) = request.scope.as_deref().filter(|s| !s.trim().is_empty()) else {
+        return Ok((!client.scopes.is_empty()).then(|| client.scopes.join(" ")));
+    };
+    let mut granted = Vec::new();
+    for scope in requested.split_whitespace() {
+        if !client.scopes.iter().any(|s| s == scope) {
+            return Err(OAuthError::new(
+                StatusCode::FORBIDDEN,
+                "invalid_scope",
+                format!("scope {scope:?} is not granted to this client"),
+            )
+            .with_code(8));
+        }
+        if !granted.contains(&scope) {
+            granted.push(scope);
+        }
+    }
+    Ok(Some(granted.join(" ")))
+}
+
+fn token_response(
+    state: &AppState,
+    dialect: Dialect,
+    token: String,
+    lifetime: Duration,
+    scope: Option<String>,
+) -> Response {
+    let faults = &state.faults;
+    if let Some(broken) = broken_body(faults.body()) {
+        return broken;
+    }
+    let seconds = faults.advertised_expires_in().unwrap_or(lifetime.as_secs());
+    let expires_in = match faults.expires_in() {
+        ExpiresInFormat::Number => Some(json!(seconds)),
+        ExpiresInFormat::String => Some(json!(seconds.to_string())),
+        ExpiresInFormat::Missing => None,
+        ExpiresInFormat::Dialect if dialect.expires_in_as_string() => {
+            Some(json!(seconds.to_string()))
+        }
+        ExpiresInFormat::Dialect => Some(json!(seconds)),
+    };
+    let mut body = json!({ "access_token": token, "token_type": "Bearer" });
+    if let Some(expires_in) = expires_in {
+        body["expires_in"] = expires_in;
+    }
+    if let Some(scope) = scope {
+        body["scope"] = Value::String(scope);
+    }
+    let mut response = Json(body).into_response();
+    // RFC 6749 §5.1: token responses must not be cached.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The misbehaving body a [`BodyFault`] asks for, if any.
+fn broken_body(fault: BodyFault) -> Option<Response> {
+    Some(match fault {
+        BodyFault::None => return None,
+        BodyFault::NotJson => (StatusCode::OK, "this is not json").into_response(),
+        BodyFault::Html => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/html")],
+            "<html><body><h1>502 Bad Gateway</h1></body></html>",
+        )
+            .into_response(),
+        BodyFault::MissingAccessToken => {
+            Json(json!({ "token_type": "Bearer", "expires_in": 3600 })).into_response()
+        }
+        BodyFault::Oversized => {
+            Json(json!({ "access_token": "x".repeat(1 << 20), "token_type": "Bearer" }))
+                .into_response()
+        }
+    })
+}
+
+fn injected_failure(status: u16, retry_after: Option<u64>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (
+        status,
+        Json(json!({ "error": "temporarily_unavailable", "error_description": "fault injected by the test server" })),
+    )
+        .into_response();
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

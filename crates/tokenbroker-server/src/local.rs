@@ -1,0 +1,190 @@
+//! A real authorization server on a loopback port, for tests, the demo and local development.
+//!
+//! It issues real RS256 JWTs over real HTTP, so the client is tested against the wire, not a
+//! mock. Start it, point a client at one of its token URLs, read its counters, flip its faults.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::sync::oneshot;
+
+use crate::dialect::Dialect;
+use crate::endpoints::{jwks, token};
+use crate::faults::Faults;
+use crate::keys::{KeyError, SigningKey};
+use crate::registry::{ClientRegistry, StaticClient};
+use crate::state::AppState;
+
+/// What the local server is started with.
+#[derive(Debug, Clone)]
+pub struct LocalServerConfig {
+    /// Registered clients.
+    pub clients: Vec<StaticClient>,
+    /// Token lifetime for clients without their own (default one hour).
+    pub default_lifetime: Duration,
+    /// `iss` of issued tokens; the server's own URL when `None`.
+    pub issuer: Option<String>,
+}
+
+impl Default for LocalServerConfig {
+    fn default() -> Self {
+        Self {
+            clients: Vec::new(),
+            default_lifetime: Duration::from_secs(3600),
+            issuer: None,
+        }
+    }
+}
+
+impl LocalServerConfig {
+    /// A configuration with these clients.
+    pub fn with_clients(clients: impl IntoIterator<Item = StaticClient>) -> Self {
+        Self {
+            clients: clients.into_iter().collect(),
+            ..Self::default()
+        }
+    }
+}
+
+/// Why the local server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Binding the port failed.
+    #[error("could not listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Key generation failed.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+}
+
+/// A running local authorization server; stops when dropped.
+pub struct LocalAuthServer {
+    addr: SocketAddr,
+    state: Arc<AppState>,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl LocalAuthServer {
+    /// Starts on an ephemeral port of 127.0.0.1.
+    pub async fn start(config: LocalServerConfig) -> Result<Self, StartError> {
+        Self::bind(SocketAddr::from(([127, 0, 0, 1], 0)), config).await
+    }
+
+    /// Starts on `addr`.
+    pub async fn bind(addr: SocketAddr, config: LocalServerConfig) -> Result<Self, StartError> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr, source })?;
+        // RSA key generation takes tens of milliseconds of CPU: keep it off the async workers.
+        let key = tokio::task::spawn_blocking(SigningKey::generate_rs256)
+            .await
+            .map_err(|e| KeyError::from_message(format!("key generation task failed: {e}")))??;
+        let issuer = config.issuer.unwrap_or_else(|| format!("http://{addr}"));
+        let state = Arc::new(AppState::new(
+            issuer,
+            key,
+            ClientRegistry::new(config.clients),
+            config.default_lifetime,
+        ));
+        let (shutdown, stopped) = oneshot::channel();
+        let app = router(Arc::clone(&state));
+        tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(error) = serve.await {
+                tracing::error!(%error, "local authorization server stopped");
+            }
+        });
+        tracing::debug!(%addr, "local authorization server listening");
+        Ok(Self {
+            addr,
+            state,
+            shutdown: Some(shutdown),
+        })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The token URL for a provider dialect.
+    pub fn token_url(&self, dialect: Dialect) -> String {
+        format!("{}{}", self.url(), dialect.token_path())
+    }
+
+    /// The JWKS URL.
+    pub fn jwks_url(&self) -> String {
+        format!("{}/.well-known/jwks.json", self.url())
+    }
+
+    /// The issuer (`iss`) of its tokens.
+    pub fn issuer(&self) -> &str {
+        &self.state.issuer
+    }
+
+    /// The signing key (public parts for verification; `Debug` hides the private key).
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.state.key
+    }
+
+    /// Requests that reached a token endpoint, failed ones included.
+    pub fn token_requests(&self) -> u64 {
+        self.state.token_requests()
+    }
+
+    /// Tokens issued.
+    pub fn tokens_issued(&self) -> u64 {
+        self.state.tokens_issued()
+    }
+
+    /// The fault knobs.
+    pub fn faults(&self) -> &Faults {
+        &self.state.faults
+    }
+
+    /// Changes the lifetime of tokens for clients without their own.
+    pub fn set_default_lifetime(&self, lifetime: Duration) {
+        self.state.set_default_lifetime(lifetime);
+    }
+}
+
+impl Drop for LocalAuthServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+fn router(state: Arc<AppState>) -> Router {
+    let token_route = |dialect: Dialect| post(move |s, h, b| token::token(s, dialect, h, b));
+    let mut router = Router::new().route("/.well-known/jwks.json", get(jwks::jwks));
+    for dialect in [
+        Dialect::Entur,
+        Dialect::TelenorNorway,
+        Dialect::TelenorSweden,
+    ] {
+        router = router.route(dialect.token_path(), token_route(dialect));
+    }
+    router
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        .with_state(state)
+}

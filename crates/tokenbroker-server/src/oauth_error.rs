@@ -1,0 +1,74 @@
+//! Error responses of the token endpoint: RFC 6749 §5.2, plus Telenor's numeric codes.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// An RFC 6749 §5.2 error, optionally with a Telenor error code (seed 003).
+#[derive(Debug, Clone)]
+pub struct OAuthError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// The `error` code, e.g. `invalid_client`.
+    pub error: &'static str,
+    /// Human-readable `error_description`.
+    pub description: String,
+    /// Telenor-style numeric code, sent only by Telenor-dialect endpoints.
+    pub code: Option<u32>,
+    /// Add `WWW-Authenticate: Basic` (RFC 6749 §5.2: invalid_client with Basic authentication).
+    pub basic_challenge: bool,
+}
+
+impl OAuthError {
+    /// An error with this status, code and description.
+    pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            status,
+            error,
+            description: description.into(),
+            code: None,
+            basic_challenge: false,
+        }
+    }
+
+    /// `invalid_request` (400).
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
+    }
+
+    /// `invalid_client` (401).
+    pub fn invalid_client(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "invalid_client", description)
+    }
+
+    /// Attaches a Telenor error code.
+    pub fn with_code(mut self, code: u32) -> Self {
+        self.code = Some(code);
+        self
+    }
+
+    /// Asks for Basic credentials in `WWW-Authenticate`.
+    pub fn with_basic_challenge(mut self) -> Self {
+        self.basic_challenge = true;
+        self
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let mut body = json!({ "error": self.error, "error_description": self.description });
+        if let Some(code) = self.code {
+            body["code"] = json!(code);
+        }
+        let mut response = (self.status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if self.basic_challenge {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"tokenbroker\", charset=\"UTF-8\""),
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,72 @@
+//! What every request handler shares.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::faults::Faults;
+use crate::keys::SigningKey;
+use crate::registry::ClientRegistry;
+
+/// The server's shared state.
+pub struct AppState {
+    /// The `iss` of issued tokens.
+    pub issuer: String,
+    /// The key that signs tokens.
+    pub key: SigningKey,
+    /// Known clients.
+    pub registry: ClientRegistry,
+    /// Fault knobs.
+    pub faults: Faults,
+    default_lifetime_secs: AtomicU64,
+    token_requests: AtomicU64,
+    tokens_issued: AtomicU64,
+}
+
+impl AppState {
+    /// State for a server issuing as `issuer`.
+    pub fn new(
+        issuer: String,
+        key: SigningKey,
+        registry: ClientRegistry,
+        default_lifetime: Duration,
+    ) -> Self {
+        Self {
+            issuer,
+            key,
+            registry,
+            faults: Faults::default(),
+            default_lifetime_secs: AtomicU64::new(default_lifetime.as_secs().max(1)),
+            token_requests: AtomicU64::new(0),
+            tokens_issued: AtomicU64::new(0),
+        }
+    }
+
+    /// Lifetime of tokens for clients without their own.
+    pub fn default_lifetime(&self) -> Duration {
+        Duration::from_secs(self.default_lifetime_secs.load(Ordering::Relaxed))
+    }
+
+    /// Changes the default token lifetime (at least one second).
+    pub fn set_default_lifetime(&self, lifetime: Duration) {
+        self.default_lifetime_secs
+            .store(lifetime.as_secs().max(1), Ordering::Relaxed);
+    }
+
+    /// Requests that reached the token endpoint.
+    pub fn token_requests(&self) -> u64 {
+        self.token_requests.load(Ordering::Relaxed)
+    }
+
+    /// Tokens issued.
+    pub fn tokens_issued(&self) -> u64 {
+        self.tokens_issued.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_token_request(&self) {
+        self.token_requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_token_issued(&self) {
+        self.tokens_issued.fetch_add(1, Ordering::Relaxed);
+    }
+}
