@@ -45,6 +45,7 @@ pub struct Faults {
     body: AtomicU8,
     expires_in: AtomicU8,
     advertised_expires_in: AtomicU64,
+    opaque_tokens: std::sync::atomic::AtomicBool,
 }
 
 impl Faults {
@@ -82,6 +83,12 @@ impl Faults {
             .store(seconds.unwrap_or(0), Ordering::Relaxed);
     }
 
+    /// Issues random opaque tokens instead of JWTs (Telenor's tokens look like this, seed 003),
+    /// so clients cannot read an `exp` claim.
+    pub fn set_opaque_tokens(&self, opaque: bool) {
+        self.opaque_tokens.store(opaque, Ordering::Relaxed);
+    }
+
     /// Clears every fault.
     pub fn reset(&self) {
         self.set_delay(Duration::ZERO);
@@ -90,6 +97,7 @@ impl Faults {
         self.set_body(BodyFault::None);
         self.set_expires_in(ExpiresInFormat::Dialect);
         self.advertise_expires_in(None);
+        self.set_opaque_tokens(false);
     }
 
     pub(crate) fn delay(&self) -> Option<Duration> {
@@ -124,6 +132,10 @@ impl Faults {
             3 => ExpiresInFormat::Missing,
             _ => ExpiresInFormat::Dialect,
         }
+    }
+
+    pub(crate) fn opaque_tokens(&self) -> bool {
+        self.opaque_tokens.load(Ordering::Relaxed)
     }
 
     pub(crate) fn advertised_expires_in(&self) -> Option<u64> {

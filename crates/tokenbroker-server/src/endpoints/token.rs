@@ -76,14 +76,18 @@ fn issue(
         exp: now + lifetime.as_secs(),
         jti: uuid::Uuid::new_v4().to_string(),
     };
-    let token = sign(&state.key, &claims).map_err(|e| {
-        OAuthError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            format!("signing failed: {e}"),
-        )
-        .with_code(2)
-    })?;
+    let token = if state.faults.opaque_tokens() {
+        opaque_token()
+    } else {
+        sign(&state.key, &claims).map_err(|e| {
+            OAuthError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                format!("signing failed: {e}"),
+            )
+            .with_code(2)
+        })?
+    };
     state.count_token_issued();
     Ok(token_response(state, dialect, token, lifetime, scope))
 }
@@ -267,6 +271,14 @@ fn injected_failure(status: u16, retry_after: Option<u64>) -> Response {
             .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     response
+}
+
+/// A random token that is not a JWT: 256 bits, base64url.
+fn opaque_token() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut bytes).expect("the system RNG works");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 fn unix_now() -> u64 {

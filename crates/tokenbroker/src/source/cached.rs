@@ -49,6 +49,7 @@ struct State {
     refresh_not_before: AtomicU64,
     last_invalidation: Mutex<Option<SystemTime>>,
     fetches: AtomicU64,
+    waits: AtomicU64,
 }
 
 struct Entry {
@@ -83,6 +84,7 @@ impl CachedTokenSource {
                 refresh_not_before: AtomicU64::new(0),
                 last_invalidation: Mutex::new(None),
                 fetches: AtomicU64::new(0),
+                waits: AtomicU64::new(0),
             }),
         }
     }
@@ -104,7 +106,10 @@ impl CachedTokenSource {
         }
         match self.state.start_or_join(now, Want::Usable) {
             Ok(token) => Ok(token),
-            Err(flight) => flight.await,
+            Err(flight) => {
+                self.state.waits.fetch_add(1, Ordering::Relaxed);
+                flight.await
+            }
         }
     }
 
@@ -126,6 +131,12 @@ impl CachedTokenSource {
     /// How many requests this source has sent to the token endpoint (retries included).
     pub fn fetch_count(&self) -> u64 {
         self.state.fetches.load(Ordering::Relaxed)
+    }
+
+    /// How many calls to [`token`](Self::token) had to wait for a fetch (cold start, or no usable
+    /// token left). With refresh ahead working, this stops growing after the first call.
+    pub fn wait_count(&self) -> u64 {
+        self.state.waits.load(Ordering::Relaxed)
     }
 
     /// The client this source fetches with.

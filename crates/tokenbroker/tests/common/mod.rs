@@ -1,0 +1,59 @@
+//! Shared set-up for the integration tests: a real local authorization server with known clients.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokenbroker::{
+    AuthStyle, Backoff, CachedTokenSource, ClientConfig, ClientConfigBuilder, RefreshPolicy,
+    TokenClient,
+};
+use tokenbroker_server::{Dialect, LocalAuthServer, LocalServerConfig, StaticClient};
+
+pub const ENTUR_AUDIENCE: &str = "https://api.dev.entur.io";
+pub const ENTUR_ID: &str = "entur-client";
+/// Special characters on purpose: they exercise the Basic header's form-urlencoding.
+pub const SECRET: &str = "s3cr3t+value/with:special@chars%";
+pub const TELENOR_ID: &str = "telenor-client";
+pub const TELENOR_AUDIENCE: &str = "https://api.telenor.no";
+
+pub async fn server() -> LocalAuthServer {
+    let clients = [
+        StaticClient::new(ENTUR_ID, SECRET, ENTUR_AUDIENCE)
+            .with_scopes("personalisation:read personalisation:write"),
+        StaticClient::new(TELENOR_ID, SECRET, TELENOR_AUDIENCE).with_scopes("openapi"),
+    ];
+    LocalAuthServer::start(LocalServerConfig::with_clients(clients))
+        .await
+        .expect("local authorization server starts")
+}
+
+/// Entur-style configuration (JSON body, audience) against the local server.
+pub fn entur(server: &LocalAuthServer) -> ClientConfigBuilder {
+    ClientConfig::builder(server.token_url(Dialect::Entur), ENTUR_ID, SECRET)
+        .auth_style(AuthStyle::Json)
+        .audience(ENTUR_AUDIENCE)
+}
+
+/// Telenor-style configuration (Basic + form) against the local server.
+pub fn telenor(server: &LocalAuthServer, dialect: Dialect) -> ClientConfigBuilder {
+    ClientConfig::builder(server.token_url(dialect), TELENOR_ID, SECRET)
+        .auth_style(AuthStyle::Basic)
+}
+
+/// A policy with fast retries, so failure tests finish quickly.
+pub fn quick_policy() -> RefreshPolicy {
+    RefreshPolicy {
+        backoff: Backoff {
+            max_attempts: 2,
+            base: Duration::from_millis(5),
+            max_delay: Duration::from_millis(50),
+        },
+        ..RefreshPolicy::default()
+    }
+}
+
+pub fn source(config: ClientConfigBuilder) -> Arc<CachedTokenSource> {
+    let client = TokenClient::new(config.build().expect("valid config")).expect("client");
+    Arc::new(CachedTokenSource::with_policy(client, quick_policy()))
+}
