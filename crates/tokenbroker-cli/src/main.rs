@@ -1,1 +1,78 @@
-fn main() {}
+//! `tokenbroker`: a thin shell over the tokenbroker libraries. Parses arguments, sets up logging,
+//! runs one command, and maps failures to documented exit codes (see `exit`).
+
+mod args;
+mod commands;
+mod config;
+mod exit;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use args::{Cli, Command};
+use commands::request::RequestSpec;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("tokenbroker: cannot start the async runtime: {error}");
+            return ExitCode::from(exit::FAILURE);
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("tokenbroker: {error}");
+            error.exit_code()
+        }
+    }
+}
+
+async fn run(command: Command) -> exit::CliResult {
+    match command {
+        Command::Token { profile, json } => commands::token::run(&profile, json).await,
+        Command::Decode { jwt } => commands::decode::run(jwt.as_deref()),
+        Command::Request {
+            url,
+            method,
+            headers,
+            data,
+            profile,
+        } => {
+            let spec = RequestSpec {
+                url: &url,
+                method: &method,
+                headers: &headers,
+                data: data.as_deref(),
+            };
+            commands::request::run(&profile, spec).await
+        }
+        Command::Demo => commands::demo::run().await,
+    }
+}
+
+/// Logs go to stderr so stdout carries only the result; `-v` or `RUST_LOG` turns them on.
+fn init_logging(verbose: u8) {
+    let filter = match (
+        std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty()),
+        verbose,
+    ) {
+        (Some(spec), _) => EnvFilter::new(spec),
+        (None, 0) => EnvFilter::new("warn"),
+        (None, 1) => EnvFilter::new("tokenbroker=debug,tokenbroker_server=debug,warn"),
+        (None, _) => EnvFilter::new("trace"),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

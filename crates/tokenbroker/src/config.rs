@@ -136,6 +136,12 @@ pub struct ClientConfigBuilder {
 }
 
 impl ClientConfigBuilder {
+    /// Replaces the token URL; e.g. to point a preset's style at a local server.
+    pub fn token_url(mut self, token_url: impl Into<String>) -> Self {
+        self.token_url = token_url.into();
+        self
+    }
+
     /// Sets how the client authenticates (default: Basic).
     pub fn auth_style(mut self, style: AuthStyle) -> Self {
         self.auth_style = style;

@@ -1,0 +1,424 @@
+//! `tokenbroker.toml`: finding it, reading it, and turning a profile into a client configuration.
+//!
+//! ```toml
+//! default_profile = "entur-dev"
+//!
+//! [profiles.entur-dev]
+//! preset = "entur"
+//! environment = "dev"
+//! client_id = "my-client"
+//! client_secret_env = "ENTUR_CLIENT_SECRET"
+//! client_name = "forsen_utvikling-infoplakat"
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use tokenbroker::{
+    AuthStyle, BasicEncoding, ClientConfig, ClientConfigBuilder, ClientName, EnturEnvironment,
+    TelenorRegion,
+};
+
+use crate::args::ProfileArgs;
+use crate::exit::{CliError, CliResult};
+
+/// The environment variable naming a config file.
+pub const CONFIG_ENV: &str = "TOKENBROKER_CONFIG";
+/// The config file looked for in the current directory and the user config dir.
+pub const CONFIG_FILE: &str = "tokenbroker.toml";
+
+/// The whole config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// The profile used when `--profile` is not given.
+    pub default_profile: Option<String>,
+    /// Profiles by name.
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+/// One `[profiles.NAME]` table.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// `entur` or `telenor`: fills token URL, style and audience from the seeds.
+    pub preset: Option<String>,
+    /// Entur environment: prod, staging or dev.
+    pub environment: Option<String>,
+    /// Telenor region: norway or sweden.
+    pub region: Option<String>,
+    /// Telenor base URL (Norway defaults to https://api.telenor.no).
+    pub base_url: Option<String>,
+    /// Token endpoint URL (overrides the preset).
+    pub token_url: Option<String>,
+    /// json, form or basic.
+    pub auth_style: Option<String>,
+    /// rfc (default) or raw.
+    pub basic_encoding: Option<String>,
+    /// Client id.
+    pub client_id: Option<String>,
+    /// Environment variable holding the secret.
+    pub client_secret_env: Option<String>,
+    /// File holding the secret.
+    pub client_secret_file: Option<PathBuf>,
+    /// The secret itself (accepted with a warning: keep secrets out of config files).
+    pub client_secret: Option<String>,
+    /// `audience`.
+    pub audience: Option<String>,
+    /// `scope`.
+    pub scope: Option<String>,
+    /// RFC 8707 `resource` values.
+    #[serde(default)]
+    pub resource: Vec<String>,
+    /// Further token request parameters.
+    #[serde(default)]
+    pub extra_params: BTreeMap<String, String>,
+    /// ET-Client-Name.
+    pub client_name: Option<String>,
+    /// Send a fresh X-Transaction-Id on every API request.
+    #[serde(default)]
+    pub transaction_id: bool,
+    /// Lifetime (seconds) assumed when the server gives none.
+    pub default_lifetime: Option<u64>,
+    /// Token request timeout (seconds).
+    pub timeout: Option<u64>,
+}
+
+/// A profile ready to use.
+#[derive(Debug)]
+pub struct ResolvedProfile {
+    /// Its name (or `command line`).
+    pub name: String,
+    /// The validated client configuration.
+    pub client: ClientConfig,
+    /// ET-Client-Name to send.
+    pub client_name: Option<ClientName>,
+    /// Whether to send X-Transaction-Id.
+    pub transaction_ids: bool,
+}
+
+/// Finds, reads and resolves the profile the arguments select.
+pub fn resolve(args: &ProfileArgs) -> CliResult<ResolvedProfile> {
+    let (path, file) = match locate(args.config.as_deref())? {
+        Some(path) => {
+            let file = load(&path)?;
+            (Some(path), file)
+        }
+        None => (None, ConfigFile::default()),
+    };
+    let (name, mut profile) = select(&file, args, path.as_deref())?;
+    apply_flags(&mut profile, args);
+    let where_ = match &path {
+        Some(path) => format!("profile {name} in {}", path.display()),
+        None => "command-line profile".to_owned(),
+    };
+    build(&name, &profile, &where_)
+}
+
+/// `--config`, `$TOKENBROKER_CONFIG`, `./tokenbroker.toml`, the user config dir; the first two
+/// must exist when given.
+fn locate(explicit: Option<&Path>) -> CliResult<Option<PathBuf>> {
+    if let Some(path) = explicit {
+        return must_exist(path.to_path_buf(), "--config");
+    }
+    if let Some(path) = std::env::var_os(CONFIG_ENV).filter(|v| !v.is_empty()) {
+        return must_exist(PathBuf::from(path), CONFIG_ENV);
+    }
+    let local = PathBuf::from(CONFIG_FILE);
+    if local.is_file() {
+        return Ok(Some(local));
+    }
+    Ok(dirs::config_dir()
+        .map(|dir| dir.join("tokenbroker").join(CONFIG_FILE))
+        .filter(|path| path.is_file()))
+}
+
+fn must_exist(path: PathBuf, from: &str) -> CliResult<Option<PathBuf>> {
+    if path.is_file() {
+        Ok(Some(path))
+    } else {
+        Err(CliError::usage(format!(
+            "config file {} (from {from}) does not exist",
+            path.display()
+        )))
+    }
+}
+
+/// Reads and parses a config file; errors name the file and line.
+pub fn load(path: &Path) -> CliResult<ConfigFile> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::usage(format!("cannot read config file {}: {e}", path.display())))?;
+    parse(&text)
+        .map_err(|message| CliError::usage(format!("config file {}: {message}", path.display())))
+}
+
+/// Parses config text; the error is one line with the line number.
+pub fn parse(text: &str) -> Result<ConfigFile, String> {
+    toml::from_str(text).map_err(|error| {
+        let message = error.message().trim().replace('\n', " ");
+        match error.span() {
+            Some(span) => {
+                let line = text.as_bytes()[..span.start.min(text.len())]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count()
+                    + 1;
+                format!("line {line}: {message}")
+            }
+            None => message,
+        }
+    })
+}
+
+fn select(
+    file: &ConfigFile,
+    args: &ProfileArgs,
+    path: Option<&Path>,
+) -> CliResult<(String, Profile)> {
+    let named = args.profile.as_ref().or(file.default_profile.as_ref());
+    if let Some(name) = named {
+        return match file.profiles.get(name) {
+            Some(profile) => Ok((name.clone(), profile.clone())),
+            None => Err(CliError::usage(match path {
+                Some(path) => format!(
+                    "no profile {name:?} in {} (profiles: {})",
+                    path.display(),
+                    names(file)
+                ),
+                None => format!(
+                    "no profile {name:?}: no config file found (use --config or {CONFIG_ENV})"
+                ),
+            })),
+        };
+    }
+    if args.token_url.is_some() || args.client_id.is_some() {
+        return Ok(("command line".to_owned(), Profile::default()));
+    }
+    match file.profiles.len() {
+        1 => {
+            let (name, profile) = file.profiles.iter().next().expect("one profile");
+            Ok((name.clone(), profile.clone()))
+        }
+        0 => Err(CliError::usage(
+            "no profile: pass --token-url and --client-id, or write a tokenbroker.toml (see README)",
+        )),
+        _ => Err(CliError::usage(format!(
+            "several profiles ({}): choose one with --profile or set default_profile",
+            names(file)
+        ))),
+    }
+}
+
+fn names(file: &ConfigFile) -> String {
+    file.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+}
+
+fn apply_flags(profile: &mut Profile, args: &ProfileArgs) {
+    let set = |field: &mut Option<String>, flag: &Option<String>| {
+        if flag.is_some() {
+            field.clone_from(flag);
+        }
+    };
+    set(&mut profile.token_url, &args.token_url);
+    set(&mut profile.client_id, &args.client_id);
+    set(&mut profile.auth_style, &args.auth_style);
+    set(&mut profile.audience, &args.audience);
+    set(&mut profile.scope, &args.scope);
+    set(&mut profile.client_name, &args.client_name);
+    if args.client_secret_env.is_some() {
+        profile
+            .client_secret_env
+            .clone_from(&args.client_secret_env);
+        profile.client_secret_file = None;
+        profile.client_secret = None;
+    }
+}
+
+fn build(name: &str, profile: &Profile, where_: &str) -> CliResult<ResolvedProfile> {
+    let in_profile =
+        |e: tokenbroker::Error| CliError::usage(format!("{where_}: {}", strip_prefix(&e)));
+    let client_id = profile
+        .client_id
+        .clone()
+        .ok_or_else(|| CliError::usage(format!("{where_}: client_id is missing")))?;
+    let secret = secret(profile, where_)?;
+    let mut builder = base_builder(profile, client_id, secret, where_)?;
+    if let Some(style) = &profile.auth_style {
+        builder = builder.auth_style(style.parse::<AuthStyle>().map_err(in_profile)?);
+    }
+    if let Some(encoding) = &profile.basic_encoding {
+        builder = builder.basic_encoding(encoding.parse::<BasicEncoding>().map_err(in_profile)?);
+    }
+    if let Some(audience) = &profile.audience {
+        builder = builder.audience(audience);
+    }
+    if let Some(scope) = &profile.scope {
+        builder = builder.scope(scope);
+    }
+    for resource in &profile.resource {
+        builder = builder.resource(resource);
+    }
+    for (param, value) in &profile.extra_params {
+        builder = builder.extra_param(param, value);
+    }
+    if let Some(seconds) = profile.default_lifetime {
+        builder = builder.default_lifetime(Duration::from_secs(seconds));
+    }
+    if let Some(seconds) = profile.timeout {
+        builder = builder.request_timeout(Duration::from_secs(seconds));
+    }
+    let client_name = profile
+        .client_name
+        .as_deref()
+        .map(ClientName::new)
+        .transpose()
+        .map_err(in_profile)?;
+    Ok(ResolvedProfile {
+        name: name.to_owned(),
+        client: builder.build().map_err(in_profile)?,
+        client_name,
+        transaction_ids: profile.transaction_id,
+    })
+}
+
+fn base_builder(
+    profile: &Profile,
+    client_id: String,
+    secret: String,
+    where_: &str,
+) -> CliResult<ClientConfigBuilder> {
+    let in_profile =
+        |e: tokenbroker::Error| CliError::usage(format!("{where_}: {}", strip_prefix(&e)));
+    let builder = match profile.preset.as_deref() {
+        Some("entur") => {
+            let environment = profile.environment.as_deref().ok_or_else(|| {
+                CliError::usage(format!(
+                    "{where_}: preset entur needs environment = prod, staging or dev"
+                ))
+            })?;
+            let environment: EnturEnvironment = environment.parse().map_err(in_profile)?;
+            ClientConfig::entur(environment, client_id, secret)
+        }
+        Some("telenor") => {
+            let region: TelenorRegion = profile
+                .region
+                .as_deref()
+                .unwrap_or("norway")
+                .parse()
+                .map_err(in_profile)?;
+            let base_url = match (&profile.base_url, region) {
+                (Some(url), _) => url.clone(),
+                (None, TelenorRegion::Norway) => TelenorRegion::NORWAY_BASE_URL.to_owned(),
+                (None, TelenorRegion::Sweden) => {
+                    return Err(CliError::usage(format!(
+                        "{where_}: preset telenor with region sweden needs base_url (from your Telenor agreement)"
+                    )))
+                }
+            };
+            ClientConfig::telenor(&base_url, region, client_id, secret)
+        }
+        Some(other) => {
+            return Err(CliError::usage(format!(
+                "{where_}: preset {other:?} is unknown; use entur or telenor"
+            )))
+        }
+        None => {
+            let token_url = profile.token_url.clone().ok_or_else(|| {
+                CliError::usage(format!(
+                    "{where_}: token_url is missing (or set preset = entur|telenor)"
+                ))
+            })?;
+            return Ok(ClientConfig::builder(token_url, client_id, secret));
+        }
+    };
+    // A token_url next to a preset points the preset's style at another server (e.g. a local AS).
+    Ok(match &profile.token_url {
+        Some(url) => builder.token_url(url),
+        None => builder,
+    })
+}
+
+fn secret(profile: &Profile, where_: &str) -> CliResult<String> {
+    if let Some(var) = &profile.client_secret_env {
+        return match std::env::var(var) {
+            Ok(value) if !value.is_empty() => Ok(value),
+            _ => Err(CliError::usage(format!(
+                "{where_}: environment variable {var} (client_secret_env) is not set"
+            ))),
+        };
+    }
+    if let Some(path) = &profile.client_secret_file {
+        let value = std::fs::read_to_string(path).map_err(|e| {
+            CliError::usage(format!(
+                "{where_}: cannot read client_secret_file {}: {e}",
+                path.display()
+            ))
+        })?;
+        return Ok(value.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    if let Some(value) = &profile.client_secret {
+        tracing::warn!(
+            "{where_} has an inline client_secret; prefer client_secret_env or client_secret_file"
+        );
+        return Ok(value.clone());
+    }
+    Err(CliError::usage(format!(
+        "{where_}: no client secret: set client_secret_env or client_secret_file (or --client-secret-env)"
+    )))
+}
+
+/// The library's "invalid configuration: " prefix is noise after "profile X in FILE: ".
+fn strip_prefix(error: &tokenbroker::Error) -> String {
+    let text = error.to_string();
+    text.strip_prefix("invalid configuration: ")
+        .map(str::to_owned)
+        .unwrap_or(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_errors_name_the_line() {
+        let err = parse("[profiles.a]\nclient_id = \"x\"\naudiance = \"y\"\n").unwrap_err();
+        assert!(err.starts_with("line 3:"), "{err}");
+        assert!(err.contains("audiance"), "{err}");
+        assert!(!err.contains('\n'));
+    }
+
+    #[test]
+    fn entur_profile_builds_with_the_preset() {
+        let file = parse(
+            "[profiles.dev]\npreset = \"entur\"\nenvironment = \"dev\"\nclient_id = \"c\"\nclient_secret = \"s\"\nclient_name = \"acme-app\"\n",
+        )
+        .unwrap();
+        let resolved = build("dev", &file.profiles["dev"], "profile dev").unwrap();
+        assert_eq!(
+            resolved.client.token_url().as_str(),
+            "https://partner.dev.entur.org/oauth/token"
+        );
+        assert_eq!(resolved.client_name.unwrap().as_str(), "acme-app");
+    }
+
+    #[test]
+    fn bad_client_name_is_a_config_error_with_the_rule() {
+        let profile = Profile {
+            token_url: Some("https://as.example/token".into()),
+            client_id: Some("c".into()),
+            client_secret: Some("s".into()),
+            client_name: Some("Acme App".into()),
+            ..Profile::default()
+        };
+        let err = build("p", &profile, "profile p").unwrap_err();
+        assert_eq!(err.code, 2);
+        assert!(
+            err.message.contains("<company>-<application>"),
+            "{}",
+            err.message
+        );
+    }
+}

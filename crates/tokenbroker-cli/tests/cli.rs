@@ -1,0 +1,337 @@
+//! The `tokenbroker` binary, run as a user would, against a real local authorization server.
+
+use std::collections::BTreeMap;
+use std::process::Output;
+use std::sync::Arc;
+
+use axum::http::HeaderMap;
+use axum::routing::any;
+use axum::{Json, Router};
+use tokenbroker_server::{Dialect, LocalAuthServer, LocalServerConfig, StaticClient};
+
+const SECRET: &str = "cli-test-secret-8f3a";
+const AUDIENCE: &str = "https://api.dev.entur.io";
+
+async fn server() -> LocalAuthServer {
+    let client =
+        StaticClient::new("cli-client", SECRET, AUDIENCE).with_scopes("personalisation:read");
+    LocalAuthServer::start(LocalServerConfig::with_clients([client]))
+        .await
+        .unwrap()
+}
+
+async fn tokenbroker(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tokenbroker"));
+    command
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("TOKENBROKER_CONFIG")
+        .env("HOME", std::env::temp_dir()) // no user config dir found by accident
+        .env(
+            "XDG_CONFIG_HOME",
+            std::env::temp_dir().join("tokenbroker-cli-test-none"),
+        )
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().expect("the binary runs");
+    if let Some(input) = stdin {
+        use tokio::io::AsyncWriteExt;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .await
+            .unwrap();
+    }
+    child.stdin.take();
+    child.wait_with_output().await.unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn flags(server: &LocalAuthServer) -> Vec<String> {
+    [
+        "--token-url",
+        &server.token_url(Dialect::Entur),
+        "--client-id",
+        "cli-client",
+        "--client-secret-env",
+        "CLI_SECRET",
+        "--auth-style",
+        "json",
+        "--audience",
+        AUDIENCE,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn with<'a>(head: &[&'a str], tail: &'a [String]) -> Vec<&'a str> {
+    head.iter()
+        .copied()
+        .chain(tail.iter().map(String::as_str))
+        .collect()
+}
+
+#[tokio::test]
+async fn token_prints_only_the_token_on_stdout() {
+    let server = server().await;
+    let flags = flags(&server);
+    let out = tokenbroker(
+        &with(&["token", "-v"], &flags),
+        &[("CLI_SECRET", SECRET)],
+        None,
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let token = text(&out.stdout);
+    let token = token.trim();
+    assert_eq!(
+        token.split('.').count(),
+        3,
+        "a JWT and nothing else on stdout: {token:?}"
+    );
+    assert!(
+        text(&out.stderr).contains("requesting an access token"),
+        "-v logs to stderr"
+    );
+    assert!(!text(&out.stderr).contains(SECRET));
+    assert!(!text(&out.stderr).contains(token));
+}
+
+#[tokio::test]
+async fn token_json_has_the_documented_fields() {
+    let server = server().await;
+    let flags = flags(&server);
+    let out = tokenbroker(
+        &with(&["token", "--json"], &flags),
+        &[("CLI_SECRET", SECRET)],
+        None,
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["token_type"], "Bearer");
+    assert!(json["expires_in"].as_u64().unwrap() > 3500);
+    assert!(json["expires_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(json["scope"], "personalisation:read");
+    assert!(json["access_token"].as_str().unwrap().starts_with("eyJ"));
+}
+
+#[tokio::test]
+async fn config_file_profiles_with_a_preset_work() {
+    let server = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret_file = dir.path().join("secret");
+    std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
+    let config = dir.path().join("tokenbroker.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "default_profile = \"local\"\n\n[profiles.local]\npreset = \"entur\"\nenvironment = \"dev\"\n\
+             token_url = \"{}\"\nclient_id = \"cli-client\"\nclient_secret_file = \"{}\"\n\
+             client_name = \"forsen_utvikling-infoplakat\"\n\n[profiles.other]\ntoken_url = \"https://as.example/t\"\n",
+            server.token_url(Dialect::Entur),
+            secret_file.display()
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let out = tokenbroker(&["token", "--config", config], &[], None).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The same file through $TOKENBROKER_CONFIG.
+    let out = tokenbroker(
+        &["token", "--profile", "local"],
+        &[("TOKENBROKER_CONFIG", config)],
+        None,
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(server.tokens_issued(), 2);
+}
+
+#[tokio::test]
+async fn exit_codes_follow_the_documentation() {
+    let server = server().await;
+    let flags = flags(&server);
+    // 3: rejected by the server.
+    let out = tokenbroker(
+        &with(&["token"], &flags),
+        &[("CLI_SECRET", "wrong-one")],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    assert!(
+        stderr.contains("invalid_client") && !stderr.contains("wrong-one"),
+        "{stderr}"
+    );
+
+    // 2: configuration errors.
+    let out = tokenbroker(&with(&["token"], &flags), &[], None).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("CLI_SECRET"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = tokenbroker(
+        &with(&["token", "--client-name", "Bad Name"], &flags),
+        &[("CLI_SECRET", SECRET)],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("<company>-<application>"));
+    let out = tokenbroker(
+        &["token", "--config", "/nonexistent/tokenbroker.toml"],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let out = tokenbroker(&["token", "--bogus-flag"], &[], None).await;
+    assert_eq!(out.status.code(), Some(2));
+
+    // 4: network failure.
+    let url = server.token_url(Dialect::Entur);
+    drop(server);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let out = tokenbroker(
+        &[
+            "token",
+            "--token-url",
+            &url,
+            "--client-id",
+            "c",
+            "--client-secret-env",
+            "CLI_SECRET",
+        ],
+        &[("CLI_SECRET", SECRET)],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+}
+
+#[tokio::test]
+async fn config_errors_name_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tokenbroker.toml");
+    std::fs::write(
+        &config,
+        "[profiles.a]\nclient_id = \"x\"\naudiance = \"typo\"\n",
+    )
+    .unwrap();
+    let out = tokenbroker(&["token", "--config", config.to_str().unwrap()], &[], None).await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("tokenbroker.toml: line 3") && stderr.contains("audiance"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn decode_reads_stdin_and_says_the_signature_is_not_verified() {
+    let server = server().await;
+    let flags = flags(&server);
+    let out = tokenbroker(&with(&["token"], &flags), &[("CLI_SECRET", SECRET)], None).await;
+    let token = text(&out.stdout);
+    let out = tokenbroker(&["decode"], &[], Some(&token)).await;
+    assert!(out.status.success());
+    let shown = text(&out.stdout);
+    assert!(shown.contains("NOT verified"), "{shown}");
+    assert!(shown.contains("\"typ\": \"at+jwt\""), "{shown}");
+    assert!(shown.contains("\"client_id\": \"cli-client\""), "{shown}");
+    assert!(
+        shown.contains("expires: ") && shown.contains("(in 59m"),
+        "{shown}"
+    );
+
+    let out = tokenbroker(&["decode", "not-a-jwt"], &[], None).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("not a JWT"));
+}
+
+/// An API that echoes the headers it received.
+async fn echo_api() -> String {
+    async fn echo(headers: HeaderMap) -> Json<BTreeMap<String, String>> {
+        Json(
+            headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_owned()))
+                .collect(),
+        )
+    }
+    let app = Router::new().route("/echo", any(echo)).route(
+        "/forbidden",
+        any(|| async { (axum::http::StatusCode::FORBIDDEN, "no") }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+#[tokio::test]
+async fn request_sends_the_profile_headers_and_prints_the_body() {
+    let server = server().await;
+    let api = Arc::new(echo_api().await);
+    let flags = flags(&server);
+    let url = format!("{api}/echo");
+    let args = with(
+        &[
+            "request",
+            "-X",
+            "POST",
+            "-H",
+            "X-Custom: yes",
+            "-d",
+            "hello",
+            &url,
+            "--client-name",
+            "acme-app",
+        ],
+        &flags,
+    );
+    let out = tokenbroker(&args, &[("CLI_SECRET", SECRET)], None).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let echoed: BTreeMap<String, String> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(echoed["authorization"].starts_with("Bearer eyJ"));
+    assert_eq!(echoed["et-client-name"], "acme-app");
+    assert_eq!(echoed["x-custom"], "yes");
+    assert!(text(&out.stderr).contains("HTTP 200"));
+
+    let forbidden = format!("{api}/forbidden");
+    let out = tokenbroker(
+        &with(&["request", &forbidden], &flags),
+        &[("CLI_SECRET", SECRET)],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).contains("HTTP 403"));
+}
+
+#[tokio::test]
+async fn demo_runs_and_exits_zero() {
+    let out = tokenbroker(&["demo"], &[], None).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("10,000 concurrent callers on a cold cache: 1 request(s)"),
+        "{shown}"
+    );
+    assert!(shown.contains("1 call(s) waited"), "{shown}");
+}
