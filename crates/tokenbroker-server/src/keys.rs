@@ -23,6 +23,12 @@ pub struct SigningKey {
 #[error("signing key: {0}")]
 pub struct KeyError(String);
 
+impl KeyError {
+    pub(crate) fn from_message(message: String) -> Self {
+        Self(message)
+    }
+}
+
 impl SigningKey {
     /// Generates a fresh 2048-bit RSA key for RS256.
     pub fn generate_rs256() -> Result<Self, KeyError> {
@@ -123,11 +129,5 @@ mod tests {
         assert_eq!(jwk["use"], "sig");
         assert!(jwk.get("d").is_none(), "no private parts in the JWK");
         assert!(!format!("{key:?}").contains("PRIVATE"));
-    }
-}
-
-impl KeyError {
-    pub(crate) fn from_message(message: String) -> Self {
-        Self(message)
     }
 }

@@ -8,6 +8,8 @@
 //! RS256 key, a JWKS endpoint, request counters and [`Faults`] — the faithful stand-in that the
 //! client library's tests and the demo run against.
 
+#![warn(missing_docs)]
+
 pub mod claims;
 pub mod client_auth;
 pub mod dialect;

@@ -27,6 +27,8 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod cache_key;
 pub mod client_name;
 pub mod clock;
@@ -58,3 +60,8 @@ pub use request::{AuthStyle, BasicEncoding, TokenParams};
 pub use secret::ClientSecret;
 pub use source::{Backoff, CachedTokenSource, RefreshPolicy, TokenSource};
 pub use token::AccessToken;
+
+/// The README's examples, compiled as doctests so they cannot rot.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

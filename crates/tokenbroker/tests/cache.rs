@@ -51,15 +51,19 @@ async fn refresh_ahead_keeps_a_steady_caller_from_ever_waiting() {
     };
     let source = CachedTokenSource::with_policy(client, policy);
     source.token().await.unwrap();
-    let margin = Duration::from_millis(300); // a tenth of the 3 s lifetime
     let deadline = tokio::time::Instant::now() + Duration::from_millis(6_500);
     let mut seen = Vec::new();
     while tokio::time::Instant::now() < deadline {
+        let asked_at = std::time::SystemTime::now();
         let token = source.token().await.unwrap();
-        let remaining = token.remaining(std::time::SystemTime::now());
+        // The policy keeps a tenth of the lifetime (JWT exp is whole seconds, so the lifetime is
+        // between 2 and 3 s). Measured from the moment of asking, so a descheduled test thread
+        // cannot fake a failure.
+        let margin = token.lifetime() / 10;
+        let remaining = token.remaining(asked_at);
         assert!(
-            remaining >= margin - Duration::from_millis(20),
-            "handed out a token with only {remaining:?} left"
+            remaining >= margin,
+            "handed out a token with only {remaining:?} left (margin {margin:?})"
         );
         if !seen
             .iter()
