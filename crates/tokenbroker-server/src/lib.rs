@@ -20,10 +20,12 @@ pub mod local;
 pub mod oauth_error;
 pub mod registry;
 pub mod state;
+pub mod static_client;
 
 pub use claims::AccessTokenClaims;
 pub use dialect::Dialect;
 pub use faults::{BodyFault, ExpiresInFormat, Faults};
 pub use keys::SigningKey;
 pub use local::{LocalAuthServer, LocalServerConfig, StartError};
-pub use registry::StaticClient;
+pub use registry::Registry;
+pub use static_client::StaticClient;

@@ -15,8 +15,9 @@ use crate::dialect::Dialect;
 use crate::endpoints::{jwks, token};
 use crate::faults::Faults;
 use crate::keys::{KeyError, SigningKey};
-use crate::registry::{ClientRegistry, StaticClient};
+use crate::registry::{Pepper, Registry, RegistryError};
 use crate::state::AppState;
+use crate::static_client::StaticClient;
 
 /// What the local server is started with.
 #[derive(Debug, Clone)]
@@ -63,6 +64,9 @@ pub enum StartError {
     /// Key generation failed.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// The registry could not be set up.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
 }
 
 /// A running local authorization server; stops when dropped.
@@ -91,10 +95,17 @@ impl LocalAuthServer {
             .await
             .map_err(|e| KeyError::from_message(format!("key generation task failed: {e}")))??;
         let issuer = config.issuer.unwrap_or_else(|| format!("http://{addr}"));
+        let registry =
+            Registry::open("sqlite::memory:", Pepper::new(&Pepper::generate_bytes())).await?;
+        for client in &config.clients {
+            registry
+                .create_client(client.to_new_client(), "local-server")
+                .await?;
+        }
         let state = Arc::new(AppState::new(
             issuer,
             key,
-            ClientRegistry::new(config.clients),
+            registry,
             config.default_lifetime,
         ));
         let (shutdown, stopped) = oneshot::channel();

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::faults::Faults;
 use crate::keys::SigningKey;
-use crate::registry::ClientRegistry;
+use crate::registry::Registry;
 
 /// The server's shared state.
 pub struct AppState {
@@ -14,7 +14,7 @@ pub struct AppState {
     /// The key that signs tokens.
     pub key: SigningKey,
     /// Known clients.
-    pub registry: ClientRegistry,
+    pub registry: Registry,
     /// Fault knobs.
     pub faults: Faults,
     default_lifetime_secs: AtomicU64,
@@ -27,7 +27,7 @@ impl AppState {
     pub fn new(
         issuer: String,
         key: SigningKey,
-        registry: ClientRegistry,
+        registry: Registry,
         default_lifetime: Duration,
     ) -> Self {
         Self {

@@ -19,7 +19,7 @@ use crate::client_auth::{self, AuthMethod, TokenRequest};
 use crate::dialect::Dialect;
 use crate::faults::{BodyFault, ExpiresInFormat};
 use crate::oauth_error::OAuthError;
-use crate::registry::StaticClient;
+use crate::registry::{AuthFailure, ClientRecord};
 use crate::state::AppState;
 
 /// Handles one token request in `dialect`.
@@ -36,7 +36,7 @@ pub async fn token(
     if let Some(status) = state.faults.status() {
         return injected_failure(status, state.faults.retry_after());
     }
-    match issue(&state, dialect, &headers, &body) {
+    match issue(&state, dialect, &headers, &body).await {
         Ok(response) => response,
         Err(mut error) => {
             if !dialect.numeric_codes() {
@@ -53,7 +53,7 @@ pub async fn token(
     }
 }
 
-fn issue(
+async fn issue(
     state: &AppState,
     dialect: Dialect,
     headers: &HeaderMap,
@@ -61,10 +61,12 @@ fn issue(
 ) -> Result<Response, OAuthError> {
     let request = client_auth::parse(headers, body)?;
     check_grant_type(&request)?;
-    let client = authenticate(state, &request)?;
-    let audience = choose_audience(client, &request)?;
-    let scope = choose_scope(client, &request)?;
-    let lifetime = client.lifetime.unwrap_or_else(|| state.default_lifetime());
+    let client = authenticate(state, &request).await?;
+    let audience = choose_audience(&client, &request)?;
+    let scope = choose_scope(&client, &request)?;
+    let lifetime = client
+        .lifetime()
+        .unwrap_or_else(|| state.default_lifetime());
     let now = unix_now();
     let claims = AccessTokenClaims {
         iss: state.issuer.clone(),
@@ -108,10 +110,10 @@ fn check_grant_type(request: &TokenRequest) -> Result<(), OAuthError> {
     }
 }
 
-fn authenticate<'a>(
-    state: &'a AppState,
+async fn authenticate(
+    state: &AppState,
     request: &TokenRequest,
-) -> Result<&'a StaticClient, OAuthError> {
+) -> Result<ClientRecord, OAuthError> {
     let challenge = |error: OAuthError| {
         if request.method == AuthMethod::Basic {
             error.with_basic_challenge()
@@ -127,25 +129,42 @@ fn authenticate<'a>(
             .with_code(6),
         ));
     }
-    let mut known_client = false;
+    // Basic credentials come in two readings (RFC-decoded and raw); the most telling failure wins.
+    let mut failure = AuthFailure::UnknownClient;
     for (id, secret) in &request.credentials {
-        if let Some(client) = state.registry.get(id) {
-            known_client = true;
-            if client.secret_matches(secret) {
-                return Ok(client);
+        match state.registry.authenticate(id, secret).await {
+            Ok(Ok(client)) => return Ok(client),
+            Ok(Err(refusal)) => failure = failure.max_by_relevance(refusal),
+            Err(error) => {
+                tracing::error!(%error, "client registry unavailable");
+                return Err(OAuthError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "the client registry is unavailable",
+                )
+                .with_code(2));
             }
         }
     }
-    let error = if known_client {
-        OAuthError::invalid_client("client authentication failed: wrong client_secret")
-            .with_code(22)
-    } else {
-        OAuthError::invalid_client("client authentication failed: unknown client_id").with_code(1)
-    };
-    Err(challenge(error))
+    Err(challenge(match failure {
+        AuthFailure::UnknownClient => {
+            OAuthError::invalid_client("client authentication failed: unknown client_id")
+                .with_code(1)
+        }
+        AuthFailure::WrongSecret => {
+            OAuthError::invalid_client("client authentication failed: wrong client_secret")
+                .with_code(22)
+        }
+        AuthFailure::Disabled => OAuthError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized_client",
+            "this client is disabled and may not obtain tokens",
+        )
+        .with_code(5),
+    }))
 }
 
-fn choose_audience(client: &StaticClient, request: &TokenRequest) -> Result<String, OAuthError> {
+fn choose_audience(client: &ClientRecord, request: &TokenRequest) -> Result<String, OAuthError> {
     let requested: Vec<&String> = request
         .audience
         .iter()
@@ -178,7 +197,7 @@ fn choose_audience(client: &StaticClient, request: &TokenRequest) -> Result<Stri
 }
 
 fn choose_scope(
-    client: &StaticClient,
+    client: &ClientRecord,
     request: &TokenRequest,
 ) -> Result<Option<String>, OAuthError> {
     let Some(requested) = request.scope.as_deref().filter(|s| !s.trim().is_empty()) else {

@@ -1,12 +1,11 @@
-//! The clients the server knows, and checking their secrets.
-//!
-//! This first slice holds clients in memory (static configuration); the persistent registry comes
-//! with the full authorization server. Secret comparison is constant-time.
+//! Clients with fixed ids and secrets, for seeding a local server in tests, demos and development.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-/// A registered client (RFC 6749 §2).
+use crate::registry::NewClient;
+
+/// A client to register with a known id and secret (RFC 6749 §2); the secret is stored like an
+/// imported one (Argon2id).
 #[derive(Clone)]
 pub struct StaticClient {
     /// The client id.
@@ -55,13 +54,17 @@ impl StaticClient {
         self
     }
 
-    /// True when `secret` is this client's secret (constant-time).
-    pub fn secret_matches(&self, secret: &str) -> bool {
-        aws_lc_rs::constant_time::verify_slices_are_equal(
-            self.client_secret.as_bytes(),
-            secret.as_bytes(),
-        )
-        .is_ok()
+    /// The registry request that creates this client.
+    pub fn to_new_client(&self) -> NewClient {
+        NewClient {
+            name: self.client_id.clone(),
+            audiences: self.audiences.clone(),
+            scopes: self.scopes.clone(),
+            lifetime: self.lifetime,
+            refresh_tokens: false,
+            client_id: Some(self.client_id.clone()),
+            secret: Some(self.client_secret.clone()),
+        }
     }
 }
 
@@ -72,28 +75,5 @@ impl std::fmt::Debug for StaticClient {
             .field("audiences", &self.audiences)
             .field("scopes", &self.scopes)
             .finish_non_exhaustive()
-    }
-}
-
-/// Clients by id.
-#[derive(Debug, Default)]
-pub struct ClientRegistry {
-    clients: HashMap<String, StaticClient>,
-}
-
-impl ClientRegistry {
-    /// A registry holding `clients`.
-    pub fn new(clients: impl IntoIterator<Item = StaticClient>) -> Self {
-        Self {
-            clients: clients
-                .into_iter()
-                .map(|c| (c.client_id.clone(), c))
-                .collect(),
-        }
-    }
-
-    /// The client with this id.
-    pub fn get(&self, client_id: &str) -> Option<&StaticClient> {
-        self.clients.get(client_id)
     }
 }

@@ -1,0 +1,199 @@
+//! Administrators and their roles: who may manage clients through the admin API.
+//!
+//! Seeds 000/002: only users with the client-administrator role ("Klientadministrator") in an
+//! organisation can create clients. An administrator authenticates with a bearer token of the form
+//! `tba_<id>.<secret>`: the id finds the record, the secret is checked against its keyed hash.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use super::audit::record;
+use super::hashing::{generate_id, generate_secret, SecretKind};
+use super::rows::RowExt;
+use super::{now, Registry, RegistryError};
+
+const TOKEN_PREFIX: &str = "tba_";
+
+/// An administrator role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// May create, rotate, disable, enable and delete clients (seed 000's "Klientadministrator").
+    ClientAdmin,
+    /// May list and show clients and read the audit log.
+    Viewer,
+}
+
+impl Role {
+    /// The role's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientAdmin => "client-admin",
+            Self::Viewer => "viewer",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = RegistryError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "client-admin" => Ok(Self::ClientAdmin),
+            "viewer" => Ok(Self::Viewer),
+            _ => Err(RegistryError::Invalid(format!(
+                "role {s:?} is unknown; use client-admin or viewer"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An authenticated administrator.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Admin {
+    /// Its id.
+    pub admin_id: String,
+    /// Its unique name.
+    pub name: String,
+    /// Its roles.
+    pub roles: Vec<Role>,
+}
+
+impl Admin {
+    /// True when the administrator holds `role`.
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+/// An administrator's bearer token, shown once. `Debug` hides it.
+#[derive(Clone, Serialize)]
+pub struct IssuedAdminToken {
+    /// The administrator.
+    pub admin: Admin,
+    /// `tba_<id>.<secret>`: send as `Authorization: Bearer …` to the admin API.
+    pub token: String,
+}
+
+impl fmt::Debug for IssuedAdminToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedAdminToken")
+            .field("admin", &self.admin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    /// Creates an administrator with `roles`; the token is shown once.
+    pub async fn create_admin(
+        &self,
+        name: &str,
+        roles: &[Role],
+        actor: &str,
+    ) -> Result<IssuedAdminToken, RegistryError> {
+        if name.trim().is_empty() || name.chars().any(char::is_whitespace) {
+            return Err(RegistryError::Invalid(
+                "an administrator name must be non-empty, without spaces".into(),
+            ));
+        }
+        if roles.is_empty() {
+            return Err(RegistryError::Invalid(
+                "an administrator needs at least one role (--role)".into(),
+            ));
+        }
+        let admin_id = generate_id();
+        let secret = generate_secret();
+        let hash = self
+            .pepper
+            .hash(&secret, SecretKind::Generated)
+            .map_err(RegistryError::Invalid)?;
+        let mut tx = self.pool.begin().await.map_err(|e| self.db_error(e))?;
+        let inserted = sqlx::query(
+            "INSERT INTO admins (admin_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(admin_id.clone())
+        .bind(name.to_owned())
+        .bind(hash)
+        .bind(now())
+        .execute(&mut *tx)
+        .await;
+        if let Err(error) = inserted {
+            return Err(self.insert_error(
+                error,
+                format!("an administrator named {name:?} already exists"),
+            ));
+        }
+        for role in roles {
+            sqlx::query("INSERT INTO admin_roles (admin_id, role) VALUES ($1, $2)")
+                .bind(admin_id.clone())
+                .bind(role.as_str().to_owned())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.db_error(e))?;
+        }
+        let detail = format!(
+            "admin {name} roles {}",
+            roles
+                .iter()
+                .map(|role| role.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        record(&mut *tx, actor, "admin.create", None, &detail)
+            .await
+            .map_err(|e| self.db_error(e))?;
+        tx.commit().await.map_err(|e| self.db_error(e))?;
+        Ok(IssuedAdminToken {
+            token: format!("{TOKEN_PREFIX}{admin_id}.{secret}"),
+            admin: Admin {
+                admin_id,
+                name: name.to_owned(),
+                roles: roles.to_vec(),
+            },
+        })
+    }
+
+    /// The administrator a bearer token belongs to, if the token is valid.
+    pub async fn authenticate_admin(&self, token: &str) -> Result<Option<Admin>, RegistryError> {
+        let Some((admin_id, secret)) = token
+            .strip_prefix(TOKEN_PREFIX)
+            .and_then(|rest| rest.split_once('.'))
+        else {
+            return Ok(None);
+        };
+        let row = sqlx::query("SELECT * FROM admins WHERE admin_id = $1")
+            .bind(admin_id.to_owned())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.db_error(e))?;
+        let Some(row) = row else { return Ok(None) };
+        let hash = row.text("token_hash").map_err(|e| self.db_error(e))?;
+        if !self
+            .pepper
+            .verify(admin_id, secret, SecretKind::Generated, &hash)
+        {
+            return Ok(None);
+        }
+        let roles = sqlx::query("SELECT role FROM admin_roles WHERE admin_id = $1 ORDER BY role")
+            .bind(admin_id.to_owned())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.db_error(e))?
+            .iter()
+            .filter_map(|r| r.text("role").ok().and_then(|role| role.parse().ok()))
+            .collect();
+        Ok(Some(Admin {
+            admin_id: admin_id.to_owned(),
+            name: row.text("name").map_err(|e| self.db_error(e))?,
+            roles,
+        }))
+    }
+}

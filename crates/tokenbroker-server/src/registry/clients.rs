@@ -1,0 +1,516 @@
+//! Clients and their secrets: create, list, show, rotate, enable/disable, delete, authenticate.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+use sqlx::any::AnyRow;
+
+use super::audit::record;
+use super::hashing::{generate_id, generate_secret, SecretKind};
+use super::rows::{split, RowExt};
+use super::{now, Registry, RegistryError};
+
+/// `last_used_at` is written at most this often per secret, so authentication stays read-mostly.
+const LAST_USED_GRANULARITY: i64 = 60;
+
+/// A client as the registry knows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ClientRecord {
+    /// The client id (RFC 6749 §2.2).
+    pub client_id: String,
+    /// A human name.
+    pub name: String,
+    /// Audiences (APIs) this client may get tokens for on this issuer.
+    pub audiences: Vec<String>,
+    /// Scopes granted.
+    pub scopes: Vec<String>,
+    /// Token lifetime in seconds; the issuer's default when `None`.
+    pub lifetime_seconds: Option<u64>,
+    /// Whether token responses include a refresh token.
+    pub refresh_tokens: bool,
+    /// Disabled clients cannot get tokens.
+    pub enabled: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+    /// The client's secrets (metadata only, never the secret).
+    pub secrets: Vec<SecretInfo>,
+}
+
+impl ClientRecord {
+    /// The token lifetime, if the client has its own.
+    pub fn lifetime(&self) -> Option<Duration> {
+        self.lifetime_seconds.map(Duration::from_secs)
+    }
+}
+
+/// Metadata of one secret.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SecretInfo {
+    /// Its id.
+    pub secret_id: String,
+    /// `hmac-sha256` (generated) or `argon2id` (imported).
+    pub kind: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// When it stops being accepted (set when rotated out), Unix seconds.
+    pub expires_at: Option<i64>,
+    /// When it last authenticated a request (to the minute), Unix seconds.
+    pub last_used_at: Option<i64>,
+}
+
+/// What a new client gets.
+#[derive(Debug, Clone, Default)]
+pub struct NewClient {
+    /// A human name (required).
+    pub name: String,
+    /// Audiences, at least one.
+    pub audiences: Vec<String>,
+    /// Scopes.
+    pub scopes: Vec<String>,
+    /// Own token lifetime.
+    pub lifetime: Option<Duration>,
+    /// Issue refresh tokens.
+    pub refresh_tokens: bool,
+    /// Use this id instead of a generated one (imports, fixed dev clients).
+    pub client_id: Option<String>,
+    /// Import this secret (stored with Argon2id) instead of generating one.
+    pub secret: Option<String>,
+}
+
+/// A secret shown once, right after creation or rotation. `Debug` hides the secret.
+#[derive(Clone, Serialize)]
+pub struct IssuedSecret {
+    /// The client.
+    pub client_id: String,
+    /// The secret's id.
+    pub secret_id: String,
+    /// The secret itself: store it now, it cannot be shown again.
+    pub client_secret: String,
+    /// When the previous secret stops being accepted (rotation only), Unix seconds.
+    pub previous_expires_at: Option<i64>,
+}
+
+impl fmt::Debug for IssuedSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedSecret")
+            .field("client_id", &self.client_id)
+            .field("secret_id", &self.secret_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why authentication failed (RFC 6749 §5.2 `invalid_client`; Telenor codes 1 and 22).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// No such client id.
+    UnknownClient,
+    /// The secret matches none of the client's valid secrets.
+    WrongSecret,
+    /// The client exists but is disabled.
+    Disabled,
+}
+
+impl AuthFailure {
+    /// The more informative of two failures (disabled > wrong secret > unknown client).
+    pub fn max_by_relevance(self, other: AuthFailure) -> AuthFailure {
+        let rank = |f: AuthFailure| match f {
+            AuthFailure::UnknownClient => 0,
+            AuthFailure::WrongSecret => 1,
+            AuthFailure::Disabled => 2,
+        };
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+impl Registry {
+    /// Creates a client with a generated (or imported) secret, shown once in the result.
+    pub async fn create_client(
+        &self,
+        new: NewClient,
+        actor: &str,
+    ) -> Result<(ClientRecord, IssuedSecret), RegistryError> {
+        validate(&new)?;
+        let client_id = new.client_id.clone().unwrap_or_else(generate_id);
+        let (secret, kind) = match &new.secret {
+            Some(imported) => (imported.clone(), SecretKind::Imported),
+            None => (generate_secret(), SecretKind::Generated),
+        };
+        let hash = self
+            .pepper
+            .hash(&secret, kind)
+            .map_err(RegistryError::Invalid)?;
+        let secret_id = generate_id();
+        let at = now();
+        let mut tx = self.pool.begin().await.map_err(|e| self.db_error(e))?;
+        let inserted = sqlx::query(
+            "INSERT INTO clients (client_id, name, audiences, scopes, lifetime_seconds, refresh_tokens, enabled, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
+        )
+        .bind(client_id.clone())
+        .bind(new.name.clone())
+        .bind(new.audiences.join(" "))
+        .bind(new.scopes.join(" "))
+        .bind(new.lifetime.map(|d| d.as_secs() as i64))
+        .bind(i64::from(new.refresh_tokens))
+        .bind(at)
+        .execute(&mut *tx)
+        .await;
+        if let Err(error) = inserted {
+            return Err(self.insert_error(
+                error,
+                format!("a client with id {client_id:?} already exists"),
+            ));
+        }
+        insert_secret(&mut tx, &secret_id, &client_id, kind, &hash, at)
+            .await
+            .map_err(|e| self.db_error(e))?;
+        let detail = format!(
+            "name={} audiences={} scopes={}",
+            new.name,
+            new.audiences.join(","),
+            new.scopes.join(",")
+        );
+        record(&mut *tx, actor, "client.create", Some(&client_id), &detail)
+            .await
+            .map_err(|e| self.db_error(e))?;
+        tx.commit().await.map_err(|e| self.db_error(e))?;
+        let client = self.client(&client_id).await?;
+        Ok((
+            client,
+            IssuedSecret {
+                client_id,
+                secret_id,
+                client_secret: secret,
+                previous_expires_at: None,
+            },
+        ))
+    }
+
+    /// The client with `client_id`.
+    pub async fn client(&self, client_id: &str) -> Result<ClientRecord, RegistryError> {
+        self.find_client(client_id)
+            .await?
+            .ok_or_else(|| RegistryError::UnknownClient(client_id.to_owned()))
+    }
+
+    /// The client with `client_id`, if any.
+    pub async fn find_client(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<ClientRecord>, RegistryError> {
+        let row = sqlx::query("SELECT * FROM clients WHERE client_id = $1")
+            .bind(client_id.to_owned())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.db_error(e))?;
+        let Some(row) = row else { return Ok(None) };
+        let secrets = self.secrets(client_id).await?;
+        client_from_row(&row, secrets)
+            .map(Some)
+            .map_err(|e| self.db_error(e))
+    }
+
+    /// Every client, by id.
+    pub async fn list_clients(&self) -> Result<Vec<ClientRecord>, RegistryError> {
+        let rows = sqlx::query("SELECT * FROM clients ORDER BY client_id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.db_error(e))?;
+        let mut clients = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id = row.text("client_id").map_err(|e| self.db_error(e))?;
+            let secrets = self.secrets(&id).await?;
+            clients.push(client_from_row(row, secrets).map_err(|e| self.db_error(e))?);
+        }
+        Ok(clients)
+    }
+
+    /// Enables or disables a client.
+    pub async fn set_enabled(
+        &self,
+        client_id: &str,
+        enabled: bool,
+        actor: &str,
+    ) -> Result<(), RegistryError> {
+        let mut tx = self.pool.begin().await.map_err(|e| self.db_error(e))?;
+        let updated =
+            sqlx::query("UPDATE clients SET enabled = $1, updated_at = $2 WHERE client_id = $3")
+                .bind(i64::from(enabled))
+                .bind(now())
+                .bind(client_id.to_owned())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.db_error(e))?;
+        if updated.rows_affected() == 0 {
+            return Err(RegistryError::UnknownClient(client_id.to_owned()));
+        }
+        let action = if enabled {
+            "client.enable"
+        } else {
+            "client.disable"
+        };
+        record(&mut *tx, actor, action, Some(client_id), "")
+            .await
+            .map_err(|e| self.db_error(e))?;
+        tx.commit().await.map_err(|e| self.db_error(e))
+    }
+
+    /// Deletes a client and its secrets (the audit log keeps its history).
+    pub async fn delete_client(&self, client_id: &str, actor: &str) -> Result<(), RegistryError> {
+        let secrets = self.secrets(client_id).await?;
+        let mut tx = self.pool.begin().await.map_err(|e| self.db_error(e))?;
+        sqlx::query("DELETE FROM client_secrets WHERE client_id = $1")
+            .bind(client_id.to_owned())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.db_error(e))?;
+        let deleted = sqlx::query("DELETE FROM clients WHERE client_id = $1")
+            .bind(client_id.to_owned())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.db_error(e))?;
+        if deleted.rows_affected() == 0 {
+            return Err(RegistryError::UnknownClient(client_id.to_owned()));
+        }
+        record(&mut *tx, actor, "client.delete", Some(client_id), "")
+            .await
+            .map_err(|e| self.db_error(e))?;
+        tx.commit().await.map_err(|e| self.db_error(e))?;
+        for secret in secrets {
+            self.pepper.forget(&secret.secret_id);
+        }
+        Ok(())
+    }
+
+    /// Issues a new secret; the current ones stay valid for `overlap`, then stop.
+    pub async fn rotate_secret(
+        &self,
+        client_id: &str,
+        overlap: Duration,
+        actor: &str,
+    ) -> Result<IssuedSecret, RegistryError> {
+        let at = now();
+        let previous_expires_at = at + overlap.as_secs() as i64;
+        let secret = generate_secret();
+        let hash = self
+            .pepper
+            .hash(&secret, SecretKind::Generated)
+            .map_err(RegistryError::Invalid)?;
+        let secret_id = generate_id();
+        let mut tx = self.pool.begin().await.map_err(|e| self.db_error(e))?;
+        let exists = sqlx::query("SELECT client_id FROM clients WHERE client_id = $1")
+            .bind(client_id.to_owned())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| self.db_error(e))?;
+        if exists.is_none() {
+            return Err(RegistryError::UnknownClient(client_id.to_owned()));
+        }
+        // Shorten, never lengthen: a secret already on its way out keeps its earlier end.
+        sqlx::query(
+            "UPDATE client_secrets SET expires_at = $1 WHERE client_id = $2 AND (expires_at IS NULL OR expires_at > $1)",
+        )
+        .bind(previous_expires_at)
+        .bind(client_id.to_owned())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.db_error(e))?;
+        insert_secret(
+            &mut tx,
+            &secret_id,
+            client_id,
+            SecretKind::Generated,
+            &hash,
+            at,
+        )
+        .await
+        .map_err(|e| self.db_error(e))?;
+        let detail = format!(
+            "new secret {secret_id}; previous secrets valid for {} s",
+            overlap.as_secs()
+        );
+        record(&mut *tx, actor, "secret.rotate", Some(client_id), &detail)
+            .await
+            .map_err(|e| self.db_error(e))?;
+        tx.commit().await.map_err(|e| self.db_error(e))?;
+        Ok(IssuedSecret {
+            client_id: client_id.to_owned(),
+            secret_id,
+            client_secret: secret,
+            previous_expires_at: Some(previous_expires_at),
+        })
+    }
+
+    /// Checks a client's credentials (RFC 6749 §2.3.1); on success returns the client.
+    ///
+    /// `Ok(Err(_))` is a refusal; `Err(_)` a database failure.
+    pub async fn authenticate(
+        &self,
+        client_id: &str,
+        secret: &str,
+    ) -> Result<Result<ClientRecord, AuthFailure>, RegistryError> {
+        let row = sqlx::query("SELECT * FROM clients WHERE client_id = $1")
+            .bind(client_id.to_owned())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.db_error(e))?;
+        let Some(row) = row else {
+            return Ok(Err(AuthFailure::UnknownClient));
+        };
+        let stored = self.stored_secrets(client_id).await?;
+        let at = now();
+        let matching = stored.iter().find(|candidate| {
+            let valid = candidate.info.expires_at.is_none_or(|end| end > at);
+            valid && self.matches(candidate, secret)
+        });
+        let Some(matching) = matching else {
+            return Ok(Err(AuthFailure::WrongSecret));
+        };
+        let used = matching.info.clone();
+        let client = client_from_row(&row, stored.into_iter().map(|s| s.info).collect())
+            .map_err(|e| self.db_error(e))?;
+        if !client.enabled {
+            return Ok(Err(AuthFailure::Disabled));
+        }
+        if used
+            .last_used_at
+            .is_none_or(|last| at - last >= LAST_USED_GRANULARITY)
+        {
+            self.touch(&used.secret_id, at).await?;
+        }
+        Ok(Ok(client))
+    }
+
+    fn matches(&self, stored: &StoredSecret, secret: &str) -> bool {
+        SecretKind::parse(&stored.info.kind).is_some_and(|kind| {
+            self.pepper
+                .verify(&stored.info.secret_id, secret, kind, &stored.hash)
+        })
+    }
+
+    async fn touch(&self, secret_id: &str, at: i64) -> Result<(), RegistryError> {
+        sqlx::query("UPDATE client_secrets SET last_used_at = $1 WHERE secret_id = $2")
+            .bind(at)
+            .bind(secret_id.to_owned())
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.db_error(e))
+    }
+
+    async fn secrets(&self, client_id: &str) -> Result<Vec<SecretInfo>, RegistryError> {
+        Ok(self
+            .stored_secrets(client_id)
+            .await?
+            .into_iter()
+            .map(|s| s.info)
+            .collect())
+    }
+
+    async fn stored_secrets(&self, client_id: &str) -> Result<Vec<StoredSecret>, RegistryError> {
+        let rows = sqlx::query(
+            "SELECT * FROM client_secrets WHERE client_id = $1 ORDER BY created_at, secret_id",
+        )
+        .bind(client_id.to_owned())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db_error(e))?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoredSecret {
+                    info: secret_from_row(row)?,
+                    hash: row.text("hash")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(|e| self.db_error(e))
+    }
+}
+
+/// A secret's metadata with its stored hash; never leaves this module.
+struct StoredSecret {
+    info: SecretInfo,
+    hash: String,
+}
+
+async fn insert_secret(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    secret_id: &str,
+    client_id: &str,
+    kind: SecretKind,
+    hash: &str,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO client_secrets (secret_id, client_id, kind, hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(secret_id.to_owned())
+        .bind(client_id.to_owned())
+        .bind(kind.as_str().to_owned())
+        .bind(hash.to_owned())
+        .bind(at)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
+fn validate(new: &NewClient) -> Result<(), RegistryError> {
+    let invalid = |m: &str| Err(RegistryError::Invalid(m.to_owned()));
+    if new.name.trim().is_empty() {
+        return invalid("the client needs a name (--name)");
+    }
+    if new.audiences.is_empty() {
+        return invalid("the client needs at least one audience (--audience)");
+    }
+    let words = new.audiences.iter().chain(&new.scopes);
+    if words
+        .clone()
+        .any(|w| w.is_empty() || w.chars().any(char::is_whitespace))
+    {
+        return invalid("audiences and scopes must be non-empty and contain no spaces");
+    }
+    if let Some(id) = &new.client_id {
+        if id.is_empty()
+            || id.contains(':')
+            || id.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return invalid(
+                "a client id must be non-empty, without spaces, control characters or ':'",
+            );
+        }
+    }
+    if new.lifetime.is_some_and(|l| l.is_zero()) {
+        return invalid("the token lifetime must be at least one second");
+    }
+    Ok(())
+}
+
+fn client_from_row(row: &AnyRow, secrets: Vec<SecretInfo>) -> Result<ClientRecord, sqlx::Error> {
+    Ok(ClientRecord {
+        client_id: row.text("client_id")?,
+        name: row.text("name")?,
+        audiences: split(&row.text("audiences")?),
+        scopes: split(&row.text("scopes")?),
+        lifetime_seconds: row.opt_int("lifetime_seconds")?.map(|s| s.max(0) as u64),
+        refresh_tokens: row.int("refresh_tokens")? != 0,
+        enabled: row.int("enabled")? != 0,
+        created_at: row.int("created_at")?,
+        updated_at: row.int("updated_at")?,
+        secrets,
+    })
+}
+
+fn secret_from_row(row: &AnyRow) -> Result<SecretInfo, sqlx::Error> {
+    Ok(SecretInfo {
+        secret_id: row.text("secret_id")?,
+        kind: row.text("kind")?,
+        created_at: row.int("created_at")?,
+        expires_at: row.opt_int("expires_at")?,
+        last_used_at: row.opt_int("last_used_at")?,
+    })
+}

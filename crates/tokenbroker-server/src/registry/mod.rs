@@ -1,0 +1,149 @@
+//! The client registry: clients, their secrets, administrators and an audit log, in SQLite (the
+//! embedded default) or PostgreSQL (several AS nodes sharing one registry), through sqlx.
+//!
+//! Seeds 000/002: clients are created by an administrator holding the client-administrator role,
+//! and the secret is shown once ("Store the generated Client ID and Client Secret securely").
+//! Secrets are stored hashed ([`hashing`]); rotation keeps the old secret valid for an overlap
+//! window so deployments can switch without downtime.
+
+pub mod admins;
+pub mod audit;
+pub mod clients;
+pub mod hashing;
+mod rows;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
+
+pub use admins::{Admin, IssuedAdminToken, Role};
+pub use audit::AuditEvent;
+pub use clients::{AuthFailure, ClientRecord, IssuedSecret, NewClient, SecretInfo};
+pub use hashing::{Pepper, SecretKind};
+
+/// The migrations that create and evolve the schema (`migrations/` in this crate).
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A registry failure: the database, or a request the registry refuses.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// The database could not be opened, migrated or queried.
+    #[error("registry database {location}: {message}")]
+    Database {
+        /// Which database (URL without credentials).
+        location: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// No client with this id.
+    #[error("no client with id {0:?}")]
+    UnknownClient(String),
+    /// The request is invalid (bad name, empty audiences, …).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The registry; cheap to clone, clones share the connection pool.
+#[derive(Clone)]
+pub struct Registry {
+    pool: AnyPool,
+    pepper: Arc<Pepper>,
+    location: Arc<str>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    /// Opens (creating if needed) and migrates the registry at `url`: `sqlite://PATH`,
+    /// `sqlite::memory:` or `postgres://…`.
+    pub async fn open(url: &str, pepper: Pepper) -> Result<Self, RegistryError> {
+        sqlx::any::install_default_drivers();
+        let location: Arc<str> = redact(url).into();
+        let error = |e: &dyn std::fmt::Display| RegistryError::Database {
+            location: location.to_string(),
+            message: e.to_string(),
+        };
+        let in_memory = url.starts_with("sqlite::memory:") || url.contains("mode=memory");
+        let url = sqlite_create_if_missing(url);
+        let mut options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        if in_memory {
+            // Every connection to `:memory:` is its own database: keep exactly one, forever.
+            options = options
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        } else {
+            options = options.max_connections(8);
+        }
+        let pool = options.connect(&url).await.map_err(|e| error(&e))?;
+        MIGRATOR.run(&pool).await.map_err(|e| error(&e))?;
+        Ok(Self {
+            pool,
+            pepper: Arc::new(pepper),
+            location,
+        })
+    }
+
+    /// Where the registry lives (credentials removed), for messages.
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    pub(crate) fn db_error(&self, error: impl std::fmt::Display) -> RegistryError {
+        RegistryError::Database {
+            location: self.location.to_string(),
+            message: error.to_string(),
+        }
+    }
+
+    /// An insert's error: `duplicate` when a unique key was violated, a database error otherwise.
+    pub(crate) fn insert_error(&self, error: sqlx::Error, duplicate: String) -> RegistryError {
+        match error.as_database_error().map(|e| e.is_unique_violation()) {
+            Some(true) => RegistryError::Invalid(duplicate),
+            _ => self.db_error(error),
+        }
+    }
+
+    /// Closes the connection pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Seconds since the Unix epoch, as the registry stores times.
+pub(crate) fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// SQLite refuses to open a missing file unless asked to create it.
+fn sqlite_create_if_missing(url: &str) -> String {
+    if url.starts_with("sqlite:") && !url.contains("memory") && !url.contains("mode=") {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}mode=rwc")
+    } else {
+        url.to_owned()
+    }
+}
+
+/// The URL without a password, for messages.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
