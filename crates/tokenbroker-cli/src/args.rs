@@ -56,6 +56,157 @@ pub enum Command {
     },
     /// Run the whole story against a local authorization server started in-process.
     Demo,
+    /// Run the authorization server (token endpoints, JWKS, metadata) on a data directory.
+    Serve(ServeArgs),
+    /// Manage the clients in a server's registry (acts as the local operator).
+    Clients(ClientsArgs),
+    /// Manage the administrators of the admin API.
+    Admins(AdminsArgs),
+}
+
+/// `tokenbroker serve` options; each overrides the config file's `[server]` table.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Data directory: registry, pepper and keys (default: the user data dir).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Registry database URL (postgres://…) instead of SQLite in the data directory.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Issuer identifier (`iss`); default http://<listen address>.
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+    /// Which provider to stand in for: entur (24 h tokens) or telenor (1 h tokens).
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
+    /// Token lifetime in seconds for clients without their own.
+    #[arg(long, value_name = "SECONDS")]
+    pub lifetime: Option<u64>,
+    /// Allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
+    #[arg(long)]
+    pub insecure_http: bool,
+    /// Config file with a `[server]` table.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Where the registry is.
+#[derive(Debug, Args, Default, Clone)]
+pub struct RegistryArgs {
+    /// The server's data directory (default: the user data dir).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Registry database URL (postgres://…) instead of SQLite in the data directory.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+/// `tokenbroker clients`.
+#[derive(Debug, Args)]
+pub struct ClientsArgs {
+    /// Where the registry is.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: ClientsCommand,
+}
+
+/// Client administration.
+#[derive(Debug, Subcommand)]
+pub enum ClientsCommand {
+    /// Create a client; its secret is printed once.
+    Create {
+        /// Human name.
+        #[arg(long)]
+        name: String,
+        /// Audience the client may get tokens for (repeatable, at least one).
+        #[arg(long = "audience", required = true)]
+        audiences: Vec<String>,
+        /// Granted scopes, space-separated.
+        #[arg(long)]
+        scope: Option<String>,
+        /// Token lifetime in seconds (default: the server's).
+        #[arg(long, value_name = "SECONDS")]
+        lifetime: Option<u64>,
+        /// Also issue refresh tokens.
+        #[arg(long)]
+        refresh_token: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List clients.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one client with its secrets' metadata and audit log.
+    Show {
+        /// Client id.
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Issue a new secret; the old ones stay valid for the overlap window.
+    RotateSecret {
+        /// Client id.
+        id: String,
+        /// Seconds the previous secrets stay valid (default one day).
+        #[arg(long, default_value_t = 86_400, value_name = "SECONDS")]
+        overlap: u64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a client from getting tokens.
+    Disable {
+        /// Client id.
+        id: String,
+    },
+    /// Allow a disabled client again.
+    Enable {
+        /// Client id.
+        id: String,
+    },
+    /// Delete a client and its secrets.
+    Delete {
+        /// Client id.
+        id: String,
+    },
+}
+
+/// `tokenbroker admins`.
+#[derive(Debug, Args)]
+pub struct AdminsArgs {
+    /// Where the registry is.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: AdminsCommand,
+}
+
+/// Administrator management.
+#[derive(Debug, Subcommand)]
+pub enum AdminsCommand {
+    /// Create an administrator; its API token is printed once.
+    Create {
+        /// Unique name.
+        #[arg(long)]
+        name: String,
+        /// Role: client-admin (may create, rotate, disable clients) or viewer (repeatable).
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Profile selection and per-field overrides; every field also works without a config file.

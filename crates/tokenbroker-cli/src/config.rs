@@ -38,6 +38,29 @@ pub struct ConfigFile {
     /// Profiles by name.
     #[serde(default)]
     pub profiles: BTreeMap<String, Profile>,
+    /// `tokenbroker serve` settings.
+    pub server: Option<ServerSection>,
+}
+
+/// The `[server]` table: `tokenbroker serve` settings (flags override them).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// Address to listen on.
+    pub listen: Option<std::net::SocketAddr>,
+    /// Data directory.
+    pub data_dir: Option<PathBuf>,
+    /// Registry database URL.
+    pub database_url: Option<String>,
+    /// Issuer identifier.
+    pub issuer: Option<String>,
+    /// entur or telenor.
+    pub profile: Option<String>,
+    /// Token lifetime (seconds) for clients without their own.
+    pub default_lifetime: Option<u64>,
+    /// Allow plain HTTP on a non-loopback address.
+    #[serde(default)]
+    pub insecure_http: bool,
 }
 
 /// One `[profiles.NAME]` table.
@@ -120,7 +143,7 @@ pub fn resolve(args: &ProfileArgs) -> CliResult<ResolvedProfile> {
 
 /// `--config`, `$TOKENBROKER_CONFIG`, `./tokenbroker.toml`, the user config dir; the first two
 /// must exist when given.
-fn locate(explicit: Option<&Path>) -> CliResult<Option<PathBuf>> {
+pub fn locate(explicit: Option<&Path>) -> CliResult<Option<PathBuf>> {
     if let Some(path) = explicit {
         return must_exist(path.to_path_buf(), "--config");
     }

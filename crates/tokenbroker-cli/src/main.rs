@@ -56,6 +56,9 @@ async fn run(command: Command) -> exit::CliResult {
             commands::request::run(&profile, spec).await
         }
         Command::Demo => commands::demo::run().await,
+        Command::Serve(args) => commands::serve::run(&args).await,
+        Command::Clients(args) => commands::clients::run(args).await,
+        Command::Admins(args) => commands::admins::run(args).await,
     }
 }
 

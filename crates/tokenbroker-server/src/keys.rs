@@ -12,6 +12,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 
 /// A private key that signs access tokens, with its public JWK.
 pub struct SigningKey {
+    pem: String,
     algorithm: Algorithm,
     kid: String,
     encoding: EncodingKey,
@@ -43,10 +44,14 @@ impl SigningKey {
     pub fn from_rsa_pem(pem: &str) -> Result<Self, KeyError> {
         let encoding = EncodingKey::from_rsa_pem(pem.as_bytes())
             .map_err(|e| KeyError(format!("not an RSA private key: {e}")))?;
-        Self::with_encoding_key(Algorithm::RS256, encoding)
+        Self::with_encoding_key(pem.to_owned(), Algorithm::RS256, encoding)
     }
 
-    fn with_encoding_key(algorithm: Algorithm, encoding: EncodingKey) -> Result<Self, KeyError> {
+    fn with_encoding_key(
+        pem: String,
+        algorithm: Algorithm,
+        encoding: EncodingKey,
+    ) -> Result<Self, KeyError> {
         let mut public =
             Jwk::from_encoding_key(&encoding, algorithm).map_err(|e| KeyError(e.to_string()))?;
         let kid = public
@@ -55,6 +60,7 @@ impl SigningKey {
         public.common.key_id = Some(kid.clone());
         public.common.public_key_use = Some(PublicKeyUse::Signature);
         Ok(Self {
+            pem,
             algorithm,
             kid,
             encoding,
@@ -80,6 +86,11 @@ impl SigningKey {
     /// The public key as a JWK (RFC 7517), with `kid`, `alg` and `use: sig`.
     pub fn public_jwk(&self) -> &Jwk {
         &self.public
+    }
+
+    /// The private key as PKCS#8 PEM, for persisting it (file mode 0600).
+    pub(crate) fn private_pem(&self) -> &str {
+        &self.pem
     }
 
     /// The public key, for verifying tokens in tests and tools.

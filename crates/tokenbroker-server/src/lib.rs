@@ -12,6 +12,7 @@
 
 pub mod claims;
 pub mod client_auth;
+pub mod data_dir;
 pub mod dialect;
 pub mod endpoints;
 pub mod faults;
@@ -19,13 +20,16 @@ pub mod keys;
 pub mod local;
 pub mod oauth_error;
 pub mod registry;
+pub mod routes;
+pub mod server;
 pub mod state;
 pub mod static_client;
 
 pub use claims::AccessTokenClaims;
-pub use dialect::Dialect;
+pub use dialect::{Dialect, Profile};
 pub use faults::{BodyFault, ExpiresInFormat, Faults};
 pub use keys::SigningKey;
 pub use local::{LocalAuthServer, LocalServerConfig, StartError};
 pub use registry::Registry;
+pub use server::{AuthServer, ServeError, ServerConfig};
 pub use static_client::StaticClient;

@@ -7,15 +7,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::routing::{get, post};
-use axum::Router;
-use tokio::sync::oneshot;
-
-use crate::dialect::Dialect;
-use crate::endpoints::{jwks, token};
+use crate::dialect::{Dialect, Profile};
 use crate::faults::Faults;
 use crate::keys::{KeyError, SigningKey};
 use crate::registry::{Pepper, Registry, RegistryError};
+use crate::routes::{router, ServerHandle};
 use crate::state::AppState;
 use crate::static_client::StaticClient;
 
@@ -73,7 +69,7 @@ pub enum StartError {
 pub struct LocalAuthServer {
     addr: SocketAddr,
     state: Arc<AppState>,
-    shutdown: Option<oneshot::Sender<()>>,
+    _handle: ServerHandle,
 }
 
 impl LocalAuthServer {
@@ -104,25 +100,17 @@ impl LocalAuthServer {
         }
         let state = Arc::new(AppState::new(
             issuer,
-            key,
+            vec![key],
+            Profile::Entur,
             registry,
             config.default_lifetime,
         ));
-        let (shutdown, stopped) = oneshot::channel();
-        let app = router(Arc::clone(&state));
-        tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = stopped.await;
-            });
-            if let Err(error) = serve.await {
-                tracing::error!(%error, "local authorization server stopped");
-            }
-        });
+        let handle = ServerHandle::spawn(listener, router(Arc::clone(&state)));
         tracing::debug!(%addr, "local authorization server listening");
         Ok(Self {
             addr,
             state,
-            shutdown: Some(shutdown),
+            _handle: handle,
         })
     }
 
@@ -153,7 +141,7 @@ impl LocalAuthServer {
 
     /// The signing key (public parts for verification; `Debug` hides the private key).
     pub fn signing_key(&self) -> &SigningKey {
-        &self.state.key
+        self.state.signing_key()
     }
 
     /// Requests that reached a token endpoint, failed ones included.
@@ -175,27 +163,4 @@ impl LocalAuthServer {
     pub fn set_default_lifetime(&self, lifetime: Duration) {
         self.state.set_default_lifetime(lifetime);
     }
-}
-
-impl Drop for LocalAuthServer {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-    }
-}
-
-fn router(state: Arc<AppState>) -> Router {
-    let token_route = |dialect: Dialect| post(move |s, h, b| token::token(s, dialect, h, b));
-    let mut router = Router::new().route("/.well-known/jwks.json", get(jwks::jwks));
-    for dialect in [
-        Dialect::Entur,
-        Dialect::TelenorNorway,
-        Dialect::TelenorSweden,
-    ] {
-        router = router.route(dialect.token_path(), token_route(dialect));
-    }
-    router
-        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
-        .with_state(state)
 }

@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::dialect::Profile;
 use crate::faults::Faults;
 use crate::keys::SigningKey;
 use crate::registry::Registry;
@@ -11,8 +12,10 @@ use crate::registry::Registry;
 pub struct AppState {
     /// The `iss` of issued tokens.
     pub issuer: String,
-    /// The key that signs tokens.
-    pub key: SigningKey,
+    /// Published keys, oldest first; the newest signs.
+    pub keys: Vec<SigningKey>,
+    /// The dialect of the standard token path (`/oauth2/token`) and of the metadata.
+    pub profile: Profile,
     /// Known clients.
     pub registry: Registry,
     /// Fault knobs.
@@ -26,19 +29,27 @@ impl AppState {
     /// State for a server issuing as `issuer`.
     pub fn new(
         issuer: String,
-        key: SigningKey,
+        keys: Vec<SigningKey>,
+        profile: Profile,
         registry: Registry,
         default_lifetime: Duration,
     ) -> Self {
+        assert!(!keys.is_empty(), "a server needs a signing key");
         Self {
             issuer,
-            key,
+            keys,
+            profile,
             registry,
             faults: Faults::default(),
             default_lifetime_secs: AtomicU64::new(default_lifetime.as_secs().max(1)),
             token_requests: AtomicU64::new(0),
             tokens_issued: AtomicU64::new(0),
         }
+    }
+
+    /// The key that signs new tokens.
+    pub fn signing_key(&self) -> &SigningKey {
+        self.keys.last().expect("at least one key")
     }
 
     /// Lifetime of tokens for clients without their own.

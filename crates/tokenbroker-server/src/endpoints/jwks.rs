@@ -15,7 +15,7 @@ pub const JWKS_MAX_AGE_SECONDS: u64 = 300;
 
 /// Serves the JWK Set with `Cache-Control: max-age`.
 pub async fn jwks(State(state): State<Arc<AppState>>) -> Response {
-    let mut response = Json(jwk_set([&state.key])).into_response();
+    let mut response = Json(jwk_set(&state.keys)).into_response();
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_str(&format!("public, max-age={JWKS_MAX_AGE_SECONDS}"))

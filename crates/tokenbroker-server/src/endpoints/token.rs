@@ -81,7 +81,7 @@ async fn issue(
     let token = if state.faults.opaque_tokens() {
         opaque_token()
     } else {
-        sign(&state.key, &claims).map_err(|e| {
+        sign(state.signing_key(), &claims).map_err(|e| {
             OAuthError::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "server_error",

@@ -1,0 +1,158 @@
+//! `tokenbroker clients`: create, list, show, rotate-secret, disable, enable, delete.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tokenbroker_server::registry::{ClientRecord, NewClient};
+
+use crate::args::{ClientsArgs, ClientsCommand};
+use crate::commands::registry::{open, print_json, registry_error, OPERATOR};
+use crate::exit::CliResult;
+
+/// Runs one client-administration command.
+pub async fn run(args: ClientsArgs) -> CliResult {
+    let registry = open(&args.registry).await?;
+    let result = match args.command {
+        ClientsCommand::Create {
+            name,
+            audiences,
+            scope,
+            lifetime,
+            refresh_token,
+            json,
+        } => {
+            let new = NewClient {
+                name,
+                audiences,
+                scopes: scope
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect(),
+                lifetime: lifetime.map(Duration::from_secs),
+                refresh_tokens: refresh_token,
+                ..NewClient::default()
+            };
+            let (client, issued) = registry
+                .create_client(new, OPERATOR)
+                .await
+                .map_err(registry_error)?;
+            if json {
+                print_json(&json!({
+                    "client_id": client.client_id,
+                    "client_secret": issued.client_secret,
+                    "name": client.name,
+                    "audiences": client.audiences,
+                    "scopes": client.scopes,
+                    "lifetime_seconds": client.lifetime_seconds,
+                    "refresh_tokens": client.refresh_tokens,
+                }))
+            } else {
+                println!("created client {} ({})", client.client_id, client.name);
+                println!("client_id:     {}", client.client_id);
+                println!("client_secret: {}", issued.client_secret);
+                println!("Store the secret now: it is shown only once.");
+                Ok(())
+            }
+        }
+        ClientsCommand::List { json } => {
+            let clients = registry.list_clients().await.map_err(registry_error)?;
+            if json {
+                print_json(&clients)
+            } else {
+                for client in &clients {
+                    println!("{}", summary(client));
+                }
+                Ok(())
+            }
+        }
+        ClientsCommand::Show { id, json } => {
+            let client = registry.client(&id).await.map_err(registry_error)?;
+            let audit = registry
+                .audit_log(Some(&id))
+                .await
+                .map_err(registry_error)?;
+            if json {
+                print_json(&json!({ "client": client, "audit_log": audit }))
+            } else {
+                println!("{}", summary(&client));
+                for secret in &client.secrets {
+                    println!(
+                        "  secret {} {} created {} expires {} last used {}",
+                        secret.secret_id,
+                        secret.kind,
+                        secret.created_at,
+                        secret.expires_at.map_or("never".into(), |t| t.to_string()),
+                        secret
+                            .last_used_at
+                            .map_or("never".into(), |t| t.to_string())
+                    );
+                }
+                for event in &audit {
+                    println!(
+                        "  {} {} by {} {}",
+                        event.at, event.action, event.actor, event.detail
+                    );
+                }
+                Ok(())
+            }
+        }
+        ClientsCommand::RotateSecret { id, overlap, json } => {
+            let issued = registry
+                .rotate_secret(&id, Duration::from_secs(overlap), OPERATOR)
+                .await
+                .map_err(registry_error)?;
+            if json {
+                print_json(&issued)
+            } else {
+                println!("client_secret: {}", issued.client_secret);
+                println!("The previous secret(s) stay valid for {overlap} s. Store the new one now: it is shown only once.");
+                Ok(())
+            }
+        }
+        ClientsCommand::Disable { id } => {
+            registry
+                .set_enabled(&id, false, OPERATOR)
+                .await
+                .map_err(registry_error)?;
+            println!("disabled client {id}");
+            Ok(())
+        }
+        ClientsCommand::Enable { id } => {
+            registry
+                .set_enabled(&id, true, OPERATOR)
+                .await
+                .map_err(registry_error)?;
+            println!("enabled client {id}");
+            Ok(())
+        }
+        ClientsCommand::Delete { id } => {
+            registry
+                .delete_client(&id, OPERATOR)
+                .await
+                .map_err(registry_error)?;
+            println!("deleted client {id}");
+            Ok(())
+        }
+    };
+    registry.close().await;
+    result
+}
+
+fn summary(client: &ClientRecord) -> String {
+    format!(
+        "{} {:?} {} audiences [{}] scopes [{}] lifetime {}",
+        client.client_id,
+        client.name,
+        if client.enabled {
+            "enabled"
+        } else {
+            "DISABLED"
+        },
+        client.audiences.join(" "),
+        client.scopes.join(" "),
+        client
+            .lifetime_seconds
+            .map_or("server default".into(), |s| format!("{s} s")),
+    )
+}

@@ -1,0 +1,99 @@
+//! `tokenbroker serve`: run the authorization server until SIGINT/SIGTERM, then drain and stop.
+
+use std::time::Duration;
+
+use tokenbroker_server::{AuthServer, Profile, ServerConfig};
+
+use crate::args::ServeArgs;
+use crate::commands::registry::default_data_dir;
+use crate::config::{self, ServerSection};
+use crate::exit::{CliError, CliResult};
+
+/// Starts the server, prints where it listens, and serves until told to stop.
+pub async fn run(args: &ServeArgs) -> CliResult {
+    let file = match config::locate(args.config.as_deref())? {
+        Some(path) => config::load(&path)?.server.unwrap_or_default(),
+        None => ServerSection::default(),
+    };
+    let server_config = merge(args, file)?;
+    let data_dir = server_config.data_dir.clone();
+    let profile = server_config.profile;
+    let server = AuthServer::start(server_config)
+        .await
+        .map_err(|e| match e {
+            tokenbroker_server::ServeError::Bind { .. }
+            | tokenbroker_server::ServeError::Registry(_) => CliError::failure(e.to_string()),
+            _ => CliError::usage(e.to_string()),
+        })?;
+    // The first line is the contract: scripts wait for it and read the address from it.
+    println!("listening on http://{}", server.addr());
+    println!(
+        "issuer {} · profile {profile:?} · signing key {}",
+        server.issuer(),
+        server.signing_kid()
+    );
+    println!("data directory {}", data_dir.display());
+    let clients = server
+        .registry()
+        .list_clients()
+        .await
+        .map(|c| c.len())
+        .unwrap_or(0);
+    if clients == 0 {
+        println!(
+            "No clients yet. Create one:\n  tokenbroker clients --data-dir {} create --name my-app --audience https://api.dev.entur.io --json",
+            data_dir.display()
+        );
+    } else {
+        println!("{clients} client(s) registered");
+    }
+    println!("token endpoint {}/oauth2/token (also /oauth/token, /oauth/v2/token, /openapi/oauth2/token)", server.issuer());
+    shutdown_signal().await;
+    eprintln!("tokenbroker serve: shutting down, finishing in-flight requests");
+    server.stop().await;
+    Ok(())
+}
+
+fn merge(args: &ServeArgs, file: ServerSection) -> CliResult<ServerConfig> {
+    let data_dir = args
+        .data_dir
+        .clone()
+        .or(file.data_dir)
+        .unwrap_or_else(default_data_dir);
+    let mut config = ServerConfig::new(data_dir);
+    if let Some(listen) = args.listen.or(file.listen) {
+        config.listen = listen;
+    }
+    config.database_url = args.database_url.clone().or(file.database_url);
+    config.issuer = args.issuer.clone().or(file.issuer);
+    if let Some(profile) = args.profile.as_deref().or(file.profile.as_deref()) {
+        config.profile = profile.parse::<Profile>().map_err(CliError::usage)?;
+    }
+    config.default_lifetime = args
+        .lifetime
+        .or(file.default_lifetime)
+        .map(Duration::from_secs);
+    config.insecure_http = args.insecure_http || file.insecure_http;
+    Ok(config)
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

@@ -1,0 +1,344 @@
+//! `tokenbroker serve` with `tokenbroker clients`, run as an operator would.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tokenbroker");
+const AUDIENCE: &str = "https://api.dev.entur.io";
+
+async fn cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("TOKENBROKER_CONFIG");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.stdin(Stdio::null()).output().await.unwrap()
+}
+
+fn json(output: &std::process::Output) -> Value {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+struct Serving {
+    child: Child,
+    url: String,
+}
+
+async fn serve(data_dir: &str) -> Serving {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--data-dir", data_dir, "--listen", "127.0.0.1:0"])
+        .env_remove("RUST_LOG")
+        .env_remove("TOKENBROKER_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .expect("serve printed its address in time")
+        .unwrap()
+        .expect("a first line");
+    let url = first
+        .strip_prefix("listening on ")
+        .expect("the documented first line")
+        .to_owned();
+    // Keep draining stdout so the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Serving { child, url }
+}
+
+impl Serving {
+    async fn stop(mut self) {
+        let pid = self.child.id().unwrap().to_string();
+        let status = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .await
+            .unwrap();
+        assert!(status.success());
+        let exit = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
+    }
+}
+
+async fn token(url: &str, path: &str, id: &str, secret: &str, style: &str) -> std::process::Output {
+    let token_url = format!("{url}{path}");
+    cli(
+        &[
+            "token",
+            "--token-url",
+            &token_url,
+            "--client-id",
+            id,
+            "--client-secret-env",
+            "SECRET",
+            "--auth-style",
+            style,
+            "--audience",
+            AUDIENCE,
+        ],
+        &[("SECRET", secret)],
+    )
+    .await
+}
+
+fn claims(output: &std::process::Output) -> Value {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let jwt = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    tokenbroker::jwt::decode_unverified(&jwt).expect("a JWT").1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_creates_clients_and_the_server_issues_tokens_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+
+    let created = json(
+        &cli(
+            &[
+                "clients",
+                "--data-dir",
+                data,
+                "create",
+                "--name",
+                "route-planner",
+                "--audience",
+                AUDIENCE,
+                "--scope",
+                "personalisation:read",
+                "--json",
+            ],
+            &[],
+        )
+        .await,
+    );
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    assert!(secret.len() >= 43, "a 256-bit secret");
+
+    let server = serve(data).await;
+    // All three client authentication styles, on the standard and the provider paths.
+    for (path, style) in [
+        ("/oauth2/token", "basic"),
+        ("/oauth/token", "json"),
+        ("/oauth/v2/token", "form"),
+    ] {
+        let claims = claims(&token(&server.url, path, &id, &secret, style).await);
+        assert_eq!(claims["iss"], server.url.as_str());
+        assert_eq!(claims["aud"], AUDIENCE);
+        assert_eq!(claims["client_id"], id.as_str());
+        assert_eq!(claims["scope"], "personalisation:read");
+        assert_eq!(
+            claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(),
+            86_400,
+            "Entur profile: 24 h"
+        );
+    }
+
+    // Metadata and keys.
+    let http = reqwest::Client::new();
+    let metadata: Value = http
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            server.url
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(metadata["issuer"], server.url.as_str());
+    assert_eq!(
+        metadata["token_endpoint"],
+        format!("{}/oauth2/token", server.url)
+    );
+    assert_eq!(metadata["grant_types_supported"][0], "client_credentials");
+    let jwks: Value = http
+        .get(format!("{}/.well-known/jwks.json", server.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kid_before = jwks["keys"][0]["kid"].as_str().unwrap().to_owned();
+
+    // The registry recorded the use; rotation keeps the old secret during the overlap.
+    let listed = json(&cli(&["clients", "--data-dir", data, "list", "--json"], &[]).await);
+    assert!(listed[0]["secrets"][0]["last_used_at"].is_i64());
+    let rotated = json(
+        &cli(
+            &[
+                "clients",
+                "--data-dir",
+                data,
+                "rotate-secret",
+                &id,
+                "--json",
+            ],
+            &[],
+        )
+        .await,
+    );
+    let new_secret = rotated["client_secret"].as_str().unwrap().to_owned();
+    assert!(
+        token(&server.url, "/oauth2/token", &id, &new_secret, "basic")
+            .await
+            .status
+            .success()
+    );
+    assert!(token(&server.url, "/oauth2/token", &id, &secret, "basic")
+        .await
+        .status
+        .success());
+
+    // Disabled clients are refused (exit 3, unauthorized_client); enabling restores them.
+    assert!(cli(&["clients", "--data-dir", data, "disable", &id], &[])
+        .await
+        .status
+        .success());
+    let refused = token(&server.url, "/oauth2/token", &id, &new_secret, "basic").await;
+    assert_eq!(refused.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("unauthorized_client"));
+    assert!(cli(&["clients", "--data-dir", data, "enable", &id], &[])
+        .await
+        .status
+        .success());
+    let before_restart = token(&server.url, "/oauth2/token", &id, &new_secret, "basic").await;
+    assert!(before_restart.status.success());
+
+    // A restart keeps clients and keys: the same kid, the same clients.
+    server.stop().await;
+    let server = serve(data).await;
+    let jwks: Value = http
+        .get(format!("{}/.well-known/jwks.json", server.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"][0]["kid"], kid_before.as_str());
+    assert!(
+        token(&server.url, "/oauth2/token", &id, &new_secret, "basic")
+            .await
+            .status
+            .success()
+    );
+
+    // The audit log tells the story.
+    let shown = json(&cli(&["clients", "--data-dir", data, "show", &id, "--json"], &[]).await);
+    let actions: Vec<&str> = shown["audit_log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "client.create",
+            "secret.rotate",
+            "client.disable",
+            "client.enable"
+        ]
+    );
+    assert!(!shown.to_string().contains(&new_secret));
+
+    assert!(cli(&["clients", "--data-dir", data, "delete", &id], &[])
+        .await
+        .status
+        .success());
+    assert_eq!(
+        token(&server.url, "/oauth2/token", &id, &new_secret, "basic")
+            .await
+            .status
+            .code(),
+        Some(3)
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn admins_are_bootstrapped_with_a_role_and_a_one_time_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let admin = json(
+        &cli(
+            &[
+                "admins",
+                "--data-dir",
+                data,
+                "create",
+                "--name",
+                "alice",
+                "--role",
+                "client-admin",
+                "--json",
+            ],
+            &[],
+        )
+        .await,
+    );
+    assert!(admin["token"].as_str().unwrap().starts_with("tba_"));
+    assert_eq!(admin["admin"]["roles"][0], "client-admin");
+    let bad = cli(
+        &[
+            "admins",
+            "--data-dir",
+            data,
+            "create",
+            "--name",
+            "bob",
+            "--role",
+            "superuser",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("client-admin"));
+}
+
+#[tokio::test]
+async fn bad_operator_input_gets_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let out = cli(&["serve", "--data-dir", data, "--listen", "0.0.0.0:0"], &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--insecure-http"));
+    let out = cli(&["clients", "--data-dir", data, "show", "nobody"], &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no client with id \"nobody\""));
+    let out = cli(
+        &["clients", "--data-dir", data, "create", "--name", "x"],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "--audience is required");
+    let out = cli(&["serve", "--data-dir", data, "--profile", "okta"], &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -1,0 +1,32 @@
+//! `GET /.well-known/oauth-authorization-server` (RFC 8414 §3) and the same document at
+//! `/.well-known/openid-configuration`, for tools that only know OpenID discovery.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::dialect::STANDARD_TOKEN_PATH;
+use crate::state::AppState;
+
+/// The authorization server metadata.
+pub async fn metadata(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let issuer = state.issuer.trim_end_matches('/');
+    let algorithms: Vec<String> = state
+        .keys
+        .iter()
+        .map(|k| format!("{:?}", k.algorithm()))
+        .collect();
+    Json(json!({
+        "issuer": issuer,
+        "token_endpoint": format!("{issuer}{STANDARD_TOKEN_PATH}"),
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "response_types_supported": ["token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": algorithms,
+        "access_token_signing_alg_values_supported": algorithms,
+    }))
+}

@@ -1,0 +1,83 @@
+//! The HTTP surface shared by every way of running the server.
+
+use std::sync::Arc;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::dialect::{Dialect, STANDARD_TOKEN_PATH};
+use crate::endpoints::{jwks, metadata, token};
+use crate::state::AppState;
+
+/// Largest request body accepted (token requests are a few hundred bytes).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Every endpoint: the providers' token paths, the standard one, keys and metadata.
+pub fn router(state: Arc<AppState>) -> Router {
+    let token_route = |dialect: Dialect| post(move |s, h, b| token::token(s, dialect, h, b));
+    let mut router = Router::new()
+        .route("/.well-known/jwks.json", get(jwks::jwks))
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(metadata::metadata),
+        )
+        .route("/.well-known/openid-configuration", get(metadata::metadata))
+        .route(STANDARD_TOKEN_PATH, token_route(state.profile.dialect()));
+    for dialect in [
+        Dialect::Entur,
+        Dialect::TelenorNorway,
+        Dialect::TelenorSweden,
+    ] {
+        router = router.route(dialect.token_path(), token_route(dialect));
+    }
+    router
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// A server running in the background; stops gracefully on [`stop`](Self::stop) or when dropped.
+pub struct ServerHandle {
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl ServerHandle {
+    /// Serves `app` on `listener` until stopped: in-flight requests finish, new ones are refused.
+    pub fn spawn(listener: tokio::net::TcpListener, app: Router) -> Self {
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            });
+            if let Err(error) = serve.await {
+                tracing::error!(%error, "server stopped with an error");
+            }
+        });
+        Self {
+            shutdown: Some(shutdown),
+            task: Some(task),
+        }
+    }
+
+    /// Stops accepting connections and waits for in-flight requests to finish.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
