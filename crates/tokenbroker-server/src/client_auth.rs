@@ -1,16 +1,18 @@
-//! Reading a token request: parameters and client credentials, in all three wire styles.
+//! Client-authenticated requests (token, revocation, introspection): their parameters and the
+//! client's credentials, in all three wire styles, and checking those against the registry.
 //!
 //! RFC 6749 §2.3.1 allows `client_secret_basic` and `client_secret_post`; Entur/Auth0 also take the
 //! credentials in a JSON body (seed 002). A request must use exactly one method (RFC 6749 §2.3).
 //! Basic credentials are form-urlencoded by RFC-following clients and raw by others, so both
 //! readings are tried.
 
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, StatusCode};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::Value;
 
 use crate::oauth_error::OAuthError;
+use crate::registry::{AuthFailure, ClientRecord, Registry};
 
 /// How the client authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,25 +25,45 @@ pub enum AuthMethod {
     Json,
 }
 
-/// A parsed token request.
-#[derive(Debug)]
-pub struct TokenRequest {
+/// A parsed client-authenticated request. `Debug` hides the credentials.
+pub struct ClientRequest {
     /// The authentication method used.
     pub method: AuthMethod,
     /// Candidate (client id, secret) readings, best first.
     pub credentials: Vec<(String, String)>,
-    /// `grant_type`.
-    pub grant_type: Option<String>,
-    /// `audience`.
-    pub audience: Option<String>,
-    /// `scope`.
-    pub scope: Option<String>,
-    /// RFC 8707 `resource` values.
-    pub resource: Vec<String>,
+    /// Every parameter of the body, in order (credentials included).
+    params: Vec<(String, String)>,
 }
 
-/// Parses headers and body into a [`TokenRequest`].
-pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, OAuthError> {
+impl std::fmt::Debug for ClientRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientRequest")
+            .field("method", &self.method)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientRequest {
+    /// The first value of parameter `name`.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of parameter `name` (RFC 8707 `resource` may repeat).
+    pub fn params(&self, name: &str) -> Vec<&str> {
+        self.params
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+/// Parses headers and body into a [`ClientRequest`].
+pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<ClientRequest, OAuthError> {
     let params = body_params(headers, body)?;
     let get = |name: &str| {
         params
@@ -88,18 +110,68 @@ pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, OAuthErro
             Vec::new(),
         ),
     };
-    Ok(TokenRequest {
+    Ok(ClientRequest {
         method,
         credentials,
-        grant_type: get("grant_type"),
-        audience: get("audience"),
-        scope: get("scope"),
-        resource: params
-            .iter()
-            .filter(|(k, _)| k == "resource")
-            .map(|(_, v)| v.clone())
-            .collect(),
+        params,
     })
+}
+
+/// Authenticates the client of `request` (RFC 6749 §2.3.1): `invalid_client` with the seeds' Telenor
+/// codes (6 no credentials, 1 unknown id, 22 wrong secret), or `unauthorized_client` (5) when the
+/// client is disabled. A Basic request's refusal carries a `WWW-Authenticate` challenge.
+pub async fn authenticate(
+    registry: &Registry,
+    request: &ClientRequest,
+) -> Result<ClientRecord, OAuthError> {
+    let challenge = |error: OAuthError| {
+        if request.method == AuthMethod::Basic {
+            error.with_basic_challenge()
+        } else {
+            error
+        }
+    };
+    if request.credentials.is_empty() {
+        return Err(challenge(
+            OAuthError::invalid_client(
+                "no client credentials: send Basic authentication or client_id and client_secret",
+            )
+            .with_code(6),
+        ));
+    }
+    // Basic credentials come in two readings (RFC-decoded and raw); the most telling failure wins.
+    let mut failure = AuthFailure::UnknownClient;
+    for (id, secret) in &request.credentials {
+        match registry.authenticate(id, secret).await {
+            Ok(Ok(client)) => return Ok(client),
+            Ok(Err(refusal)) => failure = failure.max_by_relevance(refusal),
+            Err(error) => {
+                tracing::error!(%error, "client registry unavailable");
+                return Err(OAuthError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "the client registry is unavailable",
+                )
+                .with_code(2));
+            }
+        }
+    }
+    Err(challenge(match failure {
+        AuthFailure::UnknownClient => {
+            OAuthError::invalid_client("client authentication failed: unknown client_id")
+                .with_code(1)
+        }
+        AuthFailure::WrongSecret => {
+            OAuthError::invalid_client("client authentication failed: wrong client_secret")
+                .with_code(22)
+        }
+        AuthFailure::Disabled => OAuthError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized_client",
+            "this client is disabled and may not obtain tokens",
+        )
+        .with_code(5),
+    }))
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -210,7 +282,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (json.method, json.audience.as_deref()),
+            (json.method, json.param("audience")),
             (AuthMethod::Json, Some("x"))
         );
         let form = parse(
@@ -219,7 +291,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(form.method, AuthMethod::Form);
-        assert_eq!(form.resource, vec!["r1", "r2"]);
+        assert_eq!(form.params("resource"), vec!["r1", "r2"]);
     }
 
     #[test]

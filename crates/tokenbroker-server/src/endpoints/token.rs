@@ -15,11 +15,11 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use crate::claims::{sign, AccessTokenClaims};
-use crate::client_auth::{self, AuthMethod, TokenRequest};
+use crate::client_auth::{self, ClientRequest};
 use crate::dialect::Dialect;
 use crate::faults::{BodyFault, ExpiresInFormat};
 use crate::oauth_error::OAuthError;
-use crate::registry::{AuthFailure, ClientRecord};
+use crate::registry::ClientRecord;
 use crate::state::AppState;
 
 /// Handles one token request in `dialect`.
@@ -61,7 +61,7 @@ async fn issue(
 ) -> Result<Response, OAuthError> {
     let request = client_auth::parse(headers, body)?;
     check_grant_type(&request)?;
-    let client = authenticate(state, &request).await?;
+    let client = client_auth::authenticate(&state.registry, &request).await?;
     let audience = choose_audience(&client, &request)?;
     let scope = choose_scope(&client, &request)?;
     let lifetime = client
@@ -94,8 +94,8 @@ async fn issue(
     Ok(token_response(state, dialect, token, lifetime, scope))
 }
 
-fn check_grant_type(request: &TokenRequest) -> Result<(), OAuthError> {
-    match request.grant_type.as_deref() {
+fn check_grant_type(request: &ClientRequest) -> Result<(), OAuthError> {
+    match request.param("grant_type") {
         Some("client_credentials") => Ok(()),
         None => Err(OAuthError::invalid_request(
             "grant_type is missing; send grant_type=client_credentials",
@@ -110,65 +110,11 @@ fn check_grant_type(request: &TokenRequest) -> Result<(), OAuthError> {
     }
 }
 
-async fn authenticate(
-    state: &AppState,
-    request: &TokenRequest,
-) -> Result<ClientRecord, OAuthError> {
-    let challenge = |error: OAuthError| {
-        if request.method == AuthMethod::Basic {
-            error.with_basic_challenge()
-        } else {
-            error
-        }
-    };
-    if request.credentials.is_empty() {
-        return Err(challenge(
-            OAuthError::invalid_client(
-                "no client credentials: send Basic authentication or client_id and client_secret",
-            )
-            .with_code(6),
-        ));
-    }
-    // Basic credentials come in two readings (RFC-decoded and raw); the most telling failure wins.
-    let mut failure = AuthFailure::UnknownClient;
-    for (id, secret) in &request.credentials {
-        match state.registry.authenticate(id, secret).await {
-            Ok(Ok(client)) => return Ok(client),
-            Ok(Err(refusal)) => failure = failure.max_by_relevance(refusal),
-            Err(error) => {
-                tracing::error!(%error, "client registry unavailable");
-                return Err(OAuthError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "server_error",
-                    "the client registry is unavailable",
-                )
-                .with_code(2));
-            }
-        }
-    }
-    Err(challenge(match failure {
-        AuthFailure::UnknownClient => {
-            OAuthError::invalid_client("client authentication failed: unknown client_id")
-                .with_code(1)
-        }
-        AuthFailure::WrongSecret => {
-            OAuthError::invalid_client("client authentication failed: wrong client_secret")
-                .with_code(22)
-        }
-        AuthFailure::Disabled => OAuthError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized_client",
-            "this client is disabled and may not obtain tokens",
-        )
-        .with_code(5),
-    }))
-}
-
-fn choose_audience(client: &ClientRecord, request: &TokenRequest) -> Result<String, OAuthError> {
-    let requested: Vec<&String> = request
-        .audience
-        .iter()
-        .chain(request.resource.iter())
+fn choose_audience(client: &ClientRecord, request: &ClientRequest) -> Result<String, OAuthError> {
+    let requested: Vec<&str> = request
+        .param("audience")
+        .into_iter()
+        .chain(request.params("resource"))
         .collect();
     match requested.as_slice() {
         [] => match client.audiences.as_slice() {
@@ -179,7 +125,7 @@ fn choose_audience(client: &ClientRecord, request: &TokenRequest) -> Result<Stri
         },
         [first, rest @ ..] if rest.iter().all(|other| other == first) => {
             if client.audiences.iter().any(|granted| granted == *first) {
-                Ok((*first).clone())
+                Ok((*first).to_owned())
             } else {
                 Err(OAuthError::new(
                     StatusCode::BAD_REQUEST,
@@ -198,9 +144,9 @@ fn choose_audience(client: &ClientRecord, request: &TokenRequest) -> Result<Stri
 
 fn choose_scope(
     client: &ClientRecord,
-    request: &TokenRequest,
+    request: &ClientRequest,
 ) -> Result<Option<String>, OAuthError> {
-    let Some(requested) = request.scope.as_deref().filter(|s| !s.trim().is_empty()) else {
+    let Some(requested) = request.param("scope").filter(|s| !s.trim().is_empty()) else {
         return Ok((!client.scopes.is_empty()).then(|| client.scopes.join(" ")));
     };
     let mut granted = Vec::new();
