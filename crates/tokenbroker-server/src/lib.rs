@@ -24,6 +24,7 @@ pub mod routes;
 pub mod server;
 pub mod state;
 pub mod static_client;
+pub mod verify;
 
 pub use claims::AccessTokenClaims;
 pub use dialect::{Dialect, Profile};

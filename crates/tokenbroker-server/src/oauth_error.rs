@@ -15,6 +15,9 @@ pub struct OAuthError {
     pub description: String,
     /// Telenor-style numeric code, sent only by Telenor-dialect endpoints.
     pub code: Option<u32>,
+    /// The status Telenor-dialect endpoints use when it differs from RFC 6749's (e.g. 403 for an
+    /// illegal scope, seed 003).
+    pub status_with_codes: Option<StatusCode>,
     /// Add `WWW-Authenticate: Basic` (RFC 6749 §5.2: invalid_client with Basic authentication).
     pub basic_challenge: bool,
 }
@@ -27,6 +30,7 @@ impl OAuthError {
             error,
             description: description.into(),
             code: None,
+            status_with_codes: None,
             basic_challenge: false,
         }
     }
@@ -44,6 +48,24 @@ impl OAuthError {
     /// Attaches a Telenor error code.
     pub fn with_code(mut self, code: u32) -> Self {
         self.code = Some(code);
+        self
+    }
+
+    /// Uses `status` instead of the RFC one where numeric codes are spoken.
+    pub fn with_status_for_codes(mut self, status: StatusCode) -> Self {
+        self.status_with_codes = Some(status);
+        self
+    }
+
+    /// Adapts the error to a dialect: Telenor keeps its codes and statuses, RFC 6749 drops both.
+    pub fn for_dialect(mut self, numeric_codes: bool) -> Self {
+        if numeric_codes {
+            if let Some(status) = self.status_with_codes {
+                self.status = status;
+            }
+        } else {
+            self.code = None;
+        }
         self
     }
 

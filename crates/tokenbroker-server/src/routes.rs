@@ -6,8 +6,17 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::dialect::{Dialect, STANDARD_TOKEN_PATH};
-use crate::endpoints::{jwks, metadata, token};
+use crate::endpoints::{introspection, jwks, metadata, revocation, token};
 use crate::state::AppState;
+
+/// RFC 7009 revocation endpoint.
+pub const REVOCATION_PATH: &str = "/oauth2/revoke";
+/// RFC 7662 introspection endpoint.
+pub const INTROSPECTION_PATH: &str = "/oauth2/introspect";
+/// Telenor's logout endpoint (seed 003).
+pub const LOGOUT_PATH: &str = "/oauth/v2/logout";
+/// The revocation feed guards poll.
+pub const REVOCATION_FEED_PATH: &str = "/revocations";
 
 /// Largest request body accepted (token requests are a few hundred bytes).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -22,7 +31,11 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(metadata::metadata),
         )
         .route("/.well-known/openid-configuration", get(metadata::metadata))
-        .route(STANDARD_TOKEN_PATH, token_route(state.profile.dialect()));
+        .route(STANDARD_TOKEN_PATH, token_route(state.profile.dialect()))
+        .route(REVOCATION_PATH, post(revocation::revoke))
+        .route(INTROSPECTION_PATH, post(introspection::introspect))
+        .route(LOGOUT_PATH, get(revocation::logout))
+        .route(REVOCATION_FEED_PATH, get(revocation::feed));
     for dialect in [
         Dialect::Entur,
         Dialect::TelenorNorway,

@@ -7,6 +7,7 @@ use crate::dialect::Profile;
 use crate::faults::Faults;
 use crate::keys::SigningKey;
 use crate::registry::Registry;
+use crate::verify::Verifier;
 
 /// The server's shared state.
 pub struct AppState {
@@ -18,6 +19,8 @@ pub struct AppState {
     pub profile: Profile,
     /// Known clients.
     pub registry: Registry,
+    /// Checks tokens this server issued.
+    pub verifier: Verifier,
     /// Fault knobs.
     pub faults: Faults,
     default_lifetime_secs: AtomicU64,
@@ -36,6 +39,7 @@ impl AppState {
     ) -> Self {
         assert!(!keys.is_empty(), "a server needs a signing key");
         Self {
+            verifier: Verifier::new(&issuer, &keys),
             issuer,
             keys,
             profile,

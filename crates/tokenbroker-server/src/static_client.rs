@@ -18,6 +18,8 @@ pub struct StaticClient {
     pub scopes: Vec<String>,
     /// Token lifetime for this client; the server default when `None`.
     pub lifetime: Option<Duration>,
+    /// Whether token responses include a refresh token.
+    pub refresh_tokens: bool,
 }
 
 impl StaticClient {
@@ -33,6 +35,7 @@ impl StaticClient {
             audiences: vec![audience.into()],
             scopes: Vec::new(),
             lifetime: None,
+            refresh_tokens: false,
         }
     }
 
@@ -54,6 +57,12 @@ impl StaticClient {
         self
     }
 
+    /// Issues refresh tokens to this client.
+    pub fn with_refresh_tokens(mut self) -> Self {
+        self.refresh_tokens = true;
+        self
+    }
+
     /// The registry request that creates this client.
     pub fn to_new_client(&self) -> NewClient {
         NewClient {
@@ -61,7 +70,7 @@ impl StaticClient {
             audiences: self.audiences.clone(),
             scopes: self.scopes.clone(),
             lifetime: self.lifetime,
-            refresh_tokens: false,
+            refresh_tokens: self.refresh_tokens,
             client_id: Some(self.client_id.clone()),
             secret: Some(self.client_secret.clone()),
         }

@@ -13,6 +13,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "../tests/common/oauth2_http.rs"]
+mod oauth2_http;
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use futures::FutureExt;
 use oauth2::basic::BasicClient;
@@ -95,19 +98,7 @@ fn uncached(c: &mut Criterion) {
     let server = start_server(&rt);
     let ours = token_client(&server);
 
-    let http = reqwest::Client::new();
-    let send = move |request: oauth2::HttpRequest| {
-        let http = http.clone();
-        async move {
-            let response = http.execute(request.try_into()?).await?;
-            let mut converted = http::Response::builder().status(response.status());
-            for (name, value) in response.headers() {
-                converted = converted.header(name, value);
-            }
-            let body = response.bytes().await?.to_vec();
-            Ok::<_, reqwest::Error>(converted.body(body).expect("a valid response"))
-        }
-    };
+    let send = oauth2_http::oauth2_http(reqwest::Client::new());
     let peer = BasicClient::new(ClientId::new("bench".into()))
         .set_client_secret(ClientSecret::new(SECRET.into()))
         .set_token_uri(TokenUrl::new(server.token_url(Dialect::TelenorNorway)).unwrap());

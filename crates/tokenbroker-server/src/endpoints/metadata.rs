@@ -8,6 +8,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use crate::dialect::STANDARD_TOKEN_PATH;
+use crate::routes::{INTROSPECTION_PATH, REVOCATION_PATH};
 use crate::state::AppState;
 
 /// The authorization server metadata.
@@ -22,7 +23,11 @@ pub async fn metadata(State(state): State<Arc<AppState>>) -> Json<Value> {
         "issuer": issuer,
         "token_endpoint": format!("{issuer}{STANDARD_TOKEN_PATH}"),
         "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
-        "grant_types_supported": ["client_credentials"],
+        "revocation_endpoint": format!("{issuer}{REVOCATION_PATH}"),
+        "introspection_endpoint": format!("{issuer}{INTROSPECTION_PATH}"),
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "grant_types_supported": ["client_credentials", "refresh_token"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "response_types_supported": ["token"],
         "subject_types_supported": ["public"],

@@ -1,5 +1,7 @@
 //! The HTTP endpoints, one file each.
 
+pub mod introspection;
 pub mod jwks;
 pub mod metadata;
+pub mod revocation;
 pub mod token;

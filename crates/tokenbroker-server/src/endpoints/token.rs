@@ -1,4 +1,5 @@
-//! The token endpoint: the client credentials grant (RFC 6749 §4.4).
+//! The token endpoint: the client credentials grant (RFC 6749 §4.4) and, for clients configured to
+//! receive refresh tokens, the refresh token grant (§6) with rotation.
 //!
 //! Authenticates the client in whichever style it used, checks the audience (Entur: server and
 //! audience must belong to the same environment, seed 001) and the scope (requested ⊆ granted,
@@ -38,19 +39,22 @@ pub async fn token(
     }
     match issue(&state, dialect, &headers, &body).await {
         Ok(response) => response,
-        Err(mut error) => {
-            if !dialect.numeric_codes() {
-                // RFC 6749 §5.2 dialect: no numeric codes, and invalid_scope is a 400 (Telenor
-                // answers 403 with code 8, seed 003).
-                error.code = None;
-                if error.error == "invalid_scope" {
-                    error.status = StatusCode::BAD_REQUEST;
-                }
-            }
+        Err(error) => {
+            let error = error.for_dialect(dialect.numeric_codes());
             tracing::debug!(error = error.error, description = %error.description, "token request refused");
             error.into_response()
         }
     }
+}
+
+/// How long a refresh token stays redeemable.
+pub const REFRESH_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// What the client is about to receive.
+struct Grant {
+    client: ClientRecord,
+    audience: String,
+    scope: Option<String>,
 }
 
 async fn issue(
@@ -60,43 +64,139 @@ async fn issue(
     body: &[u8],
 ) -> Result<Response, OAuthError> {
     let request = client_auth::parse(headers, body)?;
-    check_grant_type(&request)?;
+    let grant_type = grant_type(&request)?;
     let client = client_auth::authenticate(&state.registry, &request).await?;
-    let audience = choose_audience(&client, &request)?;
-    let scope = choose_scope(&client, &request)?;
-    let lifetime = client
+    let grant = match grant_type {
+        GrantType::ClientCredentials => Grant {
+            audience: choose_audience(&client, &request)?,
+            scope: choose_scope(&client, &request)?,
+            client,
+        },
+        GrantType::RefreshToken => refresh(state, client, &request).await?,
+    };
+    let lifetime = grant
+        .client
         .lifetime()
         .unwrap_or_else(|| state.default_lifetime());
+    let token = mint(state, &grant, lifetime)?;
+    let refresh_token = if grant.client.refresh_tokens {
+        let stored = crate::registry::RefreshGrant {
+            client_id: grant.client.client_id.clone(),
+            audience: grant.audience.clone(),
+            scope: grant.scope.clone(),
+        };
+        let issued = state
+            .registry
+            .issue_refresh_token(&stored, REFRESH_TOKEN_LIFETIME)
+            .await;
+        Some(issued.map_err(crate::endpoints::revocation::server_error)?)
+    } else {
+        None
+    };
+    state.count_token_issued();
+    Ok(token_response(
+        state,
+        dialect,
+        token,
+        lifetime,
+        grant.scope,
+        refresh_token,
+    ))
+}
+
+fn mint(state: &AppState, grant: &Grant, lifetime: Duration) -> Result<String, OAuthError> {
+    if state.faults.opaque_tokens() {
+        return Ok(opaque_token());
+    }
     let now = unix_now();
     let claims = AccessTokenClaims {
         iss: state.issuer.clone(),
-        sub: client.client_id.clone(),
-        client_id: client.client_id.clone(),
-        aud: audience,
-        scope: scope.clone(),
+        sub: grant.client.client_id.clone(),
+        client_id: grant.client.client_id.clone(),
+        aud: grant.audience.clone(),
+        scope: grant.scope.clone(),
         iat: now,
         exp: now + lifetime.as_secs(),
         jti: uuid::Uuid::new_v4().to_string(),
     };
-    let token = if state.faults.opaque_tokens() {
-        opaque_token()
-    } else {
-        sign(state.signing_key(), &claims).map_err(|e| {
-            OAuthError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                format!("signing failed: {e}"),
-            )
-            .with_code(2)
-        })?
-    };
-    state.count_token_issued();
-    Ok(token_response(state, dialect, token, lifetime, scope))
+    sign(state.signing_key(), &claims).map_err(|e| {
+        OAuthError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            format!("signing failed: {e}"),
+        )
+        .with_code(2)
+    })
 }
 
-fn check_grant_type(request: &ClientRequest) -> Result<(), OAuthError> {
+/// The refresh token grant (RFC 6749 §6): the token is spent and the same audience and scope are
+/// granted again. Telenor codes: 21 (grant type not permitted), 7 (invalid refresh_token).
+async fn refresh(
+    state: &AppState,
+    client: ClientRecord,
+    request: &ClientRequest,
+) -> Result<Grant, OAuthError> {
+    if !client.refresh_tokens {
+        return Err(OAuthError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized_client",
+            "this client is not configured for refresh tokens",
+        )
+        .with_code(21));
+    }
+    let presented = request
+        .param("refresh_token")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| OAuthError::invalid_request("the refresh_token parameter is missing"))?;
+    let redeemed = state
+        .registry
+        .redeem_refresh_token(presented, &client.client_id)
+        .await
+        .map_err(crate::endpoints::revocation::server_error)?;
+    let Some(stored) = redeemed else {
+        return Err(OAuthError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "the refresh token is invalid, expired, already used or another client's",
+        )
+        .with_code(7)
+        .with_status_for_codes(StatusCode::UNAUTHORIZED));
+    };
+    // The client may have lost the audience since: never grant more than it holds now.
+    if !client.audiences.contains(&stored.audience) {
+        return Err(OAuthError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "the client no longer holds this audience",
+        ));
+    }
+    let scope = stored
+        .scope
+        .map(|scope| {
+            scope
+                .split_whitespace()
+                .filter(|s| client.scopes.iter().any(|g| g == s))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|scope| !scope.is_empty());
+    Ok(Grant {
+        client,
+        audience: stored.audience,
+        scope,
+    })
+}
+
+/// The grants this endpoint serves.
+enum GrantType {
+    ClientCredentials,
+    RefreshToken,
+}
+
+fn grant_type(request: &ClientRequest) -> Result<GrantType, OAuthError> {
     match request.param("grant_type") {
-        Some("client_credentials") => Ok(()),
+        Some("client_credentials") => Ok(GrantType::ClientCredentials),
+        Some("refresh_token") => Ok(GrantType::RefreshToken),
         None => Err(OAuthError::invalid_request(
             "grant_type is missing; send grant_type=client_credentials",
         )
@@ -153,11 +253,12 @@ fn choose_scope(
     for scope in requested.split_whitespace() {
         if !client.scopes.iter().any(|s| s == scope) {
             return Err(OAuthError::new(
-                StatusCode::FORBIDDEN,
+                StatusCode::BAD_REQUEST,
                 "invalid_scope",
                 format!("scope {scope:?} is not granted to this client"),
             )
-            .with_code(8));
+            .with_code(8)
+            .with_status_for_codes(StatusCode::FORBIDDEN));
         }
         if !granted.contains(&scope) {
             granted.push(scope);
@@ -172,6 +273,7 @@ fn token_response(
     token: String,
     lifetime: Duration,
     scope: Option<String>,
+    refresh_token: Option<String>,
 ) -> Response {
     let faults = &state.faults;
     if let Some(broken) = broken_body(faults.body()) {
@@ -193,6 +295,9 @@ fn token_response(
     }
     if let Some(scope) = scope {
         body["scope"] = Value::String(scope);
+    }
+    if let Some(refresh_token) = refresh_token {
+        body["refresh_token"] = Value::String(refresh_token);
     }
     let mut response = Json(body).into_response();
     // RFC 6749 §5.1: token responses must not be cached.

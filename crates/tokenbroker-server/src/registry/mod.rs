@@ -10,6 +10,8 @@ pub mod admins;
 pub mod audit;
 pub mod clients;
 pub mod hashing;
+pub mod refresh;
+pub mod revocations;
 mod rows;
 
 use std::sync::Arc;
@@ -22,6 +24,8 @@ pub use admins::{Admin, IssuedAdminToken, Role};
 pub use audit::AuditEvent;
 pub use clients::{AuthFailure, ClientRecord, IssuedSecret, NewClient, SecretInfo};
 pub use hashing::{Pepper, SecretKind};
+pub use refresh::RefreshGrant;
+pub use revocations::Revocation;
 
 /// The migrations that create and evolve the schema (`migrations/` in this crate).
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -120,7 +124,7 @@ impl Registry {
 }
 
 /// Seconds since the Unix epoch, as the registry stores times.
-pub(crate) fn now() -> i64 {
+pub fn now() -> i64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

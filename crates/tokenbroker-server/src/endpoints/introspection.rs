@@ -1,0 +1,69 @@
+//! `POST /oauth2/introspect` (RFC 7662): is this token active, and what does it grant?
+//!
+//! The caller must authenticate as a registered client (§2.1). Revoked, expired, foreign and
+//! malformed tokens are all simply `{"active": false}` (§2.2).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::client_auth;
+use crate::endpoints::revocation::{required_token, server_error, without_codes};
+use crate::oauth_error::OAuthError;
+use crate::state::AppState;
+
+/// Answers whether the presented token is active.
+pub async fn introspect(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match introspect_inner(&state, &headers, &body).await {
+        Ok(answer) => {
+            let mut response = Json(answer).into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(error) => without_codes(error).into_response(),
+    }
+}
+
+async fn introspect_inner(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Value, OAuthError> {
+    let request = client_auth::parse(headers, body)?;
+    client_auth::authenticate(&state.registry, &request).await?;
+    let token = required_token(&request)?;
+    let Ok(claims) = state.verifier.verify(token) else {
+        return Ok(json!({ "active": false }));
+    };
+    if state
+        .registry
+        .is_revoked(&claims.jti)
+        .await
+        .map_err(server_error)?
+    {
+        return Ok(json!({ "active": false }));
+    }
+    Ok(json!({
+        "active": true,
+        "token_type": "Bearer",
+        "scope": claims.scope,
+        "client_id": claims.client_id,
+        "sub": claims.sub,
+        "aud": claims.aud,
+        "iss": claims.iss,
+        "iat": claims.iat,
+        "exp": claims.exp,
+        "jti": claims.jti,
+    }))
+}

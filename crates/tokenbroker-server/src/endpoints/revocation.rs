@@ -1,0 +1,193 @@
+//! Making tokens stop working: RFC 7009 revocation, Telenor's logout (seed 003), and the feed
+//! that lets guards learn about revocations within seconds.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::claims::AccessTokenClaims;
+use crate::client_auth::{self, ClientRequest};
+use crate::oauth_error::OAuthError;
+use crate::registry::now;
+use crate::state::AppState;
+
+/// `POST /oauth2/revoke` (RFC 7009 §2.1): the client revokes one of its own tokens.
+///
+/// Unknown, invalid and expired tokens answer 200 as §2.2 requires; another client's token is
+/// refused with `unauthorized_client`.
+pub async fn revoke(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match revoke_inner(&state, &headers, &body).await {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(error) => without_codes(error).into_response(),
+    }
+}
+
+async fn revoke_inner(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), OAuthError> {
+    let request = client_auth::parse(headers, body)?;
+    let client = client_auth::authenticate(&state.registry, &request).await?;
+    let token = required_token(&request)?;
+    let hint = request.param("token_type_hint");
+    if hint != Some("refresh_token") {
+        if let Ok(claims) = state.verifier.verify(token) {
+            if claims.client_id != client.client_id {
+                return Err(OAuthError::new(
+                    StatusCode::BAD_REQUEST,
+                    "unauthorized_client",
+                    "the token was issued to another client",
+                ));
+            }
+            return deny(state, &claims).await;
+        }
+    }
+    // Not one of our access tokens: maybe a refresh token. Redeeming spends it, which is the point.
+    state
+        .registry
+        .redeem_refresh_token(token, &client.client_id)
+        .await
+        .map_err(server_error)?;
+    Ok(())
+}
+
+/// `GET /oauth/v2/logout` with `Authorization: Bearer …` (Telenor, seed 003): invalidates that
+/// token and answers `OK!`. Errors per the seed: 401 code 6 (missing or bad header), 401 code 2
+/// (invalid token).
+pub async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let Some(token) = bearer(&headers) else {
+        return telenor_error(
+            StatusCode::UNAUTHORIZED,
+            6,
+            "Missing or bad Authorization header",
+        );
+    };
+    let claims = match state.verifier.verify(token) {
+        Ok(claims) => claims,
+        Err(problem) => return telenor_error(StatusCode::UNAUTHORIZED, 2, problem.describe()),
+    };
+    match state.registry.is_revoked(&claims.jti).await {
+        Ok(true) => {
+            return telenor_error(StatusCode::UNAUTHORIZED, 2, "the token was already revoked")
+        }
+        Ok(false) => {}
+        Err(error) => {
+            tracing::error!(%error, "denylist unavailable");
+            return telenor_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                2,
+                "Internal Server Error",
+            );
+        }
+    }
+    match deny(&state, &claims).await {
+        Ok(()) => (StatusCode::OK, "OK!").into_response(),
+        Err(_) => telenor_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            2,
+            "Internal Server Error",
+        ),
+    }
+}
+
+/// `GET /revocations?since=UNIX_SECONDS`: tokens revoked since then and not yet expired, for
+/// guards to poll. Public like the JWKS: a revoked `jti` grants nothing.
+pub async fn feed(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let since = match query.get("since").map(|s| s.parse::<i64>()) {
+        None => 0,
+        Some(Ok(since)) => since,
+        Some(Err(_)) => {
+            return OAuthError::invalid_request(
+                "since must be a number of seconds since the Unix epoch",
+            )
+            .into_response()
+        }
+    };
+    let server_time = now();
+    match state.registry.revocations_since(since).await {
+        Ok(revocations) => {
+            let mut response =
+                Json(json!({ "revocations": revocations, "server_time": server_time }))
+                    .into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(error) => server_error(error).into_response(),
+    }
+}
+
+async fn deny(state: &AppState, claims: &AccessTokenClaims) -> Result<(), OAuthError> {
+    state
+        .registry
+        .revoke_token(&claims.jti, &claims.client_id, claims.exp as i64)
+        .await
+        .map_err(server_error)?;
+    tracing::info!(client_id = %claims.client_id, jti = %claims.jti, "access token revoked");
+    Ok(())
+}
+
+pub(crate) fn required_token(request: &ClientRequest) -> Result<&str, OAuthError> {
+    request
+        .param("token")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| OAuthError::invalid_request("the token parameter is missing"))
+}
+
+pub(crate) fn server_error(error: impl std::fmt::Display) -> OAuthError {
+    tracing::error!(%error, "registry unavailable");
+    OAuthError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        "the registry is unavailable",
+    )
+    .with_code(2)
+}
+
+/// RFC 7009/7662 endpoints speak plain RFC 6749 errors.
+pub(crate) fn without_codes(error: OAuthError) -> OAuthError {
+    error.for_dialect(false)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
+}
+
+fn telenor_error(status: StatusCode, code: u32, description: &str) -> Response {
+    let error = if code == 6 {
+        "invalid_request"
+    } else {
+        "invalid_token"
+    };
+    let mut response = (
+        status,
+        Json(json!({ "error": error, "error_description": description, "code": code })),
+    )
+        .into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        let challenge = format!("Bearer error=\"{error}\"");
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+    }
+    response
+}

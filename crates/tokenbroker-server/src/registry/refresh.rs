@@ -1,0 +1,85 @@
+//! Refresh tokens (RFC 6749 §6) for clients configured to receive them (Telenor returns one, seed
+//! 003: "The refresh token itself will also be refreshed"). Each is single-use: redeeming it
+//! deletes it and issues a new one (rotation). Only its keyed hash is stored.
+
+use std::time::Duration;
+
+use super::hashing::{generate_secret, SecretKind};
+use super::rows::RowExt;
+use super::{now, Registry, RegistryError};
+
+/// What a refresh token grants again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshGrant {
+    /// The client it was issued to.
+    pub client_id: String,
+    /// The audience of the original token.
+    pub audience: String,
+    /// The scope of the original token.
+    pub scope: Option<String>,
+}
+
+impl Registry {
+    /// Issues a refresh token for `grant`, valid for `lifetime`.
+    pub async fn issue_refresh_token(
+        &self,
+        grant: &RefreshGrant,
+        lifetime: Duration,
+    ) -> Result<String, RegistryError> {
+        let token = generate_secret();
+        let hash = self
+            .pepper
+            .hash(&token, SecretKind::Generated)
+            .map_err(RegistryError::Invalid)?;
+        let at = now();
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, client_id, audience, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(hash)
+        .bind(grant.client_id.clone())
+        .bind(grant.audience.clone())
+        .bind(grant.scope.clone())
+        .bind(at)
+        .bind(at + lifetime.as_secs() as i64)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.db_error(e))?;
+        Ok(token)
+    }
+
+    /// Redeems (and thereby deletes) a refresh token issued to `client_id`. `None` when it is
+    /// unknown, expired, already used or another client's.
+    pub async fn redeem_refresh_token(
+        &self,
+        token: &str,
+        client_id: &str,
+    ) -> Result<Option<RefreshGrant>, RegistryError> {
+        let hash = self
+            .pepper
+            .hash(token, SecretKind::Generated)
+            .map_err(RegistryError::Invalid)?;
+        let mut tx = self.pool.begin().await.map_err(|e| self.db_error(e))?;
+        let row = sqlx::query("SELECT * FROM refresh_tokens WHERE token_hash = $1")
+            .bind(hash.clone())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| self.db_error(e))?;
+        let Some(row) = row else { return Ok(None) };
+        // Whoever presents it, a presented token is spent: a stolen copy cannot be used twice.
+        let deleted = sqlx::query("DELETE FROM refresh_tokens WHERE token_hash = $1")
+            .bind(hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.db_error(e))?;
+        tx.commit().await.map_err(|e| self.db_error(e))?;
+        let grant = RefreshGrant {
+            client_id: row.text("client_id").map_err(|e| self.db_error(e))?,
+            audience: row.text("audience").map_err(|e| self.db_error(e))?,
+            scope: row.opt_text("scope").map_err(|e| self.db_error(e))?,
+        };
+        let expires_at = row.int("expires_at").map_err(|e| self.db_error(e))?;
+        let valid =
+            deleted.rows_affected() == 1 && expires_at > now() && grant.client_id == client_id;
+        Ok(valid.then_some(grant))
+    }
+}

@@ -1,0 +1,87 @@
+//! The `jti` denylist: revoked access tokens, kept until they would have expired anyway.
+//!
+//! JWT access tokens are self-contained, so most servers cannot revoke them at all; keeping the
+//! ids of revoked tokens (until their `exp`) lets introspection, logout and the guards' revocation
+//! feed reject them. It lives in the registry, so nodes sharing PostgreSQL share it.
+
+use serde::Serialize;
+
+use super::rows::RowExt;
+use super::{now, Registry, RegistryError};
+
+/// One revoked token, as the revocation feed publishes it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Revocation {
+    /// The token's `jti`.
+    pub jti: String,
+    /// The token's `exp`: after it, the entry no longer matters.
+    pub exp: i64,
+    /// When it was revoked (Unix seconds).
+    pub revoked_at: i64,
+}
+
+impl Registry {
+    /// Adds a token to the denylist (idempotent) and drops entries whose tokens expired.
+    pub async fn revoke_token(
+        &self,
+        jti: &str,
+        client_id: &str,
+        exp: i64,
+    ) -> Result<(), RegistryError> {
+        let at = now();
+        let mut tx = self.pool.begin().await.map_err(|e| self.db_error(e))?;
+        sqlx::query("DELETE FROM revoked_tokens WHERE exp < $1")
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.db_error(e))?;
+        let exists = sqlx::query("SELECT jti FROM revoked_tokens WHERE jti = $1")
+            .bind(jti.to_owned())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| self.db_error(e))?;
+        if exists.is_none() {
+            sqlx::query("INSERT INTO revoked_tokens (jti, client_id, exp, revoked_at) VALUES ($1, $2, $3, $4)")
+                .bind(jti.to_owned())
+                .bind(client_id.to_owned())
+                .bind(exp)
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.db_error(e))?;
+        }
+        tx.commit().await.map_err(|e| self.db_error(e))
+    }
+
+    /// True when the token with this `jti` was revoked.
+    pub async fn is_revoked(&self, jti: &str) -> Result<bool, RegistryError> {
+        sqlx::query("SELECT jti FROM revoked_tokens WHERE jti = $1")
+            .bind(jti.to_owned())
+            .fetch_optional(&self.pool)
+            .await
+            .map(|row| row.is_some())
+            .map_err(|e| self.db_error(e))
+    }
+
+    /// Tokens revoked at or after `since` (Unix seconds) that have not expired yet, oldest first.
+    pub async fn revocations_since(&self, since: i64) -> Result<Vec<Revocation>, RegistryError> {
+        let rows = sqlx::query(
+            "SELECT jti, exp, revoked_at FROM revoked_tokens WHERE revoked_at >= $1 AND exp >= $2 ORDER BY revoked_at, jti",
+        )
+        .bind(since)
+        .bind(now())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db_error(e))?;
+        rows.iter()
+            .map(|row| {
+                Ok(Revocation {
+                    jti: row.text("jti")?,
+                    exp: row.int("exp")?,
+                    revoked_at: row.int("revoked_at")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(|e| self.db_error(e))
+    }
+}
