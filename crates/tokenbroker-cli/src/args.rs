@@ -62,6 +62,47 @@ pub enum Command {
     Clients(ClientsArgs),
     /// Manage the administrators of the admin API.
     Admins(AdminsArgs),
+    /// List or rotate the server's signing keys.
+    Keys(KeysArgs),
+}
+
+/// `tokenbroker keys`.
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    /// Where the registry is (the keys live in the data directory).
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: KeysCommand,
+}
+
+/// Key management.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Show the keys and their schedule.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Schedule a new signing key: published now, signing after --publish-ahead; the current
+    /// key stays published for --retain after that. A running server picks it up by itself.
+    Rotate {
+        /// Algorithm of the new key: rs256, es256 or eddsa (default: the current key's).
+        #[arg(long, value_name = "ALG")]
+        algorithm: Option<String>,
+        /// Seconds the new key is published before it signs (default: the JWKS cache period).
+        #[arg(long, value_name = "SECONDS")]
+        publish_ahead: Option<u64>,
+        /// Seconds the old key stays published after it stops signing (default: the longest
+        /// token lifetime among the clients, at least 24 h).
+        #[arg(long, value_name = "SECONDS")]
+        retain: Option<u64>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `tokenbroker serve` options; each overrides the config file's `[server]` table.
@@ -88,6 +129,9 @@ pub struct ServeArgs {
     /// Allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
     #[arg(long)]
     pub insecure_http: bool,
+    /// Algorithm of the first signing key: rs256 (default), es256 or eddsa.
+    #[arg(long, value_name = "ALG")]
+    pub algorithm: Option<String>,
     /// Config file with a `[server]` table.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

@@ -61,6 +61,8 @@ pub struct ServerSection {
     /// Allow plain HTTP on a non-loopback address.
     #[serde(default)]
     pub insecure_http: bool,
+    /// Algorithm of the first signing key.
+    pub algorithm: Option<String>,
 }
 
 /// One `[profiles.NAME]` table.

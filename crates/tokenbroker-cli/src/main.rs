@@ -59,6 +59,7 @@ async fn run(command: Command) -> exit::CliResult {
         Command::Serve(args) => commands::serve::run(&args).await,
         Command::Clients(args) => commands::clients::run(args).await,
         Command::Admins(args) => commands::admins::run(args).await,
+        Command::Keys(args) => commands::keys::run(args).await,
     }
 }
 

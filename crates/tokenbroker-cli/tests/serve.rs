@@ -342,3 +342,142 @@ async fn bad_operator_input_gets_clear_errors() {
     let out = cli(&["serve", "--data-dir", data, "--profile", "okta"], &[]).await;
     assert_eq!(out.status.code(), Some(2));
 }
+
+async fn jwks(url: &str) -> jsonwebtoken::jwk::JwkSet {
+    reqwest::get(format!("{url}/.well-known/jwks.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn kid_of(output: &std::process::Output) -> String {
+    let jwt = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    jsonwebtoken::decode_header(&jwt).unwrap().kid.unwrap()
+}
+
+/// Verifies `jwt` against the published JWKS, as any API would.
+fn verifies_with(jwks: &jsonwebtoken::jwk::JwkSet, output: &std::process::Output) -> bool {
+    let jwt = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    let header = jsonwebtoken::decode_header(&jwt).unwrap();
+    let Some(jwk) = jwks.find(header.kid.as_deref().unwrap()) else {
+        return false;
+    };
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    validation.validate_aud = false;
+    jsonwebtoken::decode::<Value>(
+        &jwt,
+        &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(),
+        &validation,
+    )
+    .is_ok()
+}
+
+async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_rotate_on_a_running_server_without_breaking_any_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let created = json(
+        &cli(
+            &[
+                "clients",
+                "--data-dir",
+                data,
+                "create",
+                "--name",
+                "app",
+                "--audience",
+                AUDIENCE,
+                "--json",
+            ],
+            &[],
+        )
+        .await,
+    );
+    let (id, secret) = (
+        created["client_id"].as_str().unwrap(),
+        created["client_secret"].as_str().unwrap(),
+    );
+    let server = serve(data).await;
+    let old_token = token(&server.url, "/oauth2/token", id, secret, "basic").await;
+    let old_kid = kid_of(&old_token);
+
+    let rotation = json(
+        &cli(
+            &[
+                "keys",
+                "--data-dir",
+                data,
+                "rotate",
+                "--algorithm",
+                "es256",
+                "--publish-ahead",
+                "8",
+                "--retain",
+                "4",
+                "--json",
+            ],
+            &[],
+        )
+        .await,
+    );
+    let new_kid = rotation["kid"].as_str().unwrap().to_owned();
+    let signs_from = rotation["signs_from"].as_i64().unwrap();
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    };
+
+    // The running server publishes the next key before it signs with it.
+    wait_for("the JWKS publishes both keys", async || {
+        jwks(&server.url).await.keys.len() == 2
+    })
+    .await;
+    let before_switch = token(&server.url, "/oauth2/token", id, secret, "basic").await;
+    if now() < signs_from {
+        assert_eq!(
+            kid_of(&before_switch),
+            old_kid,
+            "the new key must not sign before it is published long enough"
+        );
+    }
+
+    // After the switch: new tokens are ES256 with the new kid; old tokens still verify.
+    wait_for("the new key signs", async || now() >= signs_from).await;
+    let after_switch = token(&server.url, "/oauth2/token", id, secret, "basic").await;
+    assert_eq!(kid_of(&after_switch), new_kid);
+    let published = jwks(&server.url).await;
+    assert!(
+        verifies_with(&published, &old_token),
+        "a token signed by the old key still verifies"
+    );
+    assert!(verifies_with(&published, &after_switch));
+
+    // After retention the old key is no longer published.
+    wait_for("the old key is retired", async || {
+        jwks(&server.url).await.find(&old_kid).is_none()
+    })
+    .await;
+    assert!(verifies_with(&jwks(&server.url).await, &after_switch));
+    let listed = json(&cli(&["keys", "--data-dir", data, "list", "--json"], &[]).await);
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        2,
+        "retired keys are pruned at the next rotation, not before"
+    );
+    server.stop().await;
+}

@@ -6,16 +6,52 @@
 //! ```text
 //! DIR/registry.db    clients, secrets (hashed), admins, audit log
 //! DIR/pepper         32 random bytes keying the secret hashes
-//! DIR/keys/*.pem     signing keys, PKCS#8; the newest signs
+//! DIR/keys/*.pem     signing keys, PKCS#8
+//! DIR/keys/manifest.json   which key signs when, and when each stops being published
 //! ```
 
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
-use crate::keys::SigningKey;
+use serde::{Deserialize, Serialize};
+
+use crate::keyring::{unix_now, KeyEntry};
+use crate::keys::{KeyAlgorithm, SigningKey};
 use crate::registry::Pepper;
+
+/// The key schedule on disk.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Manifest {
+    keys: Vec<ManifestEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ManifestEntry {
+    file: String,
+    algorithm: String,
+    kid: String,
+    signs_from: i64,
+    signs_until: Option<i64>,
+    retire_after: Option<i64>,
+}
+
+/// What a rotation did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rotation {
+    /// The new key's id.
+    pub kid: String,
+    /// Its algorithm.
+    pub algorithm: String,
+    /// When it starts signing (Unix seconds); it is published from now.
+    pub signs_from: i64,
+    /// Keys that stop signing then, with when they stop being published.
+    pub retiring: Vec<(String, i64)>,
+    /// Keys removed because every token they signed has expired.
+    pub removed: Vec<String>,
+}
 
 /// Why the data directory could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -68,30 +104,148 @@ impl DataDir {
         Ok(Pepper::new(&bytes))
     }
 
-    /// The signing keys, oldest first; generates an RS256 key when there is none.
-    pub fn signing_keys(&self) -> Result<Vec<SigningKey>, DataDirError> {
-        let keys_dir = self.root.join("keys");
-        let mut paths: Vec<PathBuf> = fs::read_dir(&keys_dir)
-            .map_err(|e| error(&keys_dir, &e.to_string()))?
-            .flatten()
-            .map(|entry| entry.path())
-            .filter(|path| path.extension().is_some_and(|ext| ext == "pem"))
-            .collect();
-        paths.sort();
-        if paths.is_empty() {
-            let key = SigningKey::generate_rs256().map_err(|e| error(&keys_dir, &e.to_string()))?;
-            let path = keys_dir.join(format!("{:020}-rs256.pem", unix_now()));
-            write_private(&path, key.private_pem().as_bytes())?;
-            return Ok(vec![key]);
+    /// The key schedule; on first use, generates a key of `first` and makes it sign from now.
+    pub fn key_entries(&self, first: KeyAlgorithm) -> Result<Vec<KeyEntry>, DataDirError> {
+        let mut manifest = self.manifest()?;
+        if manifest.keys.is_empty() {
+            let entry = self.new_key(first, 0)?;
+            manifest.keys.push(entry);
+            self.save_manifest(&manifest)?;
         }
-        paths
+        manifest
+            .keys
             .iter()
-            .map(|path| {
-                let pem = String::from_utf8(read_private(path)?)
-                    .map_err(|_| error(path, "is not PEM text"))?;
-                SigningKey::from_rsa_pem(&pem).map_err(|e| error(path, &e.to_string()))
-            })
+            .map(|entry| self.load_entry(entry))
             .collect()
+    }
+
+    /// Schedules a new key of `algorithm`: published now, signing after `publish_ahead` (at least
+    /// one JWKS cache period), while the current keys stop signing then and stay published for
+    /// `retain` more (the longest token lifetime). Keys whose tokens have all expired are removed.
+    pub fn rotate_keys(
+        &self,
+        algorithm: KeyAlgorithm,
+        publish_ahead: Duration,
+        retain: Duration,
+    ) -> Result<Rotation, DataDirError> {
+        let now = unix_now();
+        let mut manifest = self.manifest()?;
+        if manifest.keys.is_empty() {
+            self.key_entries(algorithm)?;
+            manifest = self.manifest()?;
+        }
+        let signs_from = now + publish_ahead.as_secs() as i64;
+        let retire_after = signs_from + retain.as_secs() as i64;
+        let mut retiring = Vec::new();
+        for entry in manifest.keys.iter_mut().filter(|e| e.signs_until.is_none()) {
+            entry.signs_until = Some(signs_from);
+            entry.retire_after = Some(retire_after);
+            retiring.push((entry.kid.clone(), retire_after));
+        }
+        let (expired, kept): (Vec<_>, Vec<_>) = manifest
+            .keys
+            .into_iter()
+            .partition(|e| e.retire_after.is_some_and(|retire| retire <= now));
+        manifest.keys = kept;
+        let entry = self.new_key(algorithm, signs_from)?;
+        let rotation = Rotation {
+            kid: entry.kid.clone(),
+            algorithm: entry.algorithm.clone(),
+            signs_from,
+            retiring,
+            removed: expired.iter().map(|e| e.kid.clone()).collect(),
+        };
+        manifest.keys.push(entry);
+        self.save_manifest(&manifest)?;
+        for gone in &expired {
+            let _ = fs::remove_file(self.keys_dir().join(&gone.file));
+        }
+        Ok(rotation)
+    }
+
+    /// When the key schedule last changed, to notice rotations made by another process.
+    pub fn keys_changed_at(&self) -> Option<SystemTime> {
+        fs::metadata(self.manifest_path())
+            .and_then(|m| m.modified())
+            .ok()
+    }
+
+    fn keys_dir(&self) -> PathBuf {
+        self.root.join("keys")
+    }
+
+    fn manifest_path(&self) -> PathBuf {
+        self.keys_dir().join("manifest.json")
+    }
+
+    fn manifest(&self) -> Result<Manifest, DataDirError> {
+        let path = self.manifest_path();
+        if !path.exists() {
+            return Ok(Manifest::default());
+        }
+        let bytes = read_private(&path)?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| error(&path, &format!("is not a valid key manifest: {e}")))
+    }
+
+    /// Writes the manifest atomically (a reader sees the old or the new one, never half).
+    fn save_manifest(&self, manifest: &Manifest) -> Result<(), DataDirError> {
+        let path = self.manifest_path();
+        let temporary = self
+            .keys_dir()
+            .join(format!("manifest.json.{}.tmp", std::process::id()));
+        let _ = fs::remove_file(&temporary);
+        let bytes = serde_json::to_vec_pretty(manifest).expect("a manifest serialises");
+        write_private(&temporary, &bytes)?;
+        fs::rename(&temporary, &path).map_err(|e| error(&path, &format!("cannot replace it: {e}")))
+    }
+
+    fn new_key(
+        &self,
+        algorithm: KeyAlgorithm,
+        signs_from: i64,
+    ) -> Result<ManifestEntry, DataDirError> {
+        let key =
+            SigningKey::generate(algorithm).map_err(|e| error(&self.keys_dir(), &e.to_string()))?;
+        let file = format!(
+            "{:020}-{}-{}.pem",
+            unix_now(),
+            algorithm.name(),
+            &key.kid()[..8]
+        );
+        write_private(&self.keys_dir().join(&file), key.private_pem().as_bytes())?;
+        Ok(ManifestEntry {
+            file,
+            algorithm: algorithm.name().to_owned(),
+            kid: key.kid().to_owned(),
+            signs_from,
+            signs_until: None,
+            retire_after: None,
+        })
+    }
+
+    fn load_entry(&self, entry: &ManifestEntry) -> Result<KeyEntry, DataDirError> {
+        let path = self.keys_dir().join(&entry.file);
+        let algorithm: KeyAlgorithm = entry
+            .algorithm
+            .parse()
+            .map_err(|e: crate::keys::KeyError| error(&path, &e.to_string()))?;
+        let pem =
+            String::from_utf8(read_private(&path)?).map_err(|_| error(&path, "is not PEM text"))?;
+        let key =
+            SigningKey::from_pem(&pem, algorithm).map_err(|e| error(&path, &e.to_string()))?;
+        if key.kid() != entry.kid {
+            return Err(error(
+                &path,
+                "does not match the kid the manifest records for it",
+            ));
+        }
+        Ok(KeyEntry {
+            key,
+            signs_from: entry.signs_from,
+            signs_until: entry.signs_until,
+            retire_after: entry.retire_after,
+        })
     }
 }
 
@@ -140,28 +294,66 @@ fn error(path: &Path, message: &str) -> DataDirError {
     }
 }
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn rotation_publishes_ahead_retains_and_prunes() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::open(dir.path()).unwrap();
+        let first = data.key_entries(KeyAlgorithm::Rs256).unwrap().remove(0);
+        let rotation = data
+            .rotate_keys(
+                KeyAlgorithm::Es256,
+                Duration::from_secs(300),
+                Duration::from_secs(3600),
+            )
+            .unwrap();
+        let now = unix_now();
+        assert!(rotation.signs_from >= now + 299);
+        assert_eq!(
+            rotation.retiring,
+            vec![(first.key.kid().to_owned(), rotation.signs_from + 3600)]
+        );
+        let entries = data.key_entries(KeyAlgorithm::Rs256).unwrap();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[1].key.key_algorithm(), KeyAlgorithm::Es256);
+        // A key whose retirement has passed is removed at the next rotation.
+        let quick = data
+            .rotate_keys(KeyAlgorithm::EdDsa, Duration::ZERO, Duration::ZERO)
+            .unwrap();
+        assert!(
+            quick.removed.is_empty(),
+            "the first key still has tokens out there"
+        );
+        let last = data
+            .rotate_keys(KeyAlgorithm::EdDsa, Duration::ZERO, Duration::ZERO)
+            .unwrap();
+        assert!(last.removed.contains(&rotation.kid), "{last:?}");
+        let pems = fs::read_dir(data.path().join("keys"))
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "pem"))
+            .count();
+        assert_eq!(pems, data.key_entries(KeyAlgorithm::Rs256).unwrap().len());
+    }
+
+    #[test]
     fn secrets_are_created_once_with_mode_0600_and_reused() {
         let dir = tempfile::tempdir().unwrap();
         let data = DataDir::open(dir.path().join("data")).unwrap();
-        let first = data.signing_keys().unwrap();
+        let first = data.key_entries(KeyAlgorithm::Rs256).unwrap();
         data.pepper().unwrap();
         let again = DataDir::open(dir.path().join("data"))
             .unwrap()
-            .signing_keys()
+            .key_entries(KeyAlgorithm::Es256)
             .unwrap();
-        assert_eq!(first[0].kid(), again[0].kid());
+        assert_eq!(
+            first[0].key.kid(),
+            again[0].key.kid(),
+            "the existing key is kept"
+        );
         for entry in fs::read_dir(data.path().join("keys")).unwrap().flatten() {
             assert_eq!(
                 entry.metadata().unwrap().permissions().mode() & 0o777,

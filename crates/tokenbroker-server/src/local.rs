@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::dialect::{Dialect, Profile};
 use crate::faults::Faults;
+use crate::keyring::KeyRing;
 use crate::keys::{KeyError, SigningKey};
 use crate::registry::{Pepper, Registry, RegistryError};
 use crate::routes::{router, ServerHandle};
@@ -98,9 +99,10 @@ impl LocalAuthServer {
                 .create_client(client.to_new_client(), "local-server")
                 .await?;
         }
+        let keyring = KeyRing::single(&issuer, key);
         let state = Arc::new(AppState::new(
             issuer,
-            vec![key],
+            keyring,
             Profile::Entur,
             registry,
             config.default_lifetime,
@@ -139,9 +141,9 @@ impl LocalAuthServer {
         &self.state.issuer
     }
 
-    /// The signing key (public parts for verification; `Debug` hides the private key).
-    pub fn signing_key(&self) -> &SigningKey {
-        self.state.signing_key()
+    /// The key ring (its keys' public parts verify tokens; `Debug` hides private keys).
+    pub fn keyring(&self) -> std::sync::Arc<KeyRing> {
+        self.state.keyring()
     }
 
     /// Requests that reached a token endpoint, failed ones included.

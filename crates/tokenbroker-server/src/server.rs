@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use crate::data_dir::{DataDir, DataDirError};
 use crate::dialect::Profile;
+use crate::keyring::{unix_now, KeyRing};
+use crate::keys::KeyAlgorithm;
 use crate::registry::{Registry, RegistryError};
 use crate::routes::{router, ServerHandle};
 use crate::state::AppState;
@@ -36,6 +38,8 @@ pub struct ServerConfig {
     pub default_lifetime: Option<Duration>,
     /// Serve plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
     pub insecure_http: bool,
+    /// The algorithm of the first key (later keys are chosen at rotation).
+    pub algorithm: KeyAlgorithm,
 }
 
 impl ServerConfig {
@@ -49,6 +53,7 @@ impl ServerConfig {
             profile: Profile::default(),
             default_lifetime: None,
             insecure_http: false,
+            algorithm: KeyAlgorithm::default(),
         }
     }
 }
@@ -80,6 +85,7 @@ pub struct AuthServer {
     addr: SocketAddr,
     state: Arc<AppState>,
     handle: ServerHandle,
+    _reloader: AbortOnDrop,
 }
 
 impl AuthServer {
@@ -98,9 +104,6 @@ impl AuthServer {
             .clone()
             .unwrap_or_else(|| data.registry_url());
         let registry = Registry::open(&registry_url, data.pepper()?).await?;
-        let keys = tokio::task::spawn_blocking(move || data.signing_keys())
-            .await
-            .map_err(|e| ServeError::Refused(format!("key loading failed: {e}")))??;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| ServeError::Bind {
@@ -115,15 +118,21 @@ impl AuthServer {
             .issuer
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"));
+        let keyring = load_keyring(&data, &issuer, config.algorithm).await?;
         let lifetime = config
             .default_lifetime
             .unwrap_or_else(|| config.profile.default_lifetime());
         let state = Arc::new(AppState::new(
             issuer,
-            keys,
+            keyring,
             config.profile,
             registry,
             lifetime,
+        ));
+        let reloader = tokio::spawn(reload_keys_on_change(
+            data,
+            Arc::clone(&state),
+            config.algorithm,
         ));
         let handle = ServerHandle::spawn(listener, router(Arc::clone(&state)));
         tracing::info!(%addr, issuer = %state.issuer, "authorization server listening");
@@ -131,6 +140,7 @@ impl AuthServer {
             addr,
             state,
             handle,
+            _reloader: AbortOnDrop(reloader),
         })
     }
 
@@ -149,14 +159,71 @@ impl AuthServer {
         &self.state.registry
     }
 
-    /// The `kid` of the key that signs new tokens.
-    pub fn signing_kid(&self) -> &str {
-        self.state.signing_key().kid()
+    /// The `kid` of the key that signs new tokens now.
+    pub fn signing_kid(&self) -> String {
+        self.state
+            .keyring()
+            .signing_key(unix_now())
+            .kid()
+            .to_owned()
     }
 
     /// Stops accepting requests, finishes in-flight ones, closes the registry.
     pub async fn stop(self) {
         self.handle.stop().await;
         self.state.registry.close().await;
+    }
+}
+
+/// A background task that ends with its owner.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// How often the server looks for key rotations made by `tokenbroker keys rotate`.
+pub const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(2);
+
+async fn load_keyring(
+    data: &DataDir,
+    issuer: &str,
+    algorithm: KeyAlgorithm,
+) -> Result<KeyRing, ServeError> {
+    let data = data.clone();
+    // Key generation and parsing are CPU work: keep them off the async workers.
+    let entries = tokio::task::spawn_blocking(move || data.key_entries(algorithm))
+        .await
+        .map_err(|e| ServeError::Refused(format!("key loading failed: {e}")))??;
+    Ok(KeyRing::new(issuer, entries))
+}
+
+/// Swaps in the new key ring whenever the key manifest changes on disk.
+async fn reload_keys_on_change(data: DataDir, state: Arc<AppState>, algorithm: KeyAlgorithm) {
+    let mut seen = data.keys_changed_at();
+    let mut interval = tokio::time::interval(KEY_RELOAD_INTERVAL);
+    loop {
+        interval.tick().await;
+        let changed = data.keys_changed_at();
+        if changed == seen {
+            continue;
+        }
+        match load_keyring(&data, &state.issuer, algorithm).await {
+            Ok(ring) => {
+                let kids: Vec<String> = ring
+                    .entries()
+                    .iter()
+                    .map(|e| e.key.kid().to_owned())
+                    .collect();
+                state.keyring.store(Arc::new(ring));
+                seen = changed;
+                tracing::info!(?kids, "key ring reloaded");
+            }
+            Err(error) => {
+                tracing::error!(%error, "key files changed but cannot be loaded; keeping the current keys")
+            }
+        }
     }
 }

@@ -5,22 +5,21 @@ use std::time::Duration;
 
 use crate::dialect::Profile;
 use crate::faults::Faults;
-use crate::keys::SigningKey;
+use arc_swap::ArcSwap;
+
+use crate::keyring::KeyRing;
 use crate::registry::Registry;
-use crate::verify::Verifier;
 
 /// The server's shared state.
 pub struct AppState {
     /// The `iss` of issued tokens.
     pub issuer: String,
-    /// Published keys, oldest first; the newest signs.
-    pub keys: Vec<SigningKey>,
+    /// The keys: which sign, which are published. Swapped whole when the key files change.
+    pub keyring: ArcSwap<KeyRing>,
     /// The dialect of the standard token path (`/oauth2/token`) and of the metadata.
     pub profile: Profile,
     /// Known clients.
     pub registry: Registry,
-    /// Checks tokens this server issued.
-    pub verifier: Verifier,
     /// Fault knobs.
     pub faults: Faults,
     default_lifetime_secs: AtomicU64,
@@ -32,16 +31,14 @@ impl AppState {
     /// State for a server issuing as `issuer`.
     pub fn new(
         issuer: String,
-        keys: Vec<SigningKey>,
+        keyring: KeyRing,
         profile: Profile,
         registry: Registry,
         default_lifetime: Duration,
     ) -> Self {
-        assert!(!keys.is_empty(), "a server needs a signing key");
         Self {
-            verifier: Verifier::new(&issuer, &keys),
+            keyring: ArcSwap::from_pointee(keyring),
             issuer,
-            keys,
             profile,
             registry,
             faults: Faults::default(),
@@ -51,9 +48,9 @@ impl AppState {
         }
     }
 
-    /// The key that signs new tokens.
-    pub fn signing_key(&self) -> &SigningKey {
-        self.keys.last().expect("at least one key")
+    /// The current key ring.
+    pub fn keyring(&self) -> std::sync::Arc<KeyRing> {
+        self.keyring.load_full()
     }
 
     /// Lifetime of tokens for clients without their own.

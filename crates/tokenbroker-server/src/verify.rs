@@ -42,7 +42,7 @@ pub struct Verifier {
 
 impl Verifier {
     /// A verifier for tokens of `issuer` signed by `keys`.
-    pub fn new(issuer: &str, keys: &[SigningKey]) -> Self {
+    pub fn new(issuer: &str, keys: &[&SigningKey]) -> Self {
         let keys = keys
             .iter()
             .filter_map(|key| {

@@ -4,6 +4,7 @@ pub mod admins;
 pub mod clients;
 pub mod decode;
 pub mod demo;
+pub mod keys;
 pub mod registry;
 pub mod request;
 pub mod serve;

@@ -74,6 +74,11 @@ fn merge(args: &ServeArgs, file: ServerSection) -> CliResult<ServerConfig> {
         .or(file.default_lifetime)
         .map(Duration::from_secs);
     config.insecure_http = args.insecure_http || file.insecure_http;
+    if let Some(algorithm) = args.algorithm.as_deref().or(file.algorithm.as_deref()) {
+        config.algorithm = algorithm
+            .parse()
+            .map_err(|e: tokenbroker_server::keys::KeyError| CliError::usage(e.to_string()))?;
+    }
     Ok(config)
 }
 

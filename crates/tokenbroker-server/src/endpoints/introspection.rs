@@ -43,7 +43,7 @@ async fn introspect_inner(
     let request = client_auth::parse(headers, body)?;
     client_auth::authenticate(&state.registry, &request).await?;
     let token = required_token(&request)?;
-    let Ok(claims) = state.verifier.verify(token) else {
+    let Ok(claims) = state.keyring().verifier().verify(token) else {
         return Ok(json!({ "active": false }));
     };
     if state

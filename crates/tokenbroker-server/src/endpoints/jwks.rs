@@ -7,6 +7,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use crate::keyring::unix_now;
 use crate::keys::jwk_set;
 use crate::state::AppState;
 
@@ -15,7 +16,8 @@ pub const JWKS_MAX_AGE_SECONDS: u64 = 300;
 
 /// Serves the JWK Set with `Cache-Control: max-age`.
 pub async fn jwks(State(state): State<Arc<AppState>>) -> Response {
-    let mut response = Json(jwk_set(&state.keys)).into_response();
+    let ring = state.keyring();
+    let mut response = Json(jwk_set(ring.published(unix_now()))).into_response();
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_str(&format!("public, max-age={JWKS_MAX_AGE_SECONDS}"))

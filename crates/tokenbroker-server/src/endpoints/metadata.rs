@@ -8,17 +8,20 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use crate::dialect::STANDARD_TOKEN_PATH;
+use crate::keyring::unix_now;
 use crate::routes::{INTROSPECTION_PATH, REVOCATION_PATH};
 use crate::state::AppState;
 
 /// The authorization server metadata.
 pub async fn metadata(State(state): State<Arc<AppState>>) -> Json<Value> {
     let issuer = state.issuer.trim_end_matches('/');
-    let algorithms: Vec<String> = state
-        .keys
+    let ring = state.keyring();
+    let mut algorithms: Vec<String> = ring
+        .published(unix_now())
         .iter()
         .map(|k| format!("{:?}", k.algorithm()))
         .collect();
+    algorithms.dedup();
     Json(json!({
         "issuer": issuer,
         "token_endpoint": format!("{issuer}{STANDARD_TOKEN_PATH}"),

@@ -42,7 +42,7 @@ async fn revoke_inner(
     let token = required_token(&request)?;
     let hint = request.param("token_type_hint");
     if hint != Some("refresh_token") {
-        if let Ok(claims) = state.verifier.verify(token) {
+        if let Ok(claims) = state.keyring().verifier().verify(token) {
             if claims.client_id != client.client_id {
                 return Err(OAuthError::new(
                     StatusCode::BAD_REQUEST,
@@ -73,7 +73,7 @@ pub async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> R
             "Missing or bad Authorization header",
         );
     };
-    let claims = match state.verifier.verify(token) {
+    let claims = match state.keyring().verifier().verify(token) {
         Ok(claims) => claims,
         Err(problem) => return telenor_error(StatusCode::UNAUTHORIZED, 2, problem.describe()),
     };

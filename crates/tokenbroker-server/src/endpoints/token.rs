@@ -119,7 +119,7 @@ fn mint(state: &AppState, grant: &Grant, lifetime: Duration) -> Result<String, O
         exp: now + lifetime.as_secs(),
         jti: uuid::Uuid::new_v4().to_string(),
     };
-    sign(state.signing_key(), &claims).map_err(|e| {
+    sign(state.keyring().signing_key(now as i64), &claims).map_err(|e| {
         OAuthError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "server_error",
