@@ -319,18 +319,23 @@ mod tests {
         let entries = data.key_entries(KeyAlgorithm::Rs256).unwrap();
         assert_eq!(entries.len(), 2);
         assert_eq!(entries[1].key.key_algorithm(), KeyAlgorithm::Es256);
-        // A key whose retirement has passed is removed at the next rotation.
+        // Retiring with no retention removes a key at the next rotation; the first key keeps
+        // its own retention (its tokens are still out there).
         let quick = data
             .rotate_keys(KeyAlgorithm::EdDsa, Duration::ZERO, Duration::ZERO)
             .unwrap();
-        assert!(
-            quick.removed.is_empty(),
-            "the first key still has tokens out there"
-        );
+        assert_eq!(quick.removed, vec![rotation.kid.clone()]);
         let last = data
             .rotate_keys(KeyAlgorithm::EdDsa, Duration::ZERO, Duration::ZERO)
             .unwrap();
-        assert!(last.removed.contains(&rotation.kid), "{last:?}");
+        assert_eq!(last.removed, vec![quick.kid.clone()]);
+        let kids: Vec<String> = data
+            .key_entries(KeyAlgorithm::Rs256)
+            .unwrap()
+            .iter()
+            .map(|e| e.key.kid().to_owned())
+            .collect();
+        assert_eq!(kids, vec![first.key.kid().to_owned(), last.kid.clone()]);
         let pems = fs::read_dir(data.path().join("keys"))
             .unwrap()
             .flatten()
