@@ -6,13 +6,17 @@
 //! Basic credentials are form-urlencoded by RFC-following clients and raw by others, so both
 //! readings are tried.
 
+use std::net::IpAddr;
+
 use axum::http::{header, HeaderMap, StatusCode};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::Value;
 
+use crate::limiter::LimitKey;
 use crate::oauth_error::OAuthError;
 use crate::registry::{AuthFailure, ClientRecord, Registry};
+use crate::state::AppState;
 
 /// How the client authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,7 +124,33 @@ pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<ClientRequest, OAuthErr
 /// Authenticates the client of `request` (RFC 6749 §2.3.1): `invalid_client` with the seeds' Telenor
 /// codes (6 no credentials, 1 unknown id, 22 wrong secret), or `unauthorized_client` (5) when the
 /// client is disabled. A Basic request's refusal carries a `WWW-Authenticate` challenge.
+///
+/// Failures are counted per source address and per client id; past the limit the caller gets 429
+/// with `Retry-After` until the window ends (brute-force protection).
 pub async fn authenticate(
+    state: &AppState,
+    peer: IpAddr,
+    request: &ClientRequest,
+) -> Result<ClientRecord, OAuthError> {
+    let keys: Vec<LimitKey> = std::iter::once(LimitKey::Ip(peer))
+        .chain(
+            request
+                .credentials
+                .iter()
+                .map(|(id, _)| LimitKey::Client(id.clone())),
+        )
+        .collect();
+    if let Some(retry_after) = state.limiter.blocked(&keys) {
+        return Err(OAuthError::too_many_failures(retry_after));
+    }
+    let result = check_credentials(&state.registry, request).await;
+    if matches!(&result, Err(e) if e.status == StatusCode::UNAUTHORIZED) {
+        state.limiter.record_failure(&keys);
+    }
+    result
+}
+
+async fn check_credentials(
     registry: &Registry,
     request: &ClientRequest,
 ) -> Result<ClientRecord, OAuthError> {

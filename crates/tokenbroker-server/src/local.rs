@@ -156,6 +156,11 @@ impl LocalAuthServer {
         self.state.tokens_issued()
     }
 
+    /// The client registry (in memory).
+    pub fn registry(&self) -> &crate::registry::Registry {
+        &self.state.registry
+    }
+
     /// The fault knobs.
     pub fn faults(&self) -> &Faults {
         &self.state.faults

@@ -20,6 +20,8 @@ pub struct OAuthError {
     pub status_with_codes: Option<StatusCode>,
     /// Add `WWW-Authenticate: Basic` (RFC 6749 §5.2: invalid_client with Basic authentication).
     pub basic_challenge: bool,
+    /// Seconds for a `Retry-After` header.
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -32,7 +34,20 @@ impl OAuthError {
             code: None,
             status_with_codes: None,
             basic_challenge: false,
+            retry_after: None,
         }
+    }
+
+    /// 429: too many failed authentications; try again in `retry_after`.
+    pub fn too_many_failures(retry_after: std::time::Duration) -> Self {
+        let seconds = retry_after.as_secs().max(1);
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "slow_down",
+            format!("too many failed client authentications; retry in {seconds} s"),
+        );
+        error.retry_after = Some(seconds);
+        error
     }
 
     /// `invalid_request` (400).
@@ -85,6 +100,9 @@ impl IntoResponse for OAuthError {
         let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.basic_challenge {
             headers.insert(
                 header::WWW_AUTHENTICATE,

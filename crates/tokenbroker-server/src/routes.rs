@@ -6,7 +6,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::dialect::{Dialect, STANDARD_TOKEN_PATH};
-use crate::endpoints::{introspection, jwks, metadata, revocation, token};
+use crate::endpoints::{health, introspection, jwks, metadata, revocation, token};
 use crate::state::AppState;
 
 /// RFC 7009 revocation endpoint.
@@ -18,12 +18,15 @@ pub const LOGOUT_PATH: &str = "/oauth/v2/logout";
 /// The revocation feed guards poll.
 pub const REVOCATION_FEED_PATH: &str = "/revocations";
 
+/// Longest a request may take before it is answered 408.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Largest request body accepted (token requests are a few hundred bytes).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Every endpoint: the providers' token paths, the standard one, keys and metadata.
 pub fn router(state: Arc<AppState>) -> Router {
-    let token_route = |dialect: Dialect| post(move |s, h, b| token::token(s, dialect, h, b));
+    let token_route = |dialect: Dialect| post(move |s, c, h, b| token::token(s, c, dialect, h, b));
     let mut router = Router::new()
         .route("/.well-known/jwks.json", get(jwks::jwks))
         .route(
@@ -35,7 +38,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(REVOCATION_PATH, post(revocation::revoke))
         .route(INTROSPECTION_PATH, post(introspection::introspect))
         .route(LOGOUT_PATH, get(revocation::logout))
-        .route(REVOCATION_FEED_PATH, get(revocation::feed));
+        .route(REVOCATION_FEED_PATH, get(revocation::feed))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics));
     for dialect in [
         Dialect::Entur,
         Dialect::TelenorNorway,
@@ -45,6 +51,10 @@ pub fn router(state: Arc<AppState>) -> Router {
     }
     router
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
         .with_state(state)
 }
 

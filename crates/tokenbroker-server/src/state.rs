@@ -8,6 +8,8 @@ use crate::faults::Faults;
 use arc_swap::ArcSwap;
 
 use crate::keyring::KeyRing;
+use crate::limiter::FailureLimiter;
+use crate::metrics::ServerMetrics;
 use crate::registry::Registry;
 
 /// The server's shared state.
@@ -22,6 +24,10 @@ pub struct AppState {
     pub registry: Registry,
     /// Fault knobs.
     pub faults: Faults,
+    /// Brute-force protection for client authentication.
+    pub limiter: FailureLimiter,
+    /// Prometheus metrics.
+    pub metrics: ServerMetrics,
     default_lifetime_secs: AtomicU64,
     token_requests: AtomicU64,
     tokens_issued: AtomicU64,
@@ -42,6 +48,8 @@ impl AppState {
             profile,
             registry,
             faults: Faults::default(),
+            limiter: FailureLimiter::default(),
+            metrics: ServerMetrics::default(),
             default_lifetime_secs: AtomicU64::new(default_lifetime.as_secs().max(1)),
             token_requests: AtomicU64::new(0),
             tokens_issued: AtomicU64::new(0),

@@ -6,7 +6,9 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -20,10 +22,11 @@ use crate::state::AppState;
 /// Answers whether the presented token is active.
 pub async fn introspect(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match introspect_inner(&state, &headers, &body).await {
+    match introspect_inner(&state, peer.ip(), &headers, &body).await {
         Ok(answer) => {
             let mut response = Json(answer).into_response();
             response
@@ -37,11 +40,12 @@ pub async fn introspect(
 
 async fn introspect_inner(
     state: &AppState,
+    peer: IpAddr,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Value, OAuthError> {
     let request = client_auth::parse(headers, body)?;
-    client_auth::authenticate(&state.registry, &request).await?;
+    client_auth::authenticate(state, peer, &request).await?;
     let token = required_token(&request)?;
     let Ok(claims) = state.keyring().verifier().verify(token) else {
         return Ok(json!({ "active": false }));

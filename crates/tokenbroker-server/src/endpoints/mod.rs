@@ -1,5 +1,6 @@
 //! The HTTP endpoints, one file each.
 
+pub mod health;
 pub mod introspection;
 pub mod jwks;
 pub mod metadata;

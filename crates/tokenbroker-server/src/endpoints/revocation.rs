@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -23,10 +25,11 @@ use crate::state::AppState;
 /// refused with `unauthorized_client`.
 pub async fn revoke(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match revoke_inner(&state, &headers, &body).await {
+    match revoke_inner(&state, peer.ip(), &headers, &body).await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(error) => without_codes(error).into_response(),
     }
@@ -34,11 +37,12 @@ pub async fn revoke(
 
 async fn revoke_inner(
     state: &AppState,
+    peer: IpAddr,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(), OAuthError> {
     let request = client_auth::parse(headers, body)?;
-    let client = client_auth::authenticate(&state.registry, &request).await?;
+    let client = client_auth::authenticate(state, peer, &request).await?;
     let token = required_token(&request)?;
     let hint = request.param("token_type_hint");
     if hint != Some("refresh_token") {
@@ -138,6 +142,7 @@ async fn deny(state: &AppState, claims: &AccessTokenClaims) -> Result<(), OAuthE
         .revoke_token(&claims.jti, &claims.client_id, claims.exp as i64)
         .await
         .map_err(server_error)?;
+    state.metrics.revoked();
     tracing::info!(client_id = %claims.client_id, jti = %claims.jti, "access token revoked");
     Ok(())
 }

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use axum::body::Bytes;
-use axum::extract::State;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -26,10 +28,12 @@ use crate::state::AppState;
 /// Handles one token request in `dialect`.
 pub async fn token(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     dialect: Dialect,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let started = std::time::Instant::now();
     state.count_token_request();
     if let Some(delay) = state.faults.delay() {
         tokio::time::sleep(delay).await;
@@ -37,9 +41,12 @@ pub async fn token(
     if let Some(status) = state.faults.status() {
         return injected_failure(status, state.faults.retry_after());
     }
-    match issue(&state, dialect, &headers, &body).await {
+    let outcome = issue(&state, peer.ip(), dialect, &headers, &body).await;
+    state.metrics.observe(started.elapsed());
+    match outcome {
         Ok(response) => response,
         Err(error) => {
+            state.metrics.failed(error.error);
             let error = error.for_dialect(dialect.numeric_codes());
             tracing::debug!(error = error.error, description = %error.description, "token request refused");
             error.into_response()
@@ -59,13 +66,14 @@ struct Grant {
 
 async fn issue(
     state: &AppState,
+    peer: IpAddr,
     dialect: Dialect,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, OAuthError> {
     let request = client_auth::parse(headers, body)?;
     let grant_type = grant_type(&request)?;
-    let client = client_auth::authenticate(&state.registry, &request).await?;
+    let client = client_auth::authenticate(state, peer, &request).await?;
     let grant = match grant_type {
         GrantType::ClientCredentials => Grant {
             audience: choose_audience(&client, &request)?,
@@ -94,6 +102,9 @@ async fn issue(
         None
     };
     state.count_token_issued();
+    state
+        .metrics
+        .issued(&grant.client.client_id, &grant.audience);
     Ok(token_response(
         state,
         dialect,

@@ -117,6 +117,15 @@ impl Registry {
         }
     }
 
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), RegistryError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.db_error(e))
+    }
+
     /// Closes the connection pool.
     pub async fn close(&self) {
         self.pool.close().await;

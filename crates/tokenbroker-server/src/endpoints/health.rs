@@ -1,0 +1,42 @@
+//! Operations: `/healthz` (the process answers), `/readyz` (the registry answers too) and
+//! `/metrics` (Prometheus/OpenMetrics text).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::state::AppState;
+
+/// Liveness: the server is running.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the registry can be queried, so tokens can be issued.
+pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    match state.registry.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "not ready");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the client registry is unavailable",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// The metrics in the OpenMetrics text format.
+pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}

@@ -1,0 +1,95 @@
+//! Running the server: health, readiness, metrics, and brute-force protection.
+
+use serde_json::Value;
+use tokenbroker_server::{LocalAuthServer, LocalServerConfig, StaticClient};
+
+const AUDIENCE: &str = "https://api.dev.entur.io";
+
+async fn server() -> LocalAuthServer {
+    let clients = [
+        StaticClient::new("alpha", "alpha-secret", AUDIENCE),
+        StaticClient::new("beta", "beta-secret", AUDIENCE),
+    ];
+    LocalAuthServer::start(LocalServerConfig::with_clients(clients))
+        .await
+        .unwrap()
+}
+
+async fn token(server: &LocalAuthServer, id: &str, secret: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{}/oauth2/token", server.url()))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn get(server: &LocalAuthServer, path: &str) -> (u16, String) {
+    let response = reqwest::get(format!("{}{path}", server.url()))
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let server = server().await;
+    assert_eq!(get(&server, "/healthz").await, (200, "ok".into()));
+    assert_eq!(get(&server, "/readyz").await.0, 200);
+
+    assert_eq!(token(&server, "alpha", "alpha-secret").await.status(), 200);
+    assert_eq!(token(&server, "alpha", "alpha-secret").await.status(), 200);
+    assert_eq!(token(&server, "beta", "nope").await.status(), 401);
+    let (status, metrics) = get(&server, "/metrics").await;
+    assert_eq!(status, 200);
+    let line = |needle: &str| {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(needle))
+            .map(str::to_owned)
+    };
+    assert!(
+        line("tokenbroker_tokens_issued_total")
+            .is_some_and(|l| l.contains("client_id=\"alpha\"") && l.ends_with(" 2")),
+        "{metrics}"
+    );
+    assert!(
+        line("tokenbroker_token_failures_total{reason=\"invalid_client\"} 1").is_some(),
+        "{metrics}"
+    );
+    assert!(
+        line("tokenbroker_token_request_seconds_count 3").is_some(),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("alpha-secret"));
+
+    // Without its database the server is alive but not ready.
+    server.registry().close().await;
+    assert_eq!(get(&server, "/healthz").await.0, 200);
+    assert_eq!(get(&server, "/readyz").await.0, 503);
+}
+
+#[tokio::test]
+async fn repeated_failures_for_a_client_are_throttled_with_retry_after() {
+    let server = server().await;
+    for _ in 0..20 {
+        assert_eq!(token(&server, "alpha", "guess").await.status(), 401);
+    }
+    // The limit is reached: even the right secret waits, so guessing cannot go on in parallel.
+    let throttled = token(&server, "alpha", "alpha-secret").await;
+    assert_eq!(throttled.status(), 429);
+    let retry_after: u64 = throttled.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let body: Value = throttled.json().await.unwrap();
+    assert!(body["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("retry in"));
+    // Other clients from the same address are not affected (the address limit is higher).
+    assert_eq!(token(&server, "beta", "beta-secret").await.status(), 200);
+}
