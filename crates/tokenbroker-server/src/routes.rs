@@ -6,7 +6,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::dialect::{Dialect, STANDARD_TOKEN_PATH};
-use crate::endpoints::{health, introspection, jwks, metadata, revocation, token};
+use crate::endpoints::{admin, health, introspection, jwks, metadata, revocation, token};
 use crate::state::AppState;
 
 /// RFC 7009 revocation endpoint.
@@ -41,7 +41,22 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(REVOCATION_FEED_PATH, get(revocation::feed))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics));
+        .route("/metrics", get(health::metrics))
+        .route(
+            "/admin/clients",
+            get(admin::list_clients).post(admin::create_client),
+        )
+        .route(
+            "/admin/clients/{id}",
+            get(admin::show_client).delete(admin::delete_client),
+        )
+        .route(
+            "/admin/clients/{id}/rotate-secret",
+            post(admin::rotate_secret),
+        )
+        .route("/admin/clients/{id}/disable", post(admin::disable_client))
+        .route("/admin/clients/{id}/enable", post(admin::enable_client))
+        .route("/admin/audit", get(admin::audit_log));
     for dialect in [
         Dialect::Entur,
         Dialect::TelenorNorway,

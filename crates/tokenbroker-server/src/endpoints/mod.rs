@@ -1,5 +1,6 @@
 //! The HTTP endpoints, one file each.
 
+pub mod admin;
 pub mod health;
 pub mod introspection;
 pub mod jwks;
