@@ -132,6 +132,15 @@ pub struct ServeArgs {
     /// Algorithm of the first signing key: rs256 (default), es256 or eddsa.
     #[arg(long, value_name = "ALG")]
     pub algorithm: Option<String>,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Also listen for plain HTTP here: 301 to HTTPS for GET/HEAD, 405 for other methods.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub http_redirect_listen: Option<std::net::SocketAddr>,
     /// Config file with a `[server]` table.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

@@ -63,6 +63,12 @@ pub struct ServerSection {
     pub insecure_http: bool,
     /// Algorithm of the first signing key.
     pub algorithm: Option<String>,
+    /// PEM certificate chain for HTTPS.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS.
+    pub tls_key: Option<PathBuf>,
+    /// Plain-HTTP listener that redirects to HTTPS.
+    pub http_redirect_listen: Option<std::net::SocketAddr>,
 }
 
 /// One `[profiles.NAME]` table.

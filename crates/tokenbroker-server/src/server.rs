@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use crate::data_dir::{DataDir, DataDirError};
 use crate::dialect::Profile;
+use crate::https_redirect::redirect_router;
 use crate::keyring::{unix_now, KeyRing};
 use crate::keys::KeyAlgorithm;
 use crate::registry::{Registry, RegistryError};
@@ -40,6 +41,19 @@ pub struct ServerConfig {
     pub insecure_http: bool,
     /// The algorithm of the first key (later keys are chosen at rotation).
     pub algorithm: KeyAlgorithm,
+    /// Serve HTTPS with this certificate chain and key (PEM files).
+    pub tls: Option<TlsFiles>,
+    /// Also listen for plain HTTP here, answering 301 (GET/HEAD) or 405 towards HTTPS (seed 001).
+    pub http_redirect: Option<SocketAddr>,
+}
+
+/// A PEM certificate chain and its private key.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The certificate chain.
+    pub cert: PathBuf,
+    /// The private key.
+    pub key: PathBuf,
 }
 
 impl ServerConfig {
@@ -54,6 +68,8 @@ impl ServerConfig {
             default_lifetime: None,
             insecure_http: false,
             algorithm: KeyAlgorithm::default(),
+            tls: None,
+            http_redirect: None,
         }
     }
 }
@@ -85,19 +101,40 @@ pub struct AuthServer {
     addr: SocketAddr,
     state: Arc<AppState>,
     handle: ServerHandle,
+    redirect: Option<(SocketAddr, ServerHandle)>,
     _reloader: AbortOnDrop,
 }
 
 impl AuthServer {
     /// Opens the data directory and registry, loads (or creates) the keys, and starts serving.
     pub async fn start(config: ServerConfig) -> Result<Self, ServeError> {
-        if !config.listen.ip().is_loopback() && !config.insecure_http {
+        if !config.listen.ip().is_loopback() && config.tls.is_none() && !config.insecure_http {
             return Err(ServeError::Refused(format!(
                 "refusing to serve plain HTTP on {}: only loopback addresses may use HTTP; \
-                 put a TLS-terminating proxy in front and pass --insecure-http",
+                 pass --tls-cert and --tls-key, or --insecure-http behind a TLS-terminating proxy",
                 config.listen
             )));
         }
+        if config.http_redirect.is_some() && config.tls.is_none() {
+            return Err(ServeError::Refused(
+                "--http-redirect-listen needs --tls-cert and --tls-key: it redirects to HTTPS"
+                    .into(),
+            ));
+        }
+        let tls = match &config.tls {
+            Some(files) => Some(
+                axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert, &files.key)
+                    .await
+                    .map_err(|e| {
+                        ServeError::Refused(format!(
+                            "TLS certificate {} / key {}: {e}",
+                            files.cert.display(),
+                            files.key.display()
+                        ))
+                    })?,
+            ),
+            None => None,
+        };
         let data = DataDir::open(&config.data_dir)?;
         let registry_url = config
             .database_url
@@ -114,10 +151,11 @@ impl AuthServer {
             addr: config.listen,
             source,
         })?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let issuer = config
             .issuer
             .clone()
-            .unwrap_or_else(|| format!("http://{addr}"));
+            .unwrap_or_else(|| format!("{scheme}://{addr}"));
         let keyring = load_keyring(&data, &issuer, config.algorithm).await?;
         let lifetime = config
             .default_lifetime
@@ -134,12 +172,22 @@ impl AuthServer {
             Arc::clone(&state),
             config.algorithm,
         ));
-        let handle = ServerHandle::spawn(listener, router(Arc::clone(&state)));
+        let app = router(Arc::clone(&state));
+        let handle = match tls {
+            Some(tls) => ServerHandle::spawn_tls(listener, app, tls)
+                .map_err(|source| ServeError::Bind { addr, source })?,
+            None => ServerHandle::spawn(listener, app),
+        };
+        let redirect = match config.http_redirect {
+            Some(redirect_addr) => Some(spawn_redirect(redirect_addr, addr.port()).await?),
+            None => None,
+        };
         tracing::info!(%addr, issuer = %state.issuer, "authorization server listening");
         Ok(Self {
             addr,
             state,
             handle,
+            redirect,
             _reloader: AbortOnDrop(reloader),
         })
     }
@@ -147,6 +195,11 @@ impl AuthServer {
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The plain-HTTP redirect listener's address, when there is one.
+    pub fn redirect_addr(&self) -> Option<SocketAddr> {
+        self.redirect.as_ref().map(|(addr, _)| *addr)
     }
 
     /// The issuer identifier (`iss`).
@@ -170,6 +223,9 @@ impl AuthServer {
 
     /// Stops accepting requests, finishes in-flight ones, closes the registry.
     pub async fn stop(self) {
+        if let Some((_, redirect)) = self.redirect {
+            redirect.stop().await;
+        }
         self.handle.stop().await;
         self.state.registry.close().await;
     }
@@ -226,4 +282,20 @@ async fn reload_keys_on_change(data: DataDir, state: Arc<AppState>, algorithm: K
             }
         }
     }
+}
+
+async fn spawn_redirect(
+    addr: SocketAddr,
+    https_port: u16,
+) -> Result<(SocketAddr, ServerHandle), ServeError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    Ok((
+        bound,
+        ServerHandle::spawn(listener, redirect_router(https_port)),
+    ))
 }

@@ -26,7 +26,15 @@ pub async fn run(args: &ServeArgs) -> CliResult {
             _ => CliError::usage(e.to_string()),
         })?;
     // The first line is the contract: scripts wait for it and read the address from it.
-    println!("listening on http://{}", server.addr());
+    let scheme = if server.issuer().starts_with("https://") {
+        "https"
+    } else {
+        "http"
+    };
+    println!("listening on {scheme}://{}", server.addr());
+    if let Some(redirect) = server.redirect_addr() {
+        println!("plain HTTP on http://{redirect} answers 301/405 towards HTTPS");
+    }
     println!(
         "issuer {} · profile {profile:?} · signing key {}",
         server.issuer(),
@@ -74,6 +82,15 @@ fn merge(args: &ServeArgs, file: ServerSection) -> CliResult<ServerConfig> {
         .or(file.default_lifetime)
         .map(Duration::from_secs);
     config.insecure_http = args.insecure_http || file.insecure_http;
+    match (
+        args.tls_cert.clone().or(file.tls_cert),
+        args.tls_key.clone().or(file.tls_key),
+    ) {
+        (Some(cert), Some(key)) => config.tls = Some(tokenbroker_server::TlsFiles { cert, key }),
+        (None, None) => {}
+        _ => return Err(CliError::usage("TLS needs both tls_cert and tls_key")),
+    }
+    config.http_redirect = args.http_redirect_listen.or(file.http_redirect_listen);
     if let Some(algorithm) = args.algorithm.as_deref().or(file.algorithm.as_deref()) {
         config.algorithm = algorithm
             .parse()

@@ -1,0 +1,97 @@
+//! HTTPS with rustls, the plain-HTTP redirect listener (seed 001: 301 for GET, 405 otherwise),
+//! and the refusal to serve plain HTTP on a non-loopback address.
+
+use std::path::Path;
+
+use tokenbroker_server::{AuthServer, ServeError, ServerConfig, TlsFiles};
+
+/// A self-signed certificate for 127.0.0.1 and localhost, written to `dir`.
+fn certificate(dir: &Path) -> (TlsFiles, reqwest::Certificate) {
+    let generated =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
+    let cert_pem = generated.cert.pem();
+    let files = TlsFiles {
+        cert: dir.join("cert.pem"),
+        key: dir.join("key.pem"),
+    };
+    std::fs::write(&files.cert, &cert_pem).unwrap();
+    std::fs::write(&files.key, generated.signing_key.serialize_pem()).unwrap();
+    (
+        files,
+        reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn serves_https_and_redirects_plain_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let (files, root) = certificate(dir.path());
+    let mut config = ServerConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.tls = Some(files);
+    config.http_redirect = Some("127.0.0.1:0".parse().unwrap());
+    let server = AuthServer::start(config).await.unwrap();
+    let https = format!("https://127.0.0.1:{}", server.addr().port());
+    assert_eq!(
+        server.issuer(),
+        https,
+        "the default issuer follows the scheme"
+    );
+
+    let client = reqwest::Client::builder()
+        .add_root_certificate(root)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let metadata: serde_json::Value = client
+        .get(format!("{https}/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(metadata["token_endpoint"], format!("{https}/oauth2/token"));
+
+    let plain = format!(
+        "http://127.0.0.1:{}",
+        server.redirect_addr().unwrap().port()
+    );
+    let get = client
+        .get(format!("{plain}/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status(), 301);
+    assert_eq!(
+        get.headers()["location"],
+        format!("{https}/.well-known/jwks.json")
+    );
+    let post = client
+        .post(format!("{plain}/oauth2/token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.status(), 405);
+    assert!(post.text().await.unwrap().contains("HTTPS"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn refuses_plain_http_beyond_loopback_and_bad_certificates() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServerConfig::new(dir.path().join("data"));
+    config.listen = "0.0.0.0:0".parse().unwrap();
+    let error = AuthServer::start(config.clone()).await.err().unwrap();
+    assert!(matches!(error, ServeError::Refused(_)));
+    assert!(error.to_string().contains("--tls-cert"), "{error}");
+
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    std::fs::write(dir.path().join("junk.pem"), "not a certificate").unwrap();
+    config.tls = Some(TlsFiles {
+        cert: dir.path().join("junk.pem"),
+        key: dir.path().join("junk.pem"),
+    });
+    let error = AuthServer::start(config).await.err().unwrap();
+    assert!(error.to_string().contains("junk.pem"), "{error}");
+}
