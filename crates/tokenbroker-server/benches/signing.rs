@@ -24,9 +24,15 @@ fn claims() -> AccessTokenClaims {
 fn signing(c: &mut Criterion) {
     let claims = claims();
     let mut group = c.benchmark_group("sign_access_token");
-    for algorithm in [KeyAlgorithm::Rs256, KeyAlgorithm::Es256, KeyAlgorithm::EdDsa] {
+    for algorithm in [
+        KeyAlgorithm::Rs256,
+        KeyAlgorithm::Es256,
+        KeyAlgorithm::EdDsa,
+    ] {
         let key = SigningKey::generate(algorithm).unwrap();
-        group.bench_function(algorithm.name(), |b| b.iter(|| sign(&key, &claims).unwrap()));
+        group.bench_function(algorithm.name(), |b| {
+            b.iter(|| sign(&key, &claims).unwrap())
+        });
     }
     group.finish();
 }

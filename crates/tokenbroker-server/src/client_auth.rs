@@ -154,8 +154,10 @@ async fn check_credentials(
     registry: &Registry,
     request: &ClientRequest,
 ) -> Result<ClientRecord, OAuthError> {
+    // RFC 6749 §5.2: invalid_client after Basic authentication answers with a Basic challenge;
+    // other refusals (a disabled client) would not be helped by sending credentials again.
     let challenge = |error: OAuthError| {
-        if request.method == AuthMethod::Basic {
+        if request.method == AuthMethod::Basic && error.error == "invalid_client" {
             error.with_basic_challenge()
         } else {
             error

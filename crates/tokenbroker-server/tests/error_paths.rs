@@ -1,0 +1,185 @@
+//! Every token-endpoint error path, in both dialects: RFC 6749 §5.2 errors on the Entur and
+//! standard paths, plus Telenor's numeric codes and statuses on its path (seed 003).
+
+use serde_json::Value;
+use tokenbroker_server::{LocalAuthServer, LocalServerConfig, StaticClient};
+
+async fn server() -> LocalAuthServer {
+    let clients = [
+        StaticClient::new("one", "one-secret", "https://api.a").with_scopes("read"),
+        StaticClient::new("two", "two-secret", "https://api.a").with_audience("https://api.b"),
+        StaticClient::new("off", "off-secret", "https://api.a"),
+    ];
+    let server = LocalAuthServer::start(LocalServerConfig::with_clients(clients))
+        .await
+        .unwrap();
+    server
+        .registry()
+        .set_enabled("off", false, "test")
+        .await
+        .unwrap();
+    server
+}
+
+struct Answer {
+    status: u16,
+    body: Value,
+    challenge: Option<String>,
+}
+
+async fn post(
+    server: &LocalAuthServer,
+    path: &str,
+    basic: Option<(&str, &str)>,
+    form: &[(&str, &str)],
+) -> Answer {
+    let mut request = reqwest::Client::new()
+        .post(format!("{}{path}", server.url()))
+        .form(form);
+    if let Some((id, secret)) = basic {
+        request = request.basic_auth(id, Some(secret));
+    }
+    let response = request.send().await.unwrap();
+    Answer {
+        status: response.status().as_u16(),
+        challenge: response
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap().to_owned()),
+        body: response.json().await.unwrap(),
+    }
+}
+
+const CC: (&str, &str) = ("grant_type", "client_credentials");
+
+#[tokio::test]
+async fn each_refusal_has_its_rfc_error_and_telenor_code() {
+    let server = server().await;
+    let cases: Vec<(
+        &str,
+        Option<(&str, &str)>,
+        Vec<(&str, &str)>,
+        u16,
+        &str,
+        Option<u64>,
+    )> = vec![
+        // (case, basic credentials, form, Telenor status, error, Telenor code)
+        (
+            "missing grant_type",
+            Some(("one", "one-secret")),
+            vec![],
+            400,
+            "invalid_request",
+            Some(2),
+        ),
+        (
+            "unsupported grant",
+            Some(("one", "one-secret")),
+            vec![("grant_type", "password")],
+            400,
+            "unsupported_grant_type",
+            Some(2),
+        ),
+        (
+            "no credentials",
+            None,
+            vec![CC],
+            401,
+            "invalid_client",
+            Some(6),
+        ),
+        (
+            "unknown client",
+            Some(("nobody", "x")),
+            vec![CC],
+            401,
+            "invalid_client",
+            Some(1),
+        ),
+        (
+            "wrong secret",
+            Some(("one", "wrong")),
+            vec![CC],
+            401,
+            "invalid_client",
+            Some(22),
+        ),
+        (
+            "disabled client",
+            Some(("off", "off-secret")),
+            vec![CC],
+            401,
+            "unauthorized_client",
+            Some(5),
+        ),
+        (
+            "scope not granted",
+            Some(("one", "one-secret")),
+            vec![CC, ("scope", "write")],
+            403,
+            "invalid_scope",
+            Some(8),
+        ),
+        (
+            "audience not granted",
+            Some(("one", "one-secret")),
+            vec![CC, ("audience", "https://api.other")],
+            400,
+            "invalid_target",
+            None,
+        ),
+        (
+            "audience needed",
+            Some(("two", "two-secret")),
+            vec![CC],
+            400,
+            "invalid_request",
+            None,
+        ),
+        (
+            "two methods",
+            Some(("one", "one-secret")),
+            vec![CC, ("client_id", "one"), ("client_secret", "one-secret")],
+            400,
+            "invalid_request",
+            None,
+        ),
+    ];
+    for (case, basic, form, telenor_status, error, code) in cases {
+        let telenor = post(&server, "/oauth/v2/token", basic, &form).await;
+        assert_eq!(
+            telenor.status, telenor_status,
+            "{case} (Telenor): {}",
+            telenor.body
+        );
+        assert_eq!(telenor.body["error"], error, "{case} (Telenor)");
+        assert_eq!(telenor.body["code"].as_u64(), code, "{case} (Telenor code)");
+
+        let rfc = post(&server, "/oauth/token", basic, &form).await;
+        let rfc_status = if error == "invalid_scope" {
+            400
+        } else {
+            telenor_status
+        };
+        assert_eq!(rfc.status, rfc_status, "{case} (RFC): {}", rfc.body);
+        assert_eq!(rfc.body["error"], error, "{case} (RFC)");
+        assert!(
+            rfc.body.get("code").is_none(),
+            "{case}: no Telenor codes in the RFC dialect"
+        );
+        assert!(
+            rfc.body["error_description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty()),
+            "{case}"
+        );
+
+        // RFC 6749 §5.2: invalid_client after Basic authentication carries a Basic challenge.
+        let basic_refused = basic.is_some() && telenor.status == 401 && error == "invalid_client";
+        assert_eq!(
+            rfc.challenge.is_some_and(|c| c.starts_with("Basic")),
+            basic_refused,
+            "{case} (challenge)"
+        );
+    }
+}
