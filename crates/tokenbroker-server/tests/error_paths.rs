@@ -52,35 +52,47 @@ async fn post(
 
 const CC: (&str, &str) = ("grant_type", "client_credentials");
 
+/// One refusal: the request, and the Telenor-dialect status, RFC error and Telenor code expected.
+struct Case {
+    name: &'static str,
+    basic: Option<(&'static str, &'static str)>,
+    form: Vec<(&'static str, &'static str)>,
+    telenor_status: u16,
+    error: &'static str,
+    code: Option<u64>,
+}
+
 #[tokio::test]
 async fn each_refusal_has_its_rfc_error_and_telenor_code() {
     let server = server().await;
-    let cases: Vec<(
-        &str,
-        Option<(&str, &str)>,
-        Vec<(&str, &str)>,
-        u16,
-        &str,
-        Option<u64>,
-    )> = vec![
-        // (case, basic credentials, form, Telenor status, error, Telenor code)
-        (
+    let case =
+        |name, basic, form: Vec<(&'static str, &'static str)>, telenor_status, error, code| Case {
+            name,
+            basic,
+            form,
+            telenor_status,
+            error,
+            code,
+        };
+    let one = Some(("one", "one-secret"));
+    let cases = [
+        case(
             "missing grant_type",
-            Some(("one", "one-secret")),
+            one,
             vec![],
             400,
             "invalid_request",
             Some(2),
         ),
-        (
+        case(
             "unsupported grant",
-            Some(("one", "one-secret")),
+            one,
             vec![("grant_type", "password")],
             400,
             "unsupported_grant_type",
             Some(2),
         ),
-        (
+        case(
             "no credentials",
             None,
             vec![CC],
@@ -88,7 +100,7 @@ async fn each_refusal_has_its_rfc_error_and_telenor_code() {
             "invalid_client",
             Some(6),
         ),
-        (
+        case(
             "unknown client",
             Some(("nobody", "x")),
             vec![CC],
@@ -96,7 +108,7 @@ async fn each_refusal_has_its_rfc_error_and_telenor_code() {
             "invalid_client",
             Some(1),
         ),
-        (
+        case(
             "wrong secret",
             Some(("one", "wrong")),
             vec![CC],
@@ -104,7 +116,7 @@ async fn each_refusal_has_its_rfc_error_and_telenor_code() {
             "invalid_client",
             Some(22),
         ),
-        (
+        case(
             "disabled client",
             Some(("off", "off-secret")),
             vec![CC],
@@ -112,23 +124,23 @@ async fn each_refusal_has_its_rfc_error_and_telenor_code() {
             "unauthorized_client",
             Some(5),
         ),
-        (
+        case(
             "scope not granted",
-            Some(("one", "one-secret")),
+            one,
             vec![CC, ("scope", "write")],
             403,
             "invalid_scope",
             Some(8),
         ),
-        (
+        case(
             "audience not granted",
-            Some(("one", "one-secret")),
+            one,
             vec![CC, ("audience", "https://api.other")],
             400,
             "invalid_target",
             None,
         ),
-        (
+        case(
             "audience needed",
             Some(("two", "two-secret")),
             vec![CC],
@@ -136,16 +148,24 @@ async fn each_refusal_has_its_rfc_error_and_telenor_code() {
             "invalid_request",
             None,
         ),
-        (
+        case(
             "two methods",
-            Some(("one", "one-secret")),
+            one,
             vec![CC, ("client_id", "one"), ("client_secret", "one-secret")],
             400,
             "invalid_request",
             None,
         ),
     ];
-    for (case, basic, form, telenor_status, error, code) in cases {
+    for Case {
+        name: case,
+        basic,
+        form,
+        telenor_status,
+        error,
+        code,
+    } in cases
+    {
         let telenor = post(&server, "/oauth/v2/token", basic, &form).await;
         assert_eq!(
             telenor.status, telenor_status,
