@@ -151,6 +151,11 @@ impl LocalAuthServer {
         self.state.token_requests()
     }
 
+    /// Requests for the JWKS (verifiers fetching keys).
+    pub fn jwks_requests(&self) -> u64 {
+        self.state.jwks_requests()
+    }
+
     /// Tokens issued.
     pub fn tokens_issued(&self) -> u64 {
         self.state.tokens_issued()

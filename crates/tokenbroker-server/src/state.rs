@@ -31,6 +31,7 @@ pub struct AppState {
     default_lifetime_secs: AtomicU64,
     token_requests: AtomicU64,
     tokens_issued: AtomicU64,
+    jwks_requests: AtomicU64,
 }
 
 impl AppState {
@@ -53,6 +54,7 @@ impl AppState {
             default_lifetime_secs: AtomicU64::new(default_lifetime.as_secs().max(1)),
             token_requests: AtomicU64::new(0),
             tokens_issued: AtomicU64::new(0),
+            jwks_requests: AtomicU64::new(0),
         }
     }
 
@@ -80,6 +82,15 @@ impl AppState {
     /// Tokens issued.
     pub fn tokens_issued(&self) -> u64 {
         self.tokens_issued.load(Ordering::Relaxed)
+    }
+
+    /// Requests for the JWKS.
+    pub fn jwks_requests(&self) -> u64 {
+        self.jwks_requests.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_jwks_request(&self) {
+        self.jwks_requests.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn count_token_request(&self) {

@@ -1,0 +1,126 @@
+//! The guard as a tower [`Layer`]: put it in front of routes; handlers behind it only run for
+//! requests with a valid token holding the route's scopes.
+//!
+//! Seed 000/002's 408: a request is admitted with its token's `exp`; if the handler is still
+//! running when the token expires (long uploads, slow backends), the request is cancelled and
+//! answered 408 "token expired during processing — obtain a new token". (The deadline covers the
+//! handler until it returns its response; a streaming body already under way is not cut.)
+
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use axum::response::{IntoResponse, Response};
+use futures::future::BoxFuture;
+use http::Request;
+use tower::{Layer, Service};
+
+use crate::bearer::{bearer_token, Presented};
+use crate::guard::Guard;
+use crate::rejection::Rejection;
+
+/// Validates the bearer token of every request, requiring `scopes`.
+#[derive(Clone)]
+pub struct GuardLayer {
+    guard: Arc<Guard>,
+    scopes: Arc<[String]>,
+}
+
+impl GuardLayer {
+    /// A layer that requires a valid token.
+    pub fn new(guard: Arc<Guard>) -> Self {
+        Self {
+            guard,
+            scopes: Arc::from(Vec::new()),
+        }
+    }
+
+    /// Also requires these scopes (403 `insufficient_scope` naming the first missing one).
+    pub fn require_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
+impl<S> Layer<S> for GuardLayer {
+    type Service = GuardService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        GuardService {
+            inner,
+            guard: Arc::clone(&self.guard),
+            scopes: Arc::clone(&self.scopes),
+        }
+    }
+}
+
+/// The service [`GuardLayer`] wraps around a route.
+#[derive(Clone)]
+pub struct GuardService<S> {
+    inner: S,
+    guard: Arc<Guard>,
+    scopes: Arc<[String]>,
+}
+
+impl<S, B> Service<Request<B>> for GuardService<S>
+where
+    S: Service<Request<B>, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        // The clone that was polled ready serves this request (tower's usual swap).
+        let fresh = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, fresh);
+        let guard = Arc::clone(&self.guard);
+        let scopes = Arc::clone(&self.scopes);
+        Box::pin(async move {
+            let verified = match bearer_token(request.headers()) {
+                Presented::Nothing => Err(Rejection::Missing),
+                Presented::NotBearer => Err(Rejection::NotBearer),
+                Presented::Token(token) => guard.check(token).await,
+            }
+            .and_then(|verified| {
+                match scopes.iter().find(|scope| !verified.has_scope(scope)) {
+                    Some(missing) => Err(Rejection::InsufficientScope(missing.clone())),
+                    None => Ok(verified),
+                }
+            });
+            guard.count(verified.as_ref().err());
+            let verified = match verified {
+                Ok(verified) => verified,
+                Err(rejection) => return Ok(rejection.into_response()),
+            };
+            let deadline = deadline(verified.expires_at(), guard.config().leeway);
+            request.extensions_mut().insert(verified);
+            match tokio::time::timeout_at(deadline, inner.call(request)).await {
+                Ok(response) => response,
+                Err(_) => {
+                    let rejection = Rejection::ExpiredDuringProcessing;
+                    guard.count(Some(&rejection));
+                    Ok(rejection.into_response())
+                }
+            }
+        })
+    }
+}
+
+/// The monotonic instant at which a token valid until `expires_at` (plus `leeway`) runs out.
+fn deadline(expires_at: SystemTime, leeway: Duration) -> tokio::time::Instant {
+    let left = (expires_at + leeway)
+        .duration_since(SystemTime::now())
+        .unwrap_or_default();
+    tokio::time::Instant::now() + left
+}

@@ -1,0 +1,99 @@
+//! Revoked tokens, learnt by polling the authorization server's revocation feed.
+//!
+//! JWTs are self-contained, so a revoked token stays cryptographically valid until its `exp`.
+//! The guard polls `GET <feed>?since=<time>` and rejects the listed `jti`s; a revocation takes
+//! effect within one poll interval. Entries are dropped once their token has expired.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use arc_swap::ArcSwap;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Feed {
+    revocations: Vec<Entry>,
+    server_time: i64,
+}
+
+#[derive(Deserialize)]
+struct Entry {
+    jti: String,
+    exp: i64,
+}
+
+/// The set of revoked `jti`s, with each token's `exp`.
+pub struct RevocationList {
+    url: String,
+    http: reqwest::Client,
+    revoked: ArcSwap<HashMap<String, i64>>,
+    since: AtomicI64,
+}
+
+impl RevocationList {
+    /// A list fed from `url`.
+    pub fn new(url: String) -> Self {
+        Self {
+            url,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .expect("a plain HTTP client builds"),
+            revoked: ArcSwap::from_pointee(HashMap::new()),
+            since: AtomicI64::new(0),
+        }
+    }
+
+    /// True when `jti` was revoked (lock-free).
+    pub fn is_revoked(&self, jti: &str) -> bool {
+        self.revoked.load().contains_key(jti)
+    }
+
+    /// Fetches what was revoked since the last poll and merges it in.
+    pub async fn poll(&self) -> Result<usize, String> {
+        // Ask again for the last second seen: entries revoked in it may have arrived after we read.
+        let since = (self.since.load(Ordering::Relaxed) - 1).max(0);
+        let response = self
+            .http
+            .get(&self.url)
+            .query(&[("since", since)])
+            .send()
+            .await
+            .map_err(|e| format!("request failed: {e}"))?;
+        if !response.status().is_success() {
+            return Err(format!("HTTP {}", response.status()));
+        }
+        let feed: Feed = response
+            .json()
+            .await
+            .map_err(|e| format!("not a revocation feed: {e}"))?;
+        let now = unix_now();
+        let mut revoked: HashMap<String, i64> = (**self.revoked.load()).clone();
+        revoked.retain(|_, exp| *exp >= now);
+        let new = feed.revocations.len();
+        revoked.extend(feed.revocations.into_iter().map(|e| (e.jti, e.exp)));
+        self.revoked.store(Arc::new(revoked));
+        self.since.store(feed.server_time, Ordering::Relaxed);
+        Ok(new)
+    }
+
+    /// Polls every `interval` until dropped.
+    pub async fn keep_polling(self: Arc<Self>, interval: Duration) {
+        let mut ticker = tokio::time::interval(interval);
+        loop {
+            ticker.tick().await;
+            if let Err(error) = self.poll().await {
+                tracing::warn!(url = %self.url, %error, "revocation feed unavailable; keeping the known revocations");
+            }
+        }
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

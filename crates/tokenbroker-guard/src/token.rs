@@ -1,0 +1,88 @@
+//! A token that passed every check, as handlers see it.
+
+use std::time::{Duration, SystemTime};
+
+use axum::extract::FromRequestParts;
+use http::request::Parts;
+use http::StatusCode;
+use serde_json::{Map, Value};
+
+/// The verified claims of the request's access token (RFC 9068 §2.2).
+///
+/// Put into the request's extensions by the guard layer; handlers take it as an extractor.
+#[derive(Debug, Clone)]
+pub struct VerifiedToken {
+    claims: Map<String, Value>,
+    scopes: Vec<String>,
+    expires_at: SystemTime,
+}
+
+impl VerifiedToken {
+    pub(crate) fn new(claims: Map<String, Value>) -> Self {
+        // RFC 9068 §2.2.3: `scope` is space-separated; some issuers send an `scp` array.
+        let scopes = match (claims.get("scope"), claims.get("scp")) {
+            (Some(Value::String(scope)), _) => {
+                scope.split_whitespace().map(str::to_owned).collect()
+            }
+            (_, Some(Value::Array(items))) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let exp = claims.get("exp").and_then(Value::as_u64).unwrap_or(0);
+        Self {
+            expires_at: SystemTime::UNIX_EPOCH + Duration::from_secs(exp),
+            claims,
+            scopes,
+        }
+    }
+
+    /// The `client_id` claim (or `azp`, or `sub`): who is calling.
+    pub fn client_id(&self) -> Option<&str> {
+        ["client_id", "azp", "sub"]
+            .iter()
+            .find_map(|name| self.claims.get(*name).and_then(Value::as_str))
+    }
+
+    /// The `sub` claim.
+    pub fn subject(&self) -> Option<&str> {
+        self.claims.get("sub").and_then(Value::as_str)
+    }
+
+    /// The granted scopes.
+    pub fn scopes(&self) -> &[String] {
+        &self.scopes
+    }
+
+    /// True when `scope` was granted.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
+    /// When the token expires.
+    pub fn expires_at(&self) -> SystemTime {
+        self.expires_at
+    }
+
+    /// Every claim.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+
+    /// The `jti` claim.
+    pub fn jti(&self) -> Option<&str> {
+        self.claims.get("jti").and_then(Value::as_str)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for VerifiedToken {
+    type Rejection = (StatusCode, &'static str);
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<VerifiedToken>().cloned().ok_or((
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "no verified token: the route is not behind a GuardLayer",
+        ))
+    }
+}

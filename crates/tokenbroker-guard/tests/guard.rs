@@ -1,0 +1,323 @@
+//! The guard in front of a real API, validating tokens from a real authorization server.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::Router;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::Value;
+use tokenbroker_guard::{Guard, GuardConfig, GuardLayer, Rejection, RevocationFeed, VerifiedToken};
+use tokenbroker_server::{LocalAuthServer, LocalServerConfig, StaticClient};
+
+const AUDIENCE: &str = "https://api.dev.entur.io";
+
+async fn issuer() -> LocalAuthServer {
+    let clients = [
+        StaticClient::new("reader", "reader-secret", AUDIENCE).with_scopes("personalisation:read"),
+        StaticClient::new("nobody", "nobody-secret", AUDIENCE),
+        StaticClient::new("elsewhere", "elsewhere-secret", "https://api.other"),
+        StaticClient::new("brief", "brief-secret", AUDIENCE)
+            .with_scopes("personalisation:read")
+            .with_lifetime(Duration::from_secs(2)),
+    ];
+    LocalAuthServer::start(LocalServerConfig::with_clients(clients))
+        .await
+        .unwrap()
+}
+
+fn config(issuer: &LocalAuthServer) -> GuardConfig {
+    let mut config = GuardConfig::new(issuer.issuer(), AUDIENCE);
+    config.leeway = Duration::ZERO;
+    config.required_typ = Some("at+jwt".into());
+    config
+}
+
+async fn token(issuer: &LocalAuthServer, client: &str) -> String {
+    let response: Value = reqwest::Client::new()
+        .post(format!("{}/oauth2/token", issuer.url()))
+        .basic_auth(client, Some(format!("{client}-secret")))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    response["access_token"].as_str().unwrap().to_owned()
+}
+
+/// An API with a scoped route and a slow one, behind the guard.
+async fn api(guard: Arc<Guard>) -> String {
+    let app = Router::new()
+        .route(
+            "/personalisation/v1/programs/{id}",
+            get(|token: VerifiedToken| async move {
+                format!("program for {}", token.client_id().unwrap())
+            })
+            .layer(GuardLayer::new(Arc::clone(&guard)).require_scopes(["personalisation:read"])),
+        )
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                "too late"
+            })
+            .layer(GuardLayer::new(guard)),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+struct Answer {
+    status: u16,
+    challenge: String,
+    body: String,
+}
+
+async fn call(url: &str, authorization: Option<&str>) -> Answer {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some(value) = authorization {
+        request = request.header("authorization", value);
+    }
+    let response = request.send().await.unwrap();
+    Answer {
+        status: response.status().as_u16(),
+        challenge: response
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default(),
+        body: response.text().await.unwrap(),
+    }
+}
+
+fn forged(header: &str, claims: &str) -> String {
+    format!(
+        "{}.{}.c2lnbmF0dXJl",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(claims)
+    )
+}
+
+#[tokio::test]
+async fn valid_tokens_pass_and_every_bad_one_gets_the_seed_answer() {
+    let issuer = issuer().await;
+    let guard = Guard::start(config(&issuer)).await.unwrap(); // JWKS found by RFC 8414 discovery
+    let url = format!(
+        "{}/personalisation/v1/programs/1",
+        api(Arc::clone(&guard)).await
+    );
+
+    let ok = call(
+        &url,
+        Some(&format!("Bearer {}", token(&issuer, "reader").await)),
+    )
+    .await;
+    assert_eq!((ok.status, ok.body.as_str()), (200, "program for reader"));
+
+    // 401 without a token: a bare challenge, no error code (RFC 6750 §3.1).
+    let missing = call(&url, None).await;
+    assert_eq!(
+        (missing.status, missing.challenge.as_str()),
+        (401, "Bearer")
+    );
+    let basic = call(&url, Some("Basic cmVhZGVyOnNlY3JldA==")).await;
+    assert!(basic.status == 401 && basic.challenge.contains("invalid_request"));
+
+    // 403: valid token, missing permission — the scope is named.
+    let unscoped = call(
+        &url,
+        Some(&format!("Bearer {}", token(&issuer, "nobody").await)),
+    )
+    .await;
+    assert_eq!(unscoped.status, 403);
+    assert!(
+        unscoped.challenge.contains("insufficient_scope")
+            && unscoped
+                .challenge
+                .contains("scope=\"personalisation:read\"")
+    );
+    assert!(unscoped.body.contains("personalisation:read"));
+
+    // 401 invalid_token for the rest, each with its reason.
+    let other_audience = call(
+        &url,
+        Some(&format!("Bearer {}", token(&issuer, "elsewhere").await)),
+    )
+    .await;
+    assert!(
+        other_audience.status == 401 && other_audience.body.contains("audience"),
+        "{}",
+        other_audience.body
+    );
+    let kid = guard_kid(&issuer);
+    for (what, token, reason) in [
+        ("garbage", "not.a.jwt".to_owned(), "malformed"),
+        (
+            "alg none",
+            forged(r#"{"alg":"none","typ":"at+jwt"}"#, r#"{"sub":"x"}"#),
+            "algorithm",
+        ),
+        (
+            "HS256",
+            forged(
+                &format!(r#"{{"alg":"HS256","typ":"at+jwt","kid":"{kid}"}}"#),
+                r#"{"sub":"x"}"#,
+            ),
+            "algorithm",
+        ),
+        (
+            "bad typ",
+            forged(
+                &format!(r#"{{"alg":"RS256","typ":"JWT","kid":"{kid}"}}"#),
+                r#"{"sub":"x"}"#,
+            ),
+            "type",
+        ),
+        (
+            "bad signature",
+            forged(
+                &format!(r#"{{"alg":"RS256","typ":"at+jwt","kid":"{kid}"}}"#),
+                r#"{"sub":"x"}"#,
+            ),
+            "signature",
+        ),
+        (
+            "oversized",
+            format!("{}.{}.x", "a".repeat(5000), "b".repeat(5000)),
+            "too large",
+        ),
+    ] {
+        let answer = call(&url, Some(&format!("Bearer {token}"))).await;
+        assert_eq!(answer.status, 401, "{what}");
+        assert!(
+            answer.challenge.contains("invalid_token"),
+            "{what}: {}",
+            answer.challenge
+        );
+        assert!(answer.body.contains(reason), "{what}: {}", answer.body);
+    }
+
+    let metrics = guard.metrics_text();
+    assert!(
+        metrics.contains("tokenbroker_guard_validations_total{outcome=\"ok\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("outcome=\"insufficient_scope\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("tokenbroker_guard_keys 1"), "{metrics}");
+}
+
+fn guard_kid(issuer: &LocalAuthServer) -> String {
+    issuer.keyring().signing_key(0).kid().to_owned()
+}
+
+#[tokio::test]
+async fn expired_tokens_are_401_and_tokens_expiring_mid_request_are_408() {
+    let issuer = issuer().await;
+    let guard = Guard::start(config(&issuer)).await.unwrap();
+    let api = api(guard).await;
+    let brief = token(&issuer, "brief").await;
+
+    // The handler takes 10 s; the token has about 2 s left: cancelled with 408 when it expires.
+    let started = std::time::Instant::now();
+    let slow = call(&format!("{api}/slow"), Some(&format!("Bearer {brief}"))).await;
+    assert_eq!(slow.status, 408);
+    assert!(
+        slow.body.contains("expired during processing"),
+        "{}",
+        slow.body
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "cancelled at expiry, not after the handler"
+    );
+
+    let expired = call(
+        &format!("{api}/personalisation/v1/programs/1"),
+        Some(&format!("Bearer {brief}")),
+    )
+    .await;
+    assert_eq!(expired.status, 401);
+    assert!(expired.body.contains("expired"), "{}", expired.body);
+    assert!(expired.challenge.contains("invalid_token"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_unknown_kids_costs_at_most_one_jwks_fetch() {
+    let issuer = issuer().await;
+    let guard = Guard::start(config(&issuer)).await.unwrap();
+    let before = issuer.jwks_requests();
+    let verifications: Vec<_> = (0..10_000)
+        .map(|_| {
+            let guard = Arc::clone(&guard);
+            let token = forged(
+                &format!(
+                    r#"{{"alg":"RS256","typ":"at+jwt","kid":"{}"}}"#,
+                    uuid::Uuid::new_v4()
+                ),
+                r#"{"sub":"x"}"#,
+            );
+            tokio::spawn(async move { guard.verify(&token).await })
+        })
+        .collect();
+    for verification in verifications {
+        assert_eq!(
+            verification.await.unwrap().unwrap_err(),
+            Rejection::UnknownKey
+        );
+    }
+    let fetched = issuer.jwks_requests() - before;
+    assert!(
+        fetched <= 1,
+        "{fetched} JWKS fetches for 10,000 unknown kids"
+    );
+}
+
+#[tokio::test]
+async fn known_keys_keep_working_through_an_issuer_outage() {
+    let issuer = issuer().await;
+    let guard = Guard::start(config(&issuer)).await.unwrap();
+    let token = token(&issuer, "reader").await;
+    drop(issuer);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let verified = guard
+        .verify(&token)
+        .await
+        .expect("still valid without the issuer");
+    assert_eq!(verified.client_id(), Some("reader"));
+    let _ = guard.jwks().refresh().await; // fails: the issuer is gone
+    assert!(
+        guard.verify(&token).await.is_ok(),
+        "a failed refresh keeps the known keys"
+    );
+}
+
+#[tokio::test]
+async fn revoked_tokens_are_rejected_within_the_poll_interval() {
+    let issuer = issuer().await;
+    let mut config = config(&issuer);
+    config.revocations = Some(RevocationFeed {
+        url: format!("{}/revocations", issuer.url()),
+        poll_interval: Duration::from_millis(200),
+    });
+    let guard = Guard::start(config).await.unwrap();
+    let token = token(&issuer, "reader").await;
+    assert!(guard.verify(&token).await.is_ok());
+    let revoked = reqwest::Client::new()
+        .post(format!("{}/oauth2/revoke", issuer.url()))
+        .basic_auth("reader", Some("reader-secret"))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(guard.verify(&token).await.unwrap_err(), Rejection::Revoked);
+}

@@ -1,0 +1,89 @@
+//! Key rotation at the issuer: a token signed with the new key is accepted after one JWKS refresh.
+
+use std::time::Duration;
+
+use serde_json::Value;
+use tokenbroker_guard::{Guard, GuardConfig};
+use tokenbroker_server::data_dir::DataDir;
+use tokenbroker_server::keys::KeyAlgorithm;
+use tokenbroker_server::registry::NewClient;
+use tokenbroker_server::{AuthServer, ServerConfig};
+
+const AUDIENCE: &str = "https://api.dev.entur.io";
+
+async fn token(server: &AuthServer, id: &str, secret: &str) -> String {
+    let response: Value = reqwest::Client::new()
+        .post(format!("{}/oauth2/token", server.issuer()))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    response["access_token"].as_str().unwrap().to_owned()
+}
+
+fn kid(token: &str) -> String {
+    jsonwebtoken::decode_header(token).unwrap().kid.unwrap()
+}
+
+#[tokio::test]
+async fn a_rotated_key_is_picked_up_with_one_jwks_refresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServerConfig::new(dir.path());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let server = AuthServer::start(config).await.unwrap();
+    let new = NewClient {
+        name: "app".into(),
+        audiences: vec![AUDIENCE.into()],
+        ..NewClient::default()
+    };
+    let (client, issued) = server.registry().create_client(new, "test").await.unwrap();
+    let guard = Guard::start(GuardConfig::new(server.issuer(), AUDIENCE))
+        .await
+        .unwrap();
+    let old = token(&server, &client.client_id, &issued.client_secret).await;
+    assert!(guard.verify(&old).await.is_ok());
+    let fetches = guard.jwks().fetch_count();
+
+    // Rotate to ES256, signing at once; the running server reloads its keys within 2 s.
+    DataDir::open(dir.path())
+        .unwrap()
+        .rotate_keys(
+            KeyAlgorithm::Es256,
+            Duration::ZERO,
+            Duration::from_secs(3600),
+        )
+        .unwrap();
+    let mut new = old.clone();
+    for _ in 0..50 {
+        new = token(&server, &client.client_id, &issued.client_secret).await;
+        if kid(&new) != kid(&old) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_ne!(
+        kid(&new),
+        kid(&old),
+        "the server signs with the rotated key"
+    );
+
+    let verified = guard
+        .verify(&new)
+        .await
+        .expect("the new kid is fetched and accepted");
+    assert_eq!(verified.client_id(), Some(client.client_id.as_str()));
+    assert_eq!(
+        guard.jwks().fetch_count(),
+        fetches + 1,
+        "exactly one JWKS refresh"
+    );
+    assert!(
+        guard.verify(&old).await.is_ok(),
+        "the old key is still published for its tokens"
+    );
+    server.stop().await;
+}
