@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 
 pub mod bearer;
+pub mod client_name;
 pub mod config;
 pub mod guard;
 pub mod jwks;
@@ -33,6 +34,7 @@ pub mod rejection;
 pub mod revocations;
 pub mod token;
 
+pub use client_name::{ClientNameLayer, ClientNamePolicy, RateLimits};
 pub use config::{GuardConfig, JwksPolicy, RevocationFeed};
 pub use guard::{Guard, GuardError};
 pub use layer::{GuardLayer, GuardService};
