@@ -40,3 +40,9 @@ pub use guard::{Guard, GuardError};
 pub use layer::{GuardLayer, GuardService};
 pub use rejection::Rejection;
 pub use token::VerifiedToken;
+
+/// The workspace README's examples (client library and guard), compiled as doctests so they
+/// cannot rot. They live here because this crate sees both.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -60,8 +60,3 @@ pub use request::{AuthStyle, BasicEncoding, TokenParams};
 pub use secret::ClientSecret;
 pub use source::{Backoff, CachedTokenSource, RefreshPolicy, TokenSource};
 pub use token::AccessToken;
-
-/// The README's examples, compiled as doctests so they cannot rot.
-#[doc = include_str!("../../../README.md")]
-#[cfg(doctest)]
-pub struct ReadmeDoctests;
