@@ -141,6 +141,10 @@ pub struct ServeArgs {
     /// Also listen for plain HTTP here: 301 to HTTPS for GET/HEAD, 405 for other methods.
     #[arg(long, value_name = "ADDR:PORT")]
     pub http_redirect_listen: Option<std::net::SocketAddr>,
+    /// Also serve demo partner APIs (Entur-like, Telenor-like) on the same listener and print
+    /// ready-to-use development clients: a local sandbox.
+    #[arg(long)]
+    pub dev: bool,
     /// Config file with a `[server]` table.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

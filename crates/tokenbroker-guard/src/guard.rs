@@ -39,16 +39,7 @@ impl Guard {
     /// Discovers the JWKS (RFC 8414) when no URL is configured, fetches the keys and the
     /// revocations once, and starts keeping both fresh. Needs a Tokio runtime.
     pub async fn start(config: GuardConfig) -> Result<Arc<Self>, GuardError> {
-        for algorithm in &config.algorithms {
-            if !is_asymmetric(*algorithm) {
-                return Err(error(
-                    &config,
-                    format!(
-                        "{algorithm:?} is symmetric; a guard accepts asymmetric algorithms only"
-                    ),
-                ));
-            }
-        }
+        check_algorithms(&config)?;
         let jwks_url = match &config.jwks_url {
             Some(url) => url.clone(),
             None => discover_jwks(&config).await?,
@@ -72,6 +63,33 @@ impl Guard {
             }
             None => None,
         };
+        Ok(Arc::new(Self {
+            config,
+            jwks,
+            revocations,
+            metrics: GuardMetrics::default(),
+            background,
+        }))
+    }
+
+    /// Starts a guard without waiting for the issuer: `config.jwks_url` must be set; keys and
+    /// revocations are fetched in the background and on first use. For APIs served by the same
+    /// process as their issuer, which is not answering yet when the guard is built.
+    pub fn spawn(config: GuardConfig) -> Result<Arc<Self>, GuardError> {
+        check_algorithms(&config)?;
+        let jwks_url = config
+            .jwks_url
+            .clone()
+            .ok_or_else(|| error(&config, "Guard::spawn needs jwks_url".into()))?;
+        let jwks = Arc::new(JwksCache::new(jwks_url, config.jwks.clone()));
+        let mut background = vec![tokio::spawn(Arc::clone(&jwks).keep_fresh())];
+        let revocations = config.revocations.as_ref().map(|feed| {
+            let list = Arc::new(RevocationList::new(feed.url.clone()));
+            background.push(tokio::spawn(
+                Arc::clone(&list).keep_polling(feed.poll_interval),
+            ));
+            list
+        });
         Ok(Arc::new(Self {
             config,
             jwks,
@@ -202,6 +220,16 @@ impl Drop for Guard {
         for task in &self.background {
             task.abort();
         }
+    }
+}
+
+fn check_algorithms(config: &GuardConfig) -> Result<(), GuardError> {
+    match config.algorithms.iter().find(|a| !is_asymmetric(**a)) {
+        Some(algorithm) => Err(error(
+            config,
+            format!("{algorithm:?} is symmetric; a guard accepts asymmetric algorithms only"),
+        )),
+        None => Ok(()),
     }
 }
 

@@ -37,5 +37,5 @@ pub use keyring::KeyRing;
 pub use keys::{KeyAlgorithm, SigningKey};
 pub use local::{LocalAuthServer, LocalServerConfig, StartError};
 pub use registry::Registry;
-pub use server::{AuthServer, ServeError, ServerConfig, TlsFiles};
+pub use server::{AuthServer, Bound, ServeError, ServerConfig, Signer, TlsFiles};
 pub use static_client::StaticClient;

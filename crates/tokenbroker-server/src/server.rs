@@ -96,6 +96,59 @@ pub enum ServeError {
     Refused(String),
 }
 
+/// What routes added with [`AuthServer::start_with`] may know about the server.
+pub struct Bound {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The issuer identifier.
+    pub issuer: String,
+    state: Arc<AppState>,
+}
+
+impl Bound {
+    /// Signs a JWT with the issuer's current key (e.g. Telenor's X-JWT in the sandbox).
+    pub fn sign<T: serde::Serialize>(
+        &self,
+        header_typ: &str,
+        claims: &T,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        sign_with_ring(&self.state, header_typ, claims)
+    }
+
+    /// A signer that outlives this call, for handlers.
+    pub fn signer(&self) -> Signer {
+        Signer(Arc::clone(&self.state))
+    }
+}
+
+/// Signs JWTs with the issuer's current key; cheap to clone into handlers.
+#[derive(Clone)]
+pub struct Signer(Arc<AppState>);
+
+impl Signer {
+    /// Signs `claims` with the key that signs now, header `typ` as given.
+    pub fn sign<T: serde::Serialize>(
+        &self,
+        header_typ: &str,
+        claims: &T,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        sign_with_ring(&self.0, header_typ, claims)
+    }
+}
+
+fn sign_with_ring<T: serde::Serialize>(
+    state: &AppState,
+    header_typ: &str,
+    claims: &T,
+) -> Result<String, jsonwebtoken::errors::Error> {
+    let ring = state.keyring();
+    let key = ring.signing_key(unix_now());
+    let mut header = jsonwebtoken::Header::new(key.algorithm());
+    header.typ = Some(header_typ.to_owned());
+    header.kid = Some(key.kid().to_owned());
+    jsonwebtoken::encode(&header, claims, key.encoding_key())
+}
+
 /// A running authorization server.
 pub struct AuthServer {
     addr: SocketAddr,
@@ -108,6 +161,16 @@ pub struct AuthServer {
 impl AuthServer {
     /// Opens the data directory and registry, loads (or creates) the keys, and starts serving.
     pub async fn start(config: ServerConfig) -> Result<Self, ServeError> {
+        Self::start_with(config, |_| axum::Router::new()).await
+    }
+
+    /// Like [`start`](Self::start), with more routes on the same listener: `extend` gets the
+    /// bound address and issuer and returns routes to merge (the development sandbox adds its
+    /// demo partner APIs this way).
+    pub async fn start_with(
+        config: ServerConfig,
+        extend: impl FnOnce(&Bound) -> axum::Router,
+    ) -> Result<Self, ServeError> {
         if !config.listen.ip().is_loopback() && config.tls.is_none() && !config.insecure_http {
             return Err(ServeError::Refused(format!(
                 "refusing to serve plain HTTP on {}: only loopback addresses may use HTTP; \
@@ -172,7 +235,12 @@ impl AuthServer {
             Arc::clone(&state),
             config.algorithm,
         ));
-        let app = router(Arc::clone(&state));
+        let extra = extend(&Bound {
+            addr,
+            issuer: state.issuer.clone(),
+            state: Arc::clone(&state),
+        });
+        let app = router(Arc::clone(&state)).merge(extra);
         let handle = match tls {
             Some(tls) => ServerHandle::spawn_tls(listener, app, tls)
                 .map_err(|source| ServeError::Bind { addr, source })?,

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use tokenbroker_sandbox::{DevClient, Sandbox};
 use tokenbroker_server::{AuthServer, Profile, ServerConfig};
 
 use crate::args::ServeArgs;
@@ -18,13 +19,15 @@ pub async fn run(args: &ServeArgs) -> CliResult {
     let server_config = merge(args, file)?;
     let data_dir = server_config.data_dir.clone();
     let profile = server_config.profile;
-    let server = AuthServer::start(server_config)
-        .await
-        .map_err(|e| match e {
-            tokenbroker_server::ServeError::Bind { .. }
-            | tokenbroker_server::ServeError::Registry(_) => CliError::failure(e.to_string()),
-            _ => CliError::usage(e.to_string()),
-        })?;
+    let (server, dev_clients) = if args.dev {
+        let sandbox = Sandbox::start(server_config).await.map_err(serve_error)?;
+        (sandbox.server, sandbox.clients)
+    } else {
+        let server = AuthServer::start(server_config)
+            .await
+            .map_err(serve_error)?;
+        (server, Vec::new())
+    };
     // The first line is the contract: scripts wait for it and read the address from it.
     let scheme = if server.issuer().starts_with("https://") {
         "https"
@@ -56,10 +59,41 @@ pub async fn run(args: &ServeArgs) -> CliResult {
         println!("{clients} client(s) registered");
     }
     println!("token endpoint {}/oauth2/token (also /oauth/token, /oauth/v2/token, /openapi/oauth2/token)", server.issuer());
+    print_sandbox(server.issuer(), &dev_clients);
     shutdown_signal().await;
     eprintln!("tokenbroker serve: shutting down, finishing in-flight requests");
     server.stop().await;
     Ok(())
+}
+
+fn serve_error(error: tokenbroker_server::ServeError) -> CliError {
+    match error {
+        tokenbroker_server::ServeError::Bind { .. }
+        | tokenbroker_server::ServeError::Registry(_) => CliError::failure(error.to_string()),
+        _ => CliError::usage(error.to_string()),
+    }
+}
+
+/// The dev clients and commands to try, for `--dev`.
+fn print_sandbox(issuer: &str, clients: &[DevClient]) {
+    if clients.is_empty() {
+        return;
+    }
+    println!("\nSandbox: demo partner APIs on this listener, and dev clients (new secrets on every start):");
+    for client in clients {
+        println!(
+            "  {}  secret {}  audience {}",
+            client.client_id, client.client_secret, client.audience
+        );
+        println!("    {}", client.purpose);
+    }
+    if let Some(entur) = clients.iter().find(|c| c.client_id == "dev-entur") {
+        println!("\nTry:");
+        println!(
+            "  SECRET={} tokenbroker request --token-url {issuer}/oauth/token --client-id dev-entur \\\n    --client-secret-env SECRET --auth-style json --audience {} \\\n    --client-name forsen_utvikling-infoplakat {issuer}/personalisation/v1/programs/1",
+            entur.client_secret, entur.audience
+        );
+    }
 }
 
 fn merge(args: &ServeArgs, file: ServerSection) -> CliResult<ServerConfig> {

@@ -1,0 +1,99 @@
+//! # tokenbroker-sandbox
+//!
+//! `tokenbroker serve --dev`: the authorization server and demo partner APIs on one listener,
+//! with ready-to-use development clients — a local stand-in for Entur and Telenor for teams
+//! integrating with them.
+
+#![warn(missing_docs)]
+
+pub mod partner_api;
+
+use std::time::Duration;
+
+use tokenbroker_guard::{Guard, GuardConfig, RevocationFeed};
+use tokenbroker_server::registry::{NewClient, RegistryError};
+use tokenbroker_server::{AuthServer, ServeError, ServerConfig};
+
+use partner_api::{ENTUR_AUDIENCE, PROGRAMS_SCOPE, TELENOR_AUDIENCE};
+
+/// A development client, with the secret (dev clients are recreated, so it can be shown).
+#[derive(Debug, Clone)]
+pub struct DevClient {
+    /// Its id.
+    pub client_id: String,
+    /// Its secret.
+    pub client_secret: String,
+    /// The audience it is granted.
+    pub audience: &'static str,
+    /// What it is for.
+    pub purpose: &'static str,
+}
+
+/// The running sandbox.
+pub struct Sandbox {
+    /// The authorization server (with the demo APIs on its listener).
+    pub server: AuthServer,
+    /// The development clients.
+    pub clients: Vec<DevClient>,
+}
+
+impl Sandbox {
+    /// Starts the server with the demo APIs and (re)creates the development clients.
+    pub async fn start(config: ServerConfig) -> Result<Self, ServeError> {
+        let server = AuthServer::start_with(config, |bound| {
+            let guard = |audience: &str| {
+                let mut config = GuardConfig::new(&bound.issuer, audience);
+                config.jwks_url = Some(format!("{}/.well-known/jwks.json", bound.issuer));
+                config.revocations = Some(RevocationFeed {
+                    url: format!("{}/revocations", bound.issuer),
+                    poll_interval: Duration::from_secs(2),
+                });
+                Guard::spawn(config).expect("the sandbox's guard configuration is valid")
+            };
+            partner_api::routes(guard(ENTUR_AUDIENCE), guard(TELENOR_AUDIENCE))
+        })
+        .await?;
+        let clients = recreate_dev_clients(&server).await?;
+        Ok(Self { server, clients })
+    }
+}
+
+/// Dev clients get fixed ids and fresh secrets on every start (the secret is shown each time).
+async fn recreate_dev_clients(server: &AuthServer) -> Result<Vec<DevClient>, RegistryError> {
+    let plans = [
+        (
+            "dev-entur",
+            ENTUR_AUDIENCE,
+            vec![PROGRAMS_SCOPE],
+            "Entur-like API: GET /personalisation/v1/programs/1",
+        ),
+        (
+            "dev-telenor",
+            TELENOR_AUDIENCE,
+            vec![],
+            "Telenor-like API: GET /corporate/fixed-network/product-catalog/product-offers",
+        ),
+    ];
+    let registry = server.registry();
+    let mut clients = Vec::new();
+    for (id, audience, scopes, purpose) in plans {
+        if registry.find_client(id).await?.is_some() {
+            registry.delete_client(id, "sandbox").await?;
+        }
+        let new = NewClient {
+            name: id.into(),
+            audiences: vec![audience.into()],
+            scopes: scopes.into_iter().map(str::to_owned).collect(),
+            client_id: Some(id.into()),
+            ..NewClient::default()
+        };
+        let (_, issued) = registry.create_client(new, "sandbox").await?;
+        clients.push(DevClient {
+            client_id: id.into(),
+            client_secret: issued.client_secret,
+            audience,
+            purpose,
+        });
+    }
+    Ok(clients)
+}

@@ -1,0 +1,55 @@
+//! Demo partner APIs, each behind its own guard, answering like the seeds' examples.
+//!
+//! - Entur-like: `GET /personalisation/v1/programs/{id}` (seed 002's example request), requiring
+//!   the `personalisation:read` scope and `ET-Client-Name` (seed 000).
+//! - Telenor-like: `GET /corporate/fixed-network/product-catalog/product-offers` (seed 004's
+//!   usage example), bearer token only.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::extract::Path;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use tokenbroker_guard::{ClientNameLayer, ClientNamePolicy, Guard, GuardLayer, VerifiedToken};
+
+/// The audience the Entur-like API accepts (Entur's dev environment, seed 002).
+pub const ENTUR_AUDIENCE: &str = "https://api.dev.entur.io";
+/// The scope the Entur-like program route needs.
+pub const PROGRAMS_SCOPE: &str = "personalisation:read";
+/// The audience the Telenor-like API accepts.
+pub const TELENOR_AUDIENCE: &str = "https://api.telenor.no";
+
+/// The demo routes, guarded by `entur` and `telenor`.
+pub fn routes(entur: Arc<Guard>, telenor: Arc<Guard>) -> Router {
+    Router::new()
+        .route(
+            "/personalisation/v1/programs/{id}",
+            get(program)
+                .layer::<_, Infallible>(GuardLayer::new(entur).require_scopes([PROGRAMS_SCOPE]))
+                .layer(ClientNameLayer::new(ClientNamePolicy::Require)),
+        )
+        .route(
+            "/corporate/fixed-network/product-catalog/product-offers",
+            get(product_offers).layer(GuardLayer::new(telenor)),
+        )
+}
+
+async fn program(Path(id): Path<u32>, token: VerifiedToken) -> Json<Value> {
+    Json(json!({
+        "id": id,
+        "name": format!("Loyalty program {id}"),
+        "caller": token.client_id(),
+    }))
+}
+
+async fn product_offers(token: VerifiedToken) -> Json<Value> {
+    Json(json!({
+        "caller": token.client_id(),
+        "productOffers": [
+            { "id": "fiber-500", "name": "Fiber 500/500" },
+            { "id": "fiber-1000", "name": "Fiber 1000/1000" },
+        ],
+    }))
+}
