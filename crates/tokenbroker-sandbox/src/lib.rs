@@ -6,14 +6,17 @@
 
 #![warn(missing_docs)]
 
+pub mod communication;
 pub mod partner_api;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokenbroker_guard::{Guard, GuardConfig, RevocationFeed};
 use tokenbroker_server::registry::{NewClient, RegistryError};
 use tokenbroker_server::{AuthServer, ServeError, ServerConfig};
 
+pub use communication::CommunicationUser;
 use partner_api::{ENTUR_AUDIENCE, PROGRAMS_SCOPE, TELENOR_AUDIENCE};
 
 /// A development client, with the secret (dev clients are recreated, so it can be shown).
@@ -35,14 +38,48 @@ pub struct Sandbox {
     pub server: AuthServer,
     /// The development clients.
     pub clients: Vec<DevClient>,
+    /// The Communication user for Telenor's X-JWT flow (new password on every start).
+    pub communication_user: CommunicationUser,
 }
+
+/// Sandbox settings beyond the server's.
+#[derive(Debug, Clone)]
+pub struct SandboxOptions {
+    /// Lifetime of X-JWTs from hasPermission (seed 004: one hour).
+    pub x_jwt_lifetime: Duration,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        Self {
+            x_jwt_lifetime: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// The sandbox's Communication user id (seed 004's example `userId`).
+pub const COMMUNICATION_USER_ID: u64 = 1_234_567;
 
 impl Sandbox {
     /// Starts the server with the demo APIs and (re)creates the development clients.
     pub async fn start(config: ServerConfig) -> Result<Self, ServeError> {
-        let server = AuthServer::start_with(config, |bound| {
-            let guard = |audience: &str| {
+        Self::start_with_options(config, SandboxOptions::default()).await
+    }
+
+    /// [`start`](Self::start) with sandbox settings.
+    pub async fn start_with_options(
+        config: ServerConfig,
+        options: SandboxOptions,
+    ) -> Result<Self, ServeError> {
+        let user = CommunicationUser {
+            user_id: COMMUNICATION_USER_ID,
+            password: uuid::Uuid::new_v4().simple().to_string(),
+        };
+        let communication_user = user.clone();
+        let server = AuthServer::start_with(config, move |bound| {
+            let guard = |audience: &str, leeway: Duration| {
                 let mut config = GuardConfig::new(&bound.issuer, audience);
+                config.leeway = leeway;
                 config.jwks_url = Some(format!("{}/.well-known/jwks.json", bound.issuer));
                 config.revocations = Some(RevocationFeed {
                     url: format!("{}/revocations", bound.issuer),
@@ -50,11 +87,27 @@ impl Sandbox {
                 });
                 Guard::spawn(config).expect("the sandbox's guard configuration is valid")
             };
-            partner_api::routes(guard(ENTUR_AUDIENCE), guard(TELENOR_AUDIENCE))
+            let leeway = Duration::from_secs(30);
+            let telenor = guard(TELENOR_AUDIENCE, leeway);
+            partner_api::routes(guard(ENTUR_AUDIENCE, leeway), Arc::clone(&telenor)).merge(
+                communication::routes(
+                    telenor,
+                    // X-JWTs expire on the second, as seed 004's APIs answer 401 once they have.
+                    guard(communication::X_JWT_AUDIENCE, Duration::ZERO),
+                    bound.signer(),
+                    bound.issuer.clone(),
+                    user,
+                    options.x_jwt_lifetime,
+                ),
+            )
         })
         .await?;
         let clients = recreate_dev_clients(&server).await?;
-        Ok(Self { server, clients })
+        Ok(Self {
+            server,
+            clients,
+            communication_user,
+        })
     }
 }
 

@@ -47,6 +47,7 @@ pub mod secret;
 pub mod source;
 pub mod token;
 pub mod transaction_id;
+pub mod x_jwt;
 
 pub use cache_key::CacheKey;
 pub use client_name::ClientName;
@@ -60,3 +61,4 @@ pub use request::{AuthStyle, BasicEncoding, TokenParams};
 pub use secret::ClientSecret;
 pub use source::{Backoff, CachedTokenSource, RefreshPolicy, TokenSource};
 pub use token::AccessToken;
+pub use x_jwt::{XJwtConfig, XJwtSource};

@@ -21,13 +21,18 @@ use crate::endpoint::require_https;
 use crate::source::TokenSource;
 use crate::token::AccessToken;
 use crate::transaction_id::{new_transaction_id, TRANSACTION_ID_HEADER};
+use crate::x_jwt::XJwtSource;
 
 /// Middleware that authenticates every request with tokens from a [`TokenSource`].
 pub struct AuthMiddleware<S> {
     source: Arc<S>,
     client_name: Option<ClientName>,
     transaction_ids: bool,
+    x_jwt: Option<Arc<XJwtSource<S>>>,
 }
+
+/// The header Telenor's Communication APIs read the X-JWT from (seed 004).
+pub const X_JWT_HEADER: &str = "X-JWT";
 
 impl<S> AuthMiddleware<S> {
     /// Adds `Authorization: Bearer` from `source`.
@@ -36,7 +41,16 @@ impl<S> AuthMiddleware<S> {
             source,
             client_name: None,
             transaction_ids: false,
+            x_jwt: None,
         }
+    }
+
+    /// Also sends `X-JWT` from `x_jwt` (whose bearer source must be this middleware's), and a
+    /// fresh `X-Transaction-Id` on every request, as Telenor's Communication APIs require.
+    pub fn x_jwt(mut self, x_jwt: Arc<XJwtSource<S>>) -> Self {
+        self.x_jwt = Some(x_jwt);
+        self.transaction_ids = true;
+        self
     }
 
     /// Also sends `ET-Client-Name` (Entur).
@@ -51,9 +65,17 @@ impl<S> AuthMiddleware<S> {
         self
     }
 
-    fn decorate(&self, mut request: Request, token: &AccessToken) -> Request {
+    fn decorate(&self, mut request: Request, (token, x_jwt): &Credentials) -> Request {
         let headers = request.headers_mut();
         headers.insert(AUTHORIZATION, token.authorization_header().clone());
+        if let Some(x_jwt) = x_jwt
+            .as_ref()
+            .and_then(|x| http::HeaderValue::from_str(x.secret()).ok())
+        {
+            let mut value = x_jwt;
+            value.set_sensitive(true);
+            headers.insert(X_JWT_HEADER, value);
+        }
         if let Some(name) = &self.client_name {
             headers.insert(CLIENT_NAME_HEADER, name.header_value().clone());
         }
@@ -61,6 +83,28 @@ impl<S> AuthMiddleware<S> {
             headers.insert(TRANSACTION_ID_HEADER, new_transaction_id());
         }
         request
+    }
+}
+
+/// A bearer token and, for Communication APIs, the X-JWT that goes with it.
+type Credentials = (AccessToken, Option<AccessToken>);
+
+impl<S: TokenSource> AuthMiddleware<S> {
+    async fn credentials(&self) -> Result<Credentials, crate::error::Error> {
+        match &self.x_jwt {
+            Some(x_jwt) => {
+                let (bearer, x) = x_jwt.credentials().await?;
+                Ok((bearer, Some(x)))
+            }
+            None => Ok((self.source.token().await?, None)),
+        }
+    }
+
+    fn invalidate(&self, (token, x_jwt): &Credentials) {
+        self.source.invalidate(token);
+        if let (Some(source), Some(x_jwt)) = (&self.x_jwt, x_jwt) {
+            source.invalidate(x_jwt);
+        }
     }
 }
 
@@ -73,15 +117,14 @@ impl<S: TokenSource> Middleware for AuthMiddleware<S> {
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
         require_https(request.url()).map_err(reqwest_middleware::Error::middleware)?;
-        let token = self
-            .source
-            .token()
+        let used = self
+            .credentials()
             .await
             .map_err(reqwest_middleware::Error::middleware)?;
         let replay = request.try_clone();
         let response = next
             .clone()
-            .run(self.decorate(request, &token), extensions)
+            .run(self.decorate(request, &used), extensions)
             .await?;
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);
@@ -90,16 +133,26 @@ impl<S: TokenSource> Middleware for AuthMiddleware<S> {
             tracing::debug!("401 on a streaming request; not retried");
             return Ok(response);
         };
-        self.source.invalidate(&token);
-        let fresh = match self.source.token().await {
-            Ok(fresh) if !fresh.same_as(&token) => fresh,
+        self.invalidate(&used);
+        let fresh = match self.credentials().await {
+            Ok(fresh) if !same(&fresh, &used) => fresh,
             _ => return Ok(response),
         };
         tracing::info!(
-            rejected = token.fingerprint(),
-            retry_with = fresh.fingerprint(),
-            "401 from the API; retrying once with a new token"
+            rejected = used.0.fingerprint(),
+            retry_with = fresh.0.fingerprint(),
+            "401 from the API; retrying once with new credentials"
         );
         next.run(self.decorate(replay, &fresh), extensions).await
     }
+}
+
+/// True when nothing changed: retrying would only repeat the 401.
+fn same((token, x_jwt): &Credentials, (used_token, used_x_jwt): &Credentials) -> bool {
+    let same_x_jwt = match (x_jwt, used_x_jwt) {
+        (Some(a), Some(b)) => a.same_as(b),
+        (None, None) => true,
+        _ => false,
+    };
+    token.same_as(used_token) && same_x_jwt
 }

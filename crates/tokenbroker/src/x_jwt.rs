@@ -1,0 +1,207 @@
+//! Telenor Sweden's X-JWT (seed 004) as a chained credential.
+//!
+//! Communication APIs need a second token: `POST …/hasPermission/corporate/?service=<API name>`
+//! with the current bearer token, a unique `X-Transaction-Id` and `{clientId, userId, password}`
+//! returns `{"token": <X-JWT>}`, valid one hour. [`XJwtSource`] obtains it with the bearer token
+//! from a [`TokenSource`], caches it until 75 % of its lifetime has passed (expiry from its `exp`
+//! claim), and drops it when the bearer token changes, since it was issued for that one.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use arc_swap::ArcSwapOption;
+use serde_json::{json, Value};
+use url::Url;
+
+use crate::clock::{Clock, SystemClock};
+use crate::endpoint::{redact_url, require_https};
+use crate::error::Error;
+use crate::jwt::peek_times;
+use crate::secret::ClientSecret;
+use crate::source::TokenSource;
+use crate::token::AccessToken;
+use crate::transaction_id::{new_transaction_id, TRANSACTION_ID_HEADER};
+
+/// Lifetime assumed when the X-JWT carries no `exp` (seed 004: one hour).
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// Where and as whom to ask for X-JWTs.
+#[derive(Debug, Clone)]
+pub struct XJwtConfig {
+    /// The hasPermission URL, including `?service=<API name>`.
+    pub url: Url,
+    /// The Communication `clientId`.
+    pub client_id: String,
+    /// The Communication `userId`.
+    pub user_id: u64,
+    /// The Communication `password`.
+    pub password: ClientSecret,
+}
+
+impl XJwtConfig {
+    /// The hasPermission endpoint below `base_url` for `service`.
+    pub fn new(
+        base_url: &str,
+        service: &str,
+        client_id: impl Into<String>,
+        user_id: u64,
+        password: impl Into<ClientSecret>,
+    ) -> Result<Self, Error> {
+        let mut url = crate::endpoint::parse_secure_url(
+            &format!(
+                "{}/b2b/corporate/auth/right/v2/hasPermission/corporate/",
+                base_url.trim_end_matches('/')
+            ),
+            "x_jwt base_url",
+        )?;
+        url.query_pairs_mut().append_pair("service", service);
+        Ok(Self {
+            url,
+            client_id: client_id.into(),
+            user_id,
+            password: password.into(),
+        })
+    }
+}
+
+struct Cached {
+    x_jwt: AccessToken,
+    bearer_fingerprint: String,
+    refresh_at: SystemTime,
+}
+
+/// X-JWTs for the current bearer token of `S`.
+pub struct XJwtSource<S> {
+    bearer: Arc<S>,
+    config: XJwtConfig,
+    http: reqwest::Client,
+    clock: Arc<dyn Clock>,
+    current: ArcSwapOption<Cached>,
+    fetching: tokio::sync::Mutex<()>,
+}
+
+impl<S: TokenSource> XJwtSource<S> {
+    /// X-JWTs obtained with bearer tokens from `bearer`.
+    pub fn new(bearer: Arc<S>, config: XJwtConfig) -> Self {
+        Self {
+            bearer,
+            config,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("a plain HTTP client builds"),
+            clock: Arc::new(SystemClock),
+            current: ArcSwapOption::empty(),
+            fetching: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The bearer token source.
+    pub fn bearer(&self) -> &Arc<S> {
+        &self.bearer
+    }
+
+    /// The current bearer token and an X-JWT issued for it.
+    pub async fn credentials(&self) -> Result<(AccessToken, AccessToken), Error> {
+        let bearer = self.bearer.token().await?;
+        if let Some(x_jwt) = self.fresh_for(&bearer) {
+            return Ok((bearer, x_jwt));
+        }
+        let _only_one = self.fetching.lock().await;
+        if let Some(x_jwt) = self.fresh_for(&bearer) {
+            return Ok((bearer, x_jwt)); // fetched while we waited
+        }
+        let x_jwt = self.fetch(&bearer).await?;
+        Ok((bearer, x_jwt))
+    }
+
+    /// The API rejected `x_jwt`: drop it if it is the current one.
+    pub fn invalidate(&self, x_jwt: &AccessToken) {
+        let current = self.current.load();
+        if current.as_deref().is_some_and(|c| c.x_jwt.same_as(x_jwt)) {
+            self.current.compare_and_swap(&*current, None);
+        }
+    }
+
+    fn fresh_for(&self, bearer: &AccessToken) -> Option<AccessToken> {
+        let current = self.current.load();
+        let cached = current.as_deref()?;
+        let fresh = cached.bearer_fingerprint == bearer.fingerprint()
+            && self.clock.now() < cached.refresh_at;
+        fresh.then(|| cached.x_jwt.clone())
+    }
+
+    async fn fetch(&self, bearer: &AccessToken) -> Result<AccessToken, Error> {
+        require_https(&self.config.url)?;
+        let label = redact_url(&self.config.url);
+        let body = json!({
+            "clientId": self.config.client_id,
+            "userId": self.config.user_id,
+            "password": self.config.password.expose(),
+        });
+        let response = self
+            .http
+            .post(self.config.url.clone())
+            .header(
+                http::header::AUTHORIZATION,
+                bearer.authorization_header().clone(),
+            )
+            .header(TRANSACTION_ID_HEADER, new_transaction_id())
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| Error::Network {
+                url: label.clone(),
+                reason: e.to_string(),
+            })?;
+        let status = response.status().as_u16();
+        let text = response.text().await.map_err(|e| Error::Network {
+            url: label.clone(),
+            reason: e.to_string(),
+        })?;
+        let invalid = |problem: String| Error::InvalidResponse {
+            url: label.clone(),
+            status,
+            problem,
+        };
+        if !(200..300).contains(&status) {
+            let message = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
+                .unwrap_or_default()
+                .replace(self.config.password.expose(), "[redacted]");
+            return Err(Error::Rejected(crate::error::Rejection {
+                url: label.clone(),
+                status,
+                error: Some("x_jwt_refused".into()),
+                description: Some(message.chars().take(200).collect()),
+                provider_code: None,
+            }));
+        }
+        let token = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v.get("token").and_then(Value::as_str).map(str::to_owned))
+            .ok_or_else(|| invalid("the hasPermission response has no token".into()))?;
+        let now = self.clock.now();
+        let expires_at = peek_times(&token)
+            .and_then(|times| times.expires_at)
+            .unwrap_or(now + DEFAULT_LIFETIME);
+        if expires_at <= now {
+            return Err(invalid("the X-JWT is already expired on arrival".into()));
+        }
+        let x_jwt = AccessToken::new(token, now, expires_at, None, None);
+        let refresh_at = now + x_jwt.lifetime().mul_f64(0.75);
+        tracing::debug!(
+            x_jwt = x_jwt.fingerprint(),
+            lifetime_seconds = x_jwt.lifetime().as_secs(),
+            "received an X-JWT"
+        );
+        self.current.store(Some(Arc::new(Cached {
+            x_jwt: x_jwt.clone(),
+            bearer_fingerprint: bearer.fingerprint().to_owned(),
+            refresh_at,
+        })));
+        Ok(x_jwt)
+    }
+}
