@@ -19,14 +19,18 @@ pub async fn run(args: &ServeArgs) -> CliResult {
     let server_config = merge(args, file)?;
     let data_dir = server_config.data_dir.clone();
     let profile = server_config.profile;
-    let (server, dev_clients) = if args.dev {
+    let (server, dev_clients, communication_user) = if args.dev {
         let sandbox = Sandbox::start(server_config).await.map_err(serve_error)?;
-        (sandbox.server, sandbox.clients)
+        (
+            sandbox.server,
+            sandbox.clients,
+            Some(sandbox.communication_user),
+        )
     } else {
         let server = AuthServer::start(server_config)
             .await
             .map_err(serve_error)?;
-        (server, Vec::new())
+        (server, Vec::new(), None)
     };
     // The first line is the contract: scripts wait for it and read the address from it.
     let scheme = if server.issuer().starts_with("https://") {
@@ -60,6 +64,18 @@ pub async fn run(args: &ServeArgs) -> CliResult {
     }
     println!("token endpoint {}/oauth2/token (also /oauth/token, /oauth/v2/token, /openapi/oauth2/token)", server.issuer());
     print_sandbox(server.issuer(), &dev_clients);
+    if let Some(user) = communication_user {
+        println!(
+            "\nTelenor Communication (X-JWT): POST {}{}?service=<API name> with Bearer (dev-telenor), X-Transaction-Id and \
+             {{\"clientId\": \"any\", \"userId\": {}, \"password\": \"{}\"}}; then GET {}{} with Bearer + X-JWT + X-Transaction-Id",
+            server.issuer(),
+            tokenbroker_sandbox::communication::HAS_PERMISSION_PATH,
+            user.user_id,
+            user.password,
+            server.issuer(),
+            tokenbroker_sandbox::communication::SERVICE_RULES_PATH,
+        );
+    }
     shutdown_signal().await;
     eprintln!("tokenbroker serve: shutting down, finishing in-flight requests");
     server.stop().await;
