@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use tokenbroker::{
     AuthStyle, BasicEncoding, ClientConfig, ClientConfigBuilder, ClientName, EnturEnvironment,
-    TelenorRegion,
+    TelenorRegion, XJwtConfig,
 };
 
 use crate::args::ProfileArgs;
@@ -116,6 +116,18 @@ pub struct Profile {
     pub default_lifetime: Option<u64>,
     /// Token request timeout (seconds).
     pub timeout: Option<u64>,
+    /// Telenor Communication: the API name for hasPermission's `service` (enables X-JWT).
+    pub x_jwt_service: Option<String>,
+    /// Telenor Communication `clientId`.
+    pub x_jwt_client_id: Option<String>,
+    /// Telenor Communication `userId`.
+    pub x_jwt_user_id: Option<u64>,
+    /// Environment variable holding the Communication `password`.
+    pub x_jwt_password_env: Option<String>,
+    /// File holding the Communication `password`.
+    pub x_jwt_password_file: Option<PathBuf>,
+    /// Base URL of hasPermission (default: the token URL's origin).
+    pub x_jwt_base_url: Option<String>,
 }
 
 /// A profile ready to use.
@@ -129,6 +141,8 @@ pub struct ResolvedProfile {
     pub client_name: Option<ClientName>,
     /// Whether to send X-Transaction-Id.
     pub transaction_ids: bool,
+    /// Telenor Communication X-JWT settings, when configured.
+    pub x_jwt: Option<XJwtConfig>,
 }
 
 /// Finds, reads and resolves the profile the arguments select.
@@ -307,11 +321,14 @@ fn build(name: &str, profile: &Profile, where_: &str) -> CliResult<ResolvedProfi
         .map(ClientName::new)
         .transpose()
         .map_err(in_profile)?;
+    let client = builder.build().map_err(in_profile)?;
+    let x_jwt = x_jwt(profile, &client, where_)?;
     Ok(ResolvedProfile {
         name: name.to_owned(),
-        client: builder.build().map_err(in_profile)?,
+        transaction_ids: profile.transaction_id || x_jwt.is_some(),
+        client,
         client_name,
-        transaction_ids: profile.transaction_id,
+        x_jwt,
     })
 }
 
@@ -372,32 +389,77 @@ fn base_builder(
     })
 }
 
+/// The X-JWT settings when `x_jwt_service` is set; every other x_jwt key is then required.
+fn x_jwt(profile: &Profile, client: &ClientConfig, where_: &str) -> CliResult<Option<XJwtConfig>> {
+    let Some(service) = &profile.x_jwt_service else {
+        return Ok(None);
+    };
+    let missing = |key: &str| {
+        CliError::usage(format!(
+            "{where_}: x_jwt_service is set, so {key} is required"
+        ))
+    };
+    let client_id = profile
+        .x_jwt_client_id
+        .clone()
+        .ok_or_else(|| missing("x_jwt_client_id"))?;
+    let user_id = profile
+        .x_jwt_user_id
+        .ok_or_else(|| missing("x_jwt_user_id"))?;
+    let password = read_secret(
+        profile.x_jwt_password_env.as_deref(),
+        profile.x_jwt_password_file.as_deref(),
+        None,
+        &format!("{where_} (x_jwt_password)"),
+        "set x_jwt_password_env or x_jwt_password_file",
+    )?;
+    let base_url = match &profile.x_jwt_base_url {
+        Some(url) => url.clone(),
+        None => client.token_url().origin().ascii_serialization(),
+    };
+    XJwtConfig::new(&base_url, service, client_id, user_id, password)
+        .map(Some)
+        .map_err(|e| CliError::usage(format!("{where_}: {}", strip_prefix(&e))))
+}
+
 fn secret(profile: &Profile, where_: &str) -> CliResult<String> {
-    if let Some(var) = &profile.client_secret_env {
+    read_secret(
+        profile.client_secret_env.as_deref(),
+        profile.client_secret_file.as_deref(),
+        profile.client_secret.as_deref(),
+        where_,
+        "set client_secret_env or client_secret_file (or --client-secret-env)",
+    )
+}
+
+/// A secret from an environment variable, a file, or (with a warning) inline.
+fn read_secret(
+    env: Option<&str>,
+    file: Option<&Path>,
+    inline: Option<&str>,
+    where_: &str,
+    how_to_set: &str,
+) -> CliResult<String> {
+    if let Some(var) = env {
         return match std::env::var(var) {
             Ok(value) if !value.is_empty() => Ok(value),
             _ => Err(CliError::usage(format!(
-                "{where_}: environment variable {var} (client_secret_env) is not set"
+                "{where_}: environment variable {var} is not set"
             ))),
         };
     }
-    if let Some(path) = &profile.client_secret_file {
+    if let Some(path) = file {
         let value = std::fs::read_to_string(path).map_err(|e| {
-            CliError::usage(format!(
-                "{where_}: cannot read client_secret_file {}: {e}",
-                path.display()
-            ))
+            CliError::usage(format!("{where_}: cannot read {}: {e}", path.display()))
         })?;
         return Ok(value.trim_end_matches(['\r', '\n']).to_owned());
     }
-    if let Some(value) = &profile.client_secret {
-        tracing::warn!(
-            "{where_} has an inline client_secret; prefer client_secret_env or client_secret_file"
-        );
-        return Ok(value.clone());
+    if let Some(value) = inline {
+        tracing::warn!("{where_} has an inline secret; prefer an environment variable or a file");
+        return Ok(value.to_owned());
     }
     Err(CliError::usage(format!(
-        "{where_}: no client secret: set client_secret_env or client_secret_file (or --client-secret-env)"
+        "{where_}: no secret: {how_to_set}"
     )))
 }
 

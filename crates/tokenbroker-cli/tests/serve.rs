@@ -481,3 +481,84 @@ async fn keys_rotate_on_a_running_server_without_breaking_any_token() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dev_sandbox_serves_communication_apis_to_a_cli_profile_with_x_jwt() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--dev",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut url, mut secret, mut password) = (String::new(), String::new(), String::new());
+    while let Ok(Ok(Some(line))) =
+        tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await
+    {
+        if let Some(rest) = line.strip_prefix("listening on ") {
+            url = rest.to_owned();
+        }
+        if let Some(rest) = line.trim().strip_prefix("dev-telenor  secret ") {
+            secret = rest.split_whitespace().next().unwrap().to_owned();
+        }
+        if line.starts_with("Telenor Communication") {
+            password = line
+                .split("\"password\": \"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+                .to_owned();
+            break;
+        }
+    }
+    assert!(!url.is_empty() && !secret.is_empty() && !password.is_empty());
+    let config = dir.path().join("tokenbroker.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[profiles.comm]\npreset = \"telenor\"\nregion = \"sweden\"\nbase_url = \"{url}\"\nclient_id = \"dev-telenor\"\n\
+             client_secret_env = \"TELENOR_SECRET\"\nx_jwt_service = \"Mobile Subscriptions Administration API\"\n\
+             x_jwt_client_id = \"comm-client\"\nx_jwt_user_id = 1234567\nx_jwt_password_env = \"COMM_PASSWORD\"\n"
+        ),
+    )
+    .unwrap();
+    let rules = format!("{url}/b2b/mobile-admin/productCatalogManagement/v1/serviceRules");
+    let env = [
+        ("TELENOR_SECRET", secret.as_str()),
+        ("COMM_PASSWORD", password.as_str()),
+    ];
+    let out = cli(
+        &["request", "--config", config.to_str().unwrap(), &rules],
+        &env,
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("serviceRules"));
+
+    // Without the Communication password the profile is refused before any request.
+    let out = cli(
+        &["request", "--config", config.to_str().unwrap(), &rules],
+        &[("TELENOR_SECRET", secret.as_str())],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("COMM_PASSWORD"));
+    let _ = child.kill().await;
+}
