@@ -27,6 +27,7 @@ pub mod bearer;
 pub mod client_name;
 pub mod config;
 pub mod guard;
+pub mod https_redirect;
 pub mod jwks;
 pub mod layer;
 pub mod metrics;

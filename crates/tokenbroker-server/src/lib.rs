@@ -16,7 +16,6 @@ pub mod data_dir;
 pub mod dialect;
 pub mod endpoints;
 pub mod faults;
-pub mod https_redirect;
 pub mod keyring;
 pub mod keys;
 pub mod limiter;

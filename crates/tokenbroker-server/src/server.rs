@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::data_dir::{DataDir, DataDirError};
 use crate::dialect::Profile;
-use crate::https_redirect::redirect_router;
+use tokenbroker_guard::https_redirect::redirect_router;
 use crate::keyring::{unix_now, KeyRing};
 use crate::keys::KeyAlgorithm;
 use crate::registry::{Registry, RegistryError};

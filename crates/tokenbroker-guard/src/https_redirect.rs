@@ -1,4 +1,5 @@
-//! What a plain-HTTP listener answers when the service only speaks HTTPS (seed 001):
+//! What a plain-HTTP listener answers when the API (or the authorization server) only speaks
+//! HTTPS (seed 001):
 //! "301/302 — attempts to connect with HTTP will end in a redirection", "405 — your BFF is trying
 //! to connect via HTTP". GET and HEAD are redirected to the same path over HTTPS; other methods
 //! get 405, since a redirected POST would be replayed without its body (or with its credentials).
@@ -10,6 +11,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 /// A router answering every request with a redirect (GET/HEAD) or 405, towards `https_port`.
+/// Serve it on the API's plain-HTTP port next to the HTTPS listener.
 pub fn redirect_router(https_port: u16) -> Router {
     Router::new().fallback(any(
         move |method: Method, headers: HeaderMap, uri: Uri| async move {
