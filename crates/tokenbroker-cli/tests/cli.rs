@@ -334,4 +334,18 @@ async fn demo_runs_and_exits_zero() {
         "{shown}"
     );
     assert!(shown.contains("1 call(s) waited"), "{shown}");
+    for expected in [
+        "with a token and ET-Client-Name → 200",
+        "without a token → 401",
+        "without ET-Client-Name → 400",
+        "without personalisation:read → 403",
+        "→ 408 Request Timeout",
+        "re-authenticates once (1 new token) and retries → 200",
+        "X-Transaction-Id → 200",
+    ] {
+        assert!(
+            shown.contains(expected),
+            "missing {expected:?} in:\n{shown}"
+        );
+    }
 }

@@ -87,7 +87,8 @@ impl Sandbox {
                 });
                 Guard::spawn(config).expect("the sandbox's guard configuration is valid")
             };
-            let leeway = Duration::from_secs(30);
+            // Strict: no leeway on exp, so clients learn to refresh ahead (the client library does).
+            let leeway = Duration::ZERO;
             let telenor = guard(TELENOR_AUDIENCE, leeway);
             partner_api::routes(guard(ENTUR_AUDIENCE, leeway), Arc::clone(&telenor)).merge(
                 communication::routes(

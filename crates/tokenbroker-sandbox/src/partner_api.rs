@@ -2,13 +2,15 @@
 //!
 //! - Entur-like: `GET /personalisation/v1/programs/{id}` (seed 002's example request), requiring
 //!   the `personalisation:read` scope and `ET-Client-Name` (seed 000).
+//! - `GET /personalisation/v1/programs/{id}/export?seconds=N`: the same, but slow — a token that
+//!   expires meanwhile gets 408.
 //! - Telenor-like: `GET /corporate/fixed-network/product-catalog/product-offers` (seed 004's
 //!   usage example), bearer token only.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use axum::extract::Path;
+use axum::extract::{Path, Query};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -27,7 +29,17 @@ pub fn routes(entur: Arc<Guard>, telenor: Arc<Guard>) -> Router {
         .route(
             "/personalisation/v1/programs/{id}",
             get(program)
-                .layer::<_, Infallible>(GuardLayer::new(entur).require_scopes([PROGRAMS_SCOPE]))
+                .layer::<_, Infallible>(
+                    GuardLayer::new(Arc::clone(&entur)).require_scopes([PROGRAMS_SCOPE]),
+                )
+                .layer(ClientNameLayer::new(ClientNamePolicy::Require)),
+        )
+        .route(
+            "/personalisation/v1/programs/{id}/export",
+            get(export)
+                .layer::<_, Infallible>(
+                    GuardLayer::new(Arc::clone(&entur)).require_scopes([PROGRAMS_SCOPE]),
+                )
                 .layer(ClientNameLayer::new(ClientNamePolicy::Require)),
         )
         .route(
@@ -42,6 +54,19 @@ async fn program(Path(id): Path<u32>, token: VerifiedToken) -> Json<Value> {
         "name": format!("Loyalty program {id}"),
         "caller": token.client_id(),
     }))
+}
+
+#[derive(serde::Deserialize)]
+struct ExportQuery {
+    seconds: Option<u64>,
+}
+
+/// A slow export (`?seconds=N`, at most 30): long enough for a token to expire mid-request,
+/// which the guard answers with 408 (seed 000/002).
+async fn export(Path(id): Path<u32>, Query(query): Query<ExportQuery>) -> Json<Value> {
+    let seconds = query.seconds.unwrap_or(5).min(30);
+    tokio::time::sleep(std::time::Duration::from_secs(seconds)).await;
+    Json(json!({ "id": id, "exported": true }))
 }
 
 async fn product_offers(token: VerifiedToken) -> Json<Value> {

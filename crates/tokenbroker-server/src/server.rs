@@ -12,12 +12,12 @@ use std::time::Duration;
 
 use crate::data_dir::{DataDir, DataDirError};
 use crate::dialect::Profile;
-use tokenbroker_guard::https_redirect::redirect_router;
 use crate::keyring::{unix_now, KeyRing};
 use crate::keys::KeyAlgorithm;
 use crate::registry::{Registry, RegistryError};
 use crate::routes::{router, ServerHandle};
 use crate::state::AppState;
+use tokenbroker_guard::https_redirect::redirect_router;
 
 /// The embedded default listen address.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";

@@ -1,5 +1,5 @@
-//! `tokenbroker demo`: the whole client-credentials story, against a local authorization server
-//! started in-process. It needs no network and no configuration, and exits in a few seconds.
+//! The client side of the demo: fetching, caching, refreshing ahead and error messages, against a
+//! local authorization server started in-process.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -17,9 +17,8 @@ const ENTUR_CLIENT: &str = "demo-entur-client";
 const TELENOR_CLIENT: &str = "demo-telenor-client";
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
-/// Runs the demo and prints its narrative to stdout.
+/// Runs the client-side part and prints its narrative to stdout.
 pub async fn run() -> CliResult {
-    let started = Instant::now();
     let secret = random_secret();
     let server = start_server(&secret).await?;
     println!(
@@ -37,11 +36,6 @@ pub async fn run() -> CliResult {
     telenor_tokens(&server, &secret).await?;
     refresh_ahead(&secret).await?;
     helpful_errors(&server).await;
-
-    println!(
-        "\nDone in {:.1} s. Try `tokenbroker token --help` and the README for real providers.",
-        started.elapsed().as_secs_f64()
-    );
     Ok(())
 }
 
