@@ -233,24 +233,35 @@ fn check_algorithms(config: &GuardConfig) -> Result<(), GuardError> {
     }
 }
 
-/// RFC 8414 §3: `<issuer>/.well-known/oauth-authorization-server` names the `jwks_uri`.
+/// RFC 8414 §3: `<issuer>/.well-known/oauth-authorization-server` names the `jwks_uri`; issuers
+/// that only speak OpenID Connect Discovery publish it at `/.well-known/openid-configuration`.
 async fn discover_jwks(config: &GuardConfig) -> Result<String, GuardError> {
-    let url = format!(
-        "{}/.well-known/oauth-authorization-server",
-        config.issuer.trim_end_matches('/')
-    );
-    let metadata: Value = reqwest::get(&url)
-        .await
-        .and_then(|r| r.error_for_status())
-        .map_err(|e| error(config, format!("discovery at {url} failed: {e}")))?
-        .json()
-        .await
-        .map_err(|e| error(config, format!("discovery at {url} returned no JSON: {e}")))?;
+    let issuer = config.issuer.trim_end_matches('/');
+    let mut problems = Vec::new();
+    for document in ["oauth-authorization-server", "openid-configuration"] {
+        let url = format!("{issuer}/.well-known/{document}");
+        match jwks_uri_from(&url).await {
+            Ok(jwks_uri) => return Ok(jwks_uri),
+            Err(problem) => problems.push(format!("{url}: {problem}")),
+        }
+    }
+    Err(error(
+        config,
+        format!("discovery found no jwks_uri ({})", problems.join("; ")),
+    ))
+}
+
+async fn jwks_uri_from(url: &str) -> Result<String, String> {
+    let response = reqwest::get(url).await.map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("HTTP {}", response.status()));
+    }
+    let metadata: Value = response.json().await.map_err(|_| "not JSON".to_owned())?;
     metadata
         .get("jwks_uri")
         .and_then(Value::as_str)
         .map(str::to_owned)
-        .ok_or_else(|| error(config, format!("the metadata at {url} has no jwks_uri")))
+        .ok_or_else(|| "no jwks_uri".to_owned())
 }
 
 fn error(config: &GuardConfig, message: String) -> GuardError {

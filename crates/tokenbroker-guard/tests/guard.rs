@@ -321,3 +321,36 @@ async fn revoked_tokens_are_rejected_within_the_poll_interval() {
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(guard.verify(&token).await.unwrap_err(), Rejection::Revoked);
 }
+
+#[tokio::test]
+async fn discovery_falls_back_to_openid_configuration() {
+    let issuer = issuer().await;
+    // An issuer that publishes only OpenID Connect Discovery (as oauth2-mock-server does).
+    let jwks_uri = issuer.jwks_url();
+    let metadata = Router::new().route(
+        "/.well-known/openid-configuration",
+        get(move || {
+            let jwks_uri = jwks_uri.clone();
+            async move { axum::Json(serde_json::json!({ "jwks_uri": jwks_uri })) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let oidc_only = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, metadata).await.unwrap() });
+
+    let guard = Guard::start(GuardConfig::new(&oidc_only, AUDIENCE))
+        .await
+        .unwrap();
+    assert_eq!(
+        guard.jwks().key_count(),
+        1,
+        "keys found through openid-configuration"
+    );
+
+    let nowhere = Guard::start(GuardConfig::new(format!("{}/nothing", oidc_only), AUDIENCE)).await;
+    let message = nowhere.err().unwrap().to_string();
+    assert!(
+        message.contains("oauth-authorization-server") && message.contains("openid-configuration"),
+        "{message}"
+    );
+}
