@@ -38,38 +38,20 @@ pub struct Guard {
 impl Guard {
     /// Discovers the JWKS (RFC 8414) when no URL is configured, fetches the keys and the
     /// revocations once, and starts keeping both fresh. Needs a Tokio runtime.
-    pub async fn start(config: GuardConfig) -> Result<Arc<Self>, GuardError> {
+    pub async fn start(mut config: GuardConfig) -> Result<Arc<Self>, GuardError> {
         check_algorithms(&config)?;
-        let jwks_url = match &config.jwks_url {
-            Some(url) => url.clone(),
-            None => discover_jwks(&config).await?,
-        };
-        let jwks = Arc::new(JwksCache::new(jwks_url, config.jwks.clone()));
-        if let Err(message) = jwks.refresh().await {
-            // Start anyway: the issuer may come up later; until then requests get 503.
-            tracing::warn!(issuer = %config.issuer, %message, "no keys yet; will keep trying");
+        if config.jwks_url.is_none() {
+            config.jwks_url = Some(discover_jwks(&config).await?);
         }
-        let mut background = vec![tokio::spawn(Arc::clone(&jwks).keep_fresh())];
-        let revocations = match &config.revocations {
-            Some(feed) => {
-                let list = Arc::new(RevocationList::new(feed.url.clone()));
-                if let Err(message) = list.poll().await {
-                    tracing::warn!(%message, "revocation feed unavailable at start");
-                }
-                background.push(tokio::spawn(
-                    Arc::clone(&list).keep_polling(feed.poll_interval),
-                ));
-                Some(list)
-            }
-            None => None,
-        };
-        Ok(Arc::new(Self {
-            config,
-            jwks,
-            revocations,
-            metrics: GuardMetrics::default(),
-            background,
-        }))
+        let guard = Self::spawn(config)?;
+        if let Err(message) = guard.jwks.refresh().await {
+            // Start anyway: the issuer may come up later; until then requests get 503.
+            tracing::warn!(issuer = %guard.config.issuer, %message, "no keys yet; will keep trying");
+        }
+        if let Err(message) = guard.poll_revocations().await {
+            tracing::warn!(%message, "revocation feed unavailable at start");
+        }
+        Ok(guard)
     }
 
     /// Starts a guard without waiting for the issuer: `config.jwks_url` must be set; keys and

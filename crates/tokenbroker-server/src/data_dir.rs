@@ -18,9 +18,10 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::keyring::{unix_now, KeyEntry};
+use crate::keyring::KeyEntry;
 use crate::keys::{KeyAlgorithm, SigningKey};
 use crate::registry::Pepper;
+use crate::time::unix_now;
 
 /// The key schedule on disk.
 #[derive(Debug, Default, Serialize, Deserialize)]

@@ -4,8 +4,6 @@
 //! before it starts signing (so every verifier has it by then), and the old key stays published
 //! until every token it signed has expired.
 
-use std::time::SystemTime;
-
 use crate::keys::SigningKey;
 use crate::verify::Verifier;
 
@@ -81,14 +79,6 @@ impl KeyRing {
     pub fn verifier(&self) -> &Verifier {
         &self.verifier
     }
-}
-
-/// The current Unix time in seconds.
-pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ pub mod routes;
 pub mod server;
 pub mod state;
 pub mod static_client;
+pub mod time;
 pub mod verify;
 
 pub use claims::AccessTokenClaims;

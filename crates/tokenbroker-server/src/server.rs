@@ -12,11 +12,12 @@ use std::time::Duration;
 
 use crate::data_dir::{DataDir, DataDirError};
 use crate::dialect::Profile;
-use crate::keyring::{unix_now, KeyRing};
+use crate::keyring::KeyRing;
 use crate::keys::KeyAlgorithm;
 use crate::registry::{Registry, RegistryError};
 use crate::routes::{router, ServerHandle};
 use crate::state::AppState;
+use crate::time::unix_now;
 use tokenbroker_guard::https_redirect::redirect_router;
 
 /// The embedded default listen address.

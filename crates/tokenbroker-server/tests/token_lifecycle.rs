@@ -179,7 +179,7 @@ async fn revocation_denies_the_token_everywhere_and_feeds_the_guards() {
     );
     assert_eq!(introspect(&server, access).await["active"], true);
 
-    let before = tokenbroker_server::registry::now();
+    let before = tokenbroker_server::time::unix_now();
     let revoked = post(
         &server,
         "/oauth2/revoke",

@@ -7,9 +7,9 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use crate::keyring::unix_now;
 use crate::keys::jwk_set;
 use crate::state::AppState;
+use crate::time::unix_now;
 
 /// How long verifiers may cache the key set.
 pub const JWKS_MAX_AGE_SECONDS: u64 = 300;

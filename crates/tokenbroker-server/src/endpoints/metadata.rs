@@ -8,9 +8,9 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use crate::dialect::STANDARD_TOKEN_PATH;
-use crate::keyring::unix_now;
 use crate::routes::{INTROSPECTION_PATH, REVOCATION_PATH};
 use crate::state::AppState;
+use crate::time::unix_now;
 
 /// The authorization server metadata.
 pub async fn metadata(State(state): State<Arc<AppState>>) -> Json<Value> {

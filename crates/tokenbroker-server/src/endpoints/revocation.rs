@@ -16,8 +16,8 @@ use serde_json::json;
 use crate::claims::AccessTokenClaims;
 use crate::client_auth::{self, ClientRequest};
 use crate::oauth_error::OAuthError;
-use crate::registry::now;
 use crate::state::AppState;
+use crate::time::unix_now;
 
 /// `POST /oauth2/revoke` (RFC 7009 §2.1): the client revokes one of its own tokens.
 ///
@@ -121,7 +121,7 @@ pub async fn feed(
             .into_response()
         }
     };
-    let server_time = now();
+    let server_time = unix_now();
     match state.registry.revocations_since(since).await {
         Ok(revocations) => {
             let mut response =

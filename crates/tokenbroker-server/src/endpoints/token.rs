@@ -6,7 +6,7 @@
 //! RFC 6749 §3.3), and answers with a signed RFC 9068 JWT. Fault knobs can make it misbehave.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use std::net::{IpAddr, SocketAddr};
@@ -119,7 +119,7 @@ fn mint(state: &AppState, grant: &Grant, lifetime: Duration) -> Result<String, O
     if state.faults.opaque_tokens() {
         return Ok(opaque_token());
     }
-    let now = unix_now();
+    let now = crate::time::unix_now().max(0) as u64;
     let claims = AccessTokenClaims {
         iss: state.issuer.clone(),
         sub: grant.client.client_id.clone(),
@@ -360,11 +360,4 @@ fn opaque_token() -> String {
     let mut bytes = [0u8; 32];
     aws_lc_rs::rand::fill(&mut bytes).expect("the system RNG works");
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }

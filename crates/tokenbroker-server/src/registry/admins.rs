@@ -12,7 +12,8 @@ use serde::Serialize;
 use super::audit::record;
 use super::hashing::{generate_id, generate_secret, SecretKind};
 use super::rows::RowExt;
-use super::{now, Registry, RegistryError};
+use super::{Registry, RegistryError};
+use crate::time::unix_now;
 
 const TOKEN_PREFIX: &str = "tba_";
 
@@ -122,7 +123,7 @@ impl Registry {
         .bind(admin_id.clone())
         .bind(name.to_owned())
         .bind(hash)
-        .bind(now())
+        .bind(unix_now())
         .execute(&mut *tx)
         .await;
         if let Err(error) = inserted {

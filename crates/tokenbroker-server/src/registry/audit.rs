@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use super::rows::RowExt;
-use super::{now, Registry, RegistryError};
+use super::{Registry, RegistryError};
+use crate::time::unix_now;
 
 /// One audited event.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -38,7 +39,7 @@ where
 {
     sqlx::query("INSERT INTO audit_log (event_id, at, actor, action, client_id, detail) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(ordered_event_id())
-        .bind(now())
+        .bind(unix_now())
         .bind(actor.to_owned())
         .bind(action.to_owned())
         .bind(client_id.map(str::to_owned))

@@ -9,7 +9,8 @@ use sqlx::any::AnyRow;
 use super::audit::record;
 use super::hashing::{generate_id, generate_secret, SecretKind};
 use super::rows::{split, RowExt};
-use super::{now, Registry, RegistryError};
+use super::{Registry, RegistryError};
+use crate::time::unix_now;
 
 /// `last_used_at` is written at most this often per secret, so authentication stays read-mostly.
 const LAST_USED_GRANULARITY: i64 = 60;
@@ -147,7 +148,7 @@ impl Registry {
             .hash(&secret, kind)
             .map_err(RegistryError::Invalid)?;
         let secret_id = generate_id();
-        let at = now();
+        let at = unix_now();
         let mut tx = self.pool.begin().await.map_err(|e| self.db_error(e))?;
         let inserted = sqlx::query(
             "INSERT INTO clients (client_id, name, audiences, scopes, lifetime_seconds, refresh_tokens, enabled, created_at, updated_at) \
@@ -243,7 +244,7 @@ impl Registry {
         let updated =
             sqlx::query("UPDATE clients SET enabled = $1, updated_at = $2 WHERE client_id = $3")
                 .bind(i64::from(enabled))
-                .bind(now())
+                .bind(unix_now())
                 .bind(client_id.to_owned())
                 .execute(&mut *tx)
                 .await
@@ -296,7 +297,7 @@ impl Registry {
         overlap: Duration,
         actor: &str,
     ) -> Result<IssuedSecret, RegistryError> {
-        let at = now();
+        let at = unix_now();
         let previous_expires_at = at + overlap.as_secs() as i64;
         let secret = generate_secret();
         let hash = self
@@ -365,7 +366,7 @@ impl Registry {
             return Ok(Err(AuthFailure::UnknownClient));
         };
         let stored = self.stored_secrets(client_id).await?;
-        let at = now();
+        let at = unix_now();
         let matching = stored.iter().find(|candidate| {
             let valid = candidate.info.expires_at.is_none_or(|end| end > at);
             valid && self.matches(candidate, secret)

@@ -15,7 +15,7 @@ pub mod revocations;
 mod rows;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
@@ -130,14 +130,6 @@ impl Registry {
     pub async fn close(&self) {
         self.pool.close().await;
     }
-}
-
-/// Seconds since the Unix epoch, as the registry stores times.
-pub fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 /// SQLite refuses to open a missing file unless asked to create it.

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use super::hashing::{generate_secret, SecretKind};
 use super::rows::RowExt;
-use super::{now, Registry, RegistryError};
+use super::{Registry, RegistryError};
+use crate::time::unix_now;
 
 /// What a refresh token grants again.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +32,7 @@ impl Registry {
             .pepper
             .hash(&token, SecretKind::Generated)
             .map_err(RegistryError::Invalid)?;
-        let at = now();
+        let at = unix_now();
         sqlx::query(
             "INSERT INTO refresh_tokens (token_hash, client_id, audience, scope, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -79,7 +80,7 @@ impl Registry {
         };
         let expires_at = row.int("expires_at").map_err(|e| self.db_error(e))?;
         let valid =
-            deleted.rows_affected() == 1 && expires_at > now() && grant.client_id == client_id;
+            deleted.rows_affected() == 1 && expires_at > unix_now() && grant.client_id == client_id;
         Ok(valid.then_some(grant))
     }
 }

@@ -7,7 +7,8 @@
 use serde::Serialize;
 
 use super::rows::RowExt;
-use super::{now, Registry, RegistryError};
+use super::{Registry, RegistryError};
+use crate::time::unix_now;
 
 /// One revoked token, as the revocation feed publishes it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -28,7 +29,7 @@ impl Registry {
         client_id: &str,
         exp: i64,
     ) -> Result<(), RegistryError> {
-        let at = now();
+        let at = unix_now();
         let mut tx = self.pool.begin().await.map_err(|e| self.db_error(e))?;
         sqlx::query("DELETE FROM revoked_tokens WHERE exp < $1")
             .bind(at)
@@ -69,7 +70,7 @@ impl Registry {
             "SELECT jti, exp, revoked_at FROM revoked_tokens WHERE revoked_at >= $1 AND exp >= $2 ORDER BY revoked_at, jti",
         )
         .bind(since)
-        .bind(now())
+        .bind(unix_now())
         .fetch_all(&self.pool)
         .await
         .map_err(|e| self.db_error(e))?;

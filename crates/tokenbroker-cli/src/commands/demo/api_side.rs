@@ -104,12 +104,8 @@ fn no_client_name(api: &ApiClient) -> ClientWithMiddleware {
         .build()
 }
 
-async fn unscoped_client(sandbox: &Sandbox, base: &str) -> CliResult<ApiClient> {
-    let new = NewClient {
-        name: "demo-unscoped".into(),
-        audiences: vec![ENTUR_AUDIENCE.into()],
-        ..NewClient::default()
-    };
+/// Registers `new` with the sandbox's server and returns an API client for it.
+async fn registered(sandbox: &Sandbox, base: &str, new: NewClient) -> CliResult<ApiClient> {
     let (record, issued) = sandbox
         .server
         .registry()
@@ -125,6 +121,15 @@ async fn unscoped_client(sandbox: &Sandbox, base: &str) -> CliResult<ApiClient> 
     client(base, &dev, Dialect::Entur, Some(ENTUR_AUDIENCE))
 }
 
+async fn unscoped_client(sandbox: &Sandbox, base: &str) -> CliResult<ApiClient> {
+    let new = NewClient {
+        name: "demo-unscoped".into(),
+        audiences: vec![ENTUR_AUDIENCE.into()],
+        ..NewClient::default()
+    };
+    registered(sandbox, base, new).await
+}
+
 async fn expiring_mid_request(sandbox: &Sandbox, base: &str) -> CliResult {
     let new = NewClient {
         name: "demo-brief".into(),
@@ -133,19 +138,7 @@ async fn expiring_mid_request(sandbox: &Sandbox, base: &str) -> CliResult {
         lifetime: Some(Duration::from_secs(2)),
         ..NewClient::default()
     };
-    let (client_record, issued) = sandbox
-        .server
-        .registry()
-        .create_client(new, "demo")
-        .await
-        .map_err(|e| CliError::failure(e.to_string()))?;
-    let dev = DevClient {
-        client_id: client_record.client_id,
-        client_secret: issued.client_secret,
-        audience: ENTUR_AUDIENCE,
-        purpose: "",
-    };
-    let brief = client(base, &dev, Dialect::Entur, Some(ENTUR_AUDIENCE))?;
+    let brief = registered(sandbox, base, new).await?;
     let left = brief
         .source
         .token()
