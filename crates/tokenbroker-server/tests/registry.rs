@@ -1,8 +1,5 @@
 //! The client registry's contract, against SQLite (memory and file) and a real PostgreSQL.
 
-#[path = "common/postgres.rs"]
-mod postgres;
-
 use std::time::Duration;
 
 use tokenbroker_server::registry::{AuthFailure, NewClient, Pepper, Registry, RegistryError, Role};
@@ -266,7 +263,7 @@ async fn sqlite_file_survives_a_restart() {
 
 #[tokio::test]
 async fn postgresql() {
-    let server = postgres::Postgres::start();
+    let server = tokenbroker_testkit::Postgres::start();
     let registry = Registry::open(&server.url, Pepper::new(PEPPER))
         .await
         .unwrap();

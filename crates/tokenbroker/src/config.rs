@@ -115,6 +115,12 @@ impl ClientConfig {
         self.request_timeout
     }
 
+    /// The same configuration with another secret (a rotated or reloaded one).
+    pub fn with_secret(mut self, secret: ClientSecret) -> Self {
+        self.client_secret = secret;
+        self
+    }
+
     /// The identity of the tokens this configuration obtains; equal keys may share a token.
     pub fn cache_key(&self) -> CacheKey {
         CacheKey::new(&self.token_url, &self.client_id, &self.params)

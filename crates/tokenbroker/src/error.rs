@@ -66,6 +66,21 @@ pub enum Error {
         problem: String,
     },
 
+    /// The source's [`FetchBudget`](crate::FetchBudget) is spent: no token request was sent.
+    #[error(
+        "token budget exhausted: {limit} token requests per {window} already made; the next is \
+         allowed in {} s (a loop invalidating tokens? otherwise raise the budget)",
+        retry_in.as_secs()
+    )]
+    BudgetExhausted {
+        /// The cap that was hit.
+        limit: u32,
+        /// `hour` or `day`.
+        window: &'static str,
+        /// When the oldest counted request leaves the window.
+        retry_in: Duration,
+    },
+
     /// A refresh in progress was cut short (its task stopped, e.g. at runtime shutdown).
     #[error("token refresh was interrupted: {0}")]
     Interrupted(String),
@@ -77,7 +92,10 @@ impl Error {
         match self {
             Self::Network { .. } | Self::Unavailable { .. } | Self::Interrupted(_) => true,
             Self::InvalidResponse { status, .. } => *status >= 500,
-            Self::Config(_) | Self::InsecureUrl { .. } | Self::Rejected(_) => false,
+            Self::Config(_)
+            | Self::InsecureUrl { .. }
+            | Self::Rejected(_)
+            | Self::BudgetExhausted { .. } => false,
         }
     }
 

@@ -5,6 +5,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
+
 use http::header::{CONTENT_TYPE, RETRY_AFTER};
 use http::StatusCode;
 
@@ -16,6 +18,7 @@ use crate::expiry::effective_expiry;
 use crate::jwt::peek_times;
 use crate::request;
 use crate::response::{parse_error_body, parse_success};
+use crate::secret::ClientSecret;
 use crate::token::AccessToken;
 
 /// The largest token response body we read; real ones are a few KiB.
@@ -25,7 +28,8 @@ pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct TokenClient {
     http: reqwest::Client,
-    config: Arc<ClientConfig>,
+    /// Swappable so a reloaded secret reaches every clone (the agent reloads on SIGHUP).
+    config: Arc<ArcSwap<ClientConfig>>,
     clock: Arc<dyn Clock>,
     url_label: String,
 }
@@ -58,14 +62,33 @@ impl TokenClient {
         Ok(Self {
             url_label: redact_url(config.token_url()),
             http,
-            config: Arc::new(config),
+            config: Arc::new(ArcSwap::from_pointee(config)),
             clock,
         })
     }
 
-    /// The configuration this client uses.
-    pub fn config(&self) -> &ClientConfig {
-        &self.config
+    /// The configuration this client uses now.
+    pub fn config(&self) -> Arc<ClientConfig> {
+        self.config.load_full()
+    }
+
+    /// Uses `secret` from the next request on, in this client and all its clones; returns false
+    /// (and changes nothing) when it is the secret already in use. Tokens already issued stay
+    /// valid: a rotated secret does not invalidate them.
+    pub fn replace_secret(&self, secret: ClientSecret) -> bool {
+        let current = self.config.load();
+        if current.client_secret().same_as(&secret) {
+            return false;
+        }
+        tracing::info!(
+            client_id = current.client_id(),
+            old = %current.client_secret().fingerprint(),
+            new = %secret.fingerprint(),
+            "client secret replaced"
+        );
+        self.config
+            .store(Arc::new(current.as_ref().clone().with_secret(secret)));
+        true
     }
 
     /// The clock this client reads.
@@ -75,7 +98,7 @@ impl TokenClient {
 
     /// Asks the token endpoint for a new access token (RFC 6749 §4.4.2).
     pub async fn fetch(&self) -> Result<AccessToken, Error> {
-        let config = &self.config;
+        let config = &self.config.load_full();
         tracing::debug!(
             token_url = %self.url_label,
             client_id = config.client_id(),
@@ -98,7 +121,7 @@ impl TokenClient {
         if status.is_success() {
             return self.accept(&body, content_type.as_deref(), status.as_u16());
         }
-        Err(self.refusal(status, retry_after, &body))
+        Err(self.refusal(status, retry_after, &body, config))
     }
 
     fn accept(
@@ -113,7 +136,7 @@ impl TokenClient {
             now,
             parsed.expires_in,
             peek_times(&parsed.access_token),
-            self.config.default_lifetime(),
+            self.config.load().default_lifetime(),
         );
         if expires_at <= now {
             return Err(Error::InvalidResponse {
@@ -139,8 +162,14 @@ impl TokenClient {
         Ok(token)
     }
 
-    fn refusal(&self, status: StatusCode, retry_after: Option<Duration>, body: &[u8]) -> Error {
-        let parsed = parse_error_body(body, self.config.client_secret().expose());
+    fn refusal(
+        &self,
+        status: StatusCode,
+        retry_after: Option<Duration>,
+        body: &[u8],
+        config: &ClientConfig,
+    ) -> Error {
+        let parsed = parse_error_body(body, config.client_secret().expose());
         let code = status.as_u16();
         let transient = status.is_server_error()
             || status == StatusCode::TOO_MANY_REQUESTS
@@ -176,7 +205,7 @@ impl TokenClient {
         let reason = if error.is_timeout() {
             format!(
                 "no answer within {} s",
-                self.config.request_timeout().as_secs_f32()
+                self.config.load().request_timeout().as_secs_f32()
             )
         } else if error.is_connect() {
             "connection failed".to_owned()

@@ -41,6 +41,8 @@ pub mod fingerprint;
 pub mod jwt;
 pub mod middleware;
 pub mod preset;
+#[cfg(feature = "redis")]
+pub mod redis_cache;
 pub mod request;
 mod response;
 pub mod secret;
@@ -59,6 +61,9 @@ pub use middleware::AuthMiddleware;
 pub use preset::{EnturEnvironment, TelenorRegion};
 pub use request::{AuthStyle, BasicEncoding, TokenParams};
 pub use secret::ClientSecret;
-pub use source::{Backoff, CachedTokenSource, RefreshPolicy, TokenSource};
+pub use source::{
+    Backoff, BudgetLeft, CachedTokenSource, CachedTokenSourceBuilder, FetchBudget, RefreshPolicy,
+    SharedCache, SourceStats, TokenSource,
+};
 pub use token::AccessToken;
 pub use x_jwt::{XJwtConfig, XJwtSource};

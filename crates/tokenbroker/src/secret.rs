@@ -23,6 +23,12 @@ impl ClientSecret {
         fingerprint(self.0.expose_secret())
     }
 
+    /// True when both hold the same value (compared in constant time).
+    pub fn same_as(&self, other: &ClientSecret) -> bool {
+        let (a, b) = (self.expose().as_bytes(), other.expose().as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+
     /// The secret itself, for building the token request only.
     pub(crate) fn expose(&self) -> &str {
         self.0.expose_secret()

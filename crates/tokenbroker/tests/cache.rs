@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use tokenbroker::{CachedTokenSource, ManualClock, RefreshPolicy, TokenClient};
+use tokenbroker::{CachedTokenSource, FetchBudget, ManualClock, RefreshPolicy, TokenClient};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_cold_callers_cause_one_request() {
@@ -172,4 +172,30 @@ async fn wait_for_fetches(source: &CachedTokenSource, at_least: u64) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("only {} fetches happened", source.fetch_count());
+}
+
+#[tokio::test]
+async fn the_budget_stops_a_runaway_invalidate_loop() {
+    let server = server().await;
+    let client = TokenClient::new(entur(&server).build().unwrap()).unwrap();
+    let source = CachedTokenSource::builder(client)
+        .policy(tokenbroker::RefreshPolicy {
+            min_invalidate_interval: Duration::ZERO,
+            ..quick_policy()
+        })
+        .budget(FetchBudget {
+            per_hour: Some(2),
+            per_day: None,
+        })
+        .build();
+    let first = source.token().await.unwrap();
+    assert!(source.invalidate(&first));
+    let second = source.token().await.unwrap();
+    assert_eq!(source.budget_left().hour, Some(0));
+    // A runaway loop: the API keeps rejecting; the third fetch is refused without a request.
+    assert!(source.invalidate(&second));
+    let refused = source.token().await.unwrap_err().to_string();
+    assert!(refused.contains("token budget exhausted"), "{refused}");
+    assert_eq!(server.token_requests(), 2);
+    assert_eq!(source.stats().budget_refusals, 1);
 }

@@ -13,6 +13,8 @@
 //!   shared future (single flight).
 //! - Failed fetches retry with jittered exponential backoff; the old token keeps being served
 //!   while it is still usable.
+//! - Optionally, a [`FetchBudget`] caps the requests to the token endpoint, and a
+//!   [`SharedCache`] lets a fleet of processes share one token.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -21,10 +23,13 @@ use std::time::{Duration, SystemTime};
 use arc_swap::ArcSwapOption;
 use futures::future::{BoxFuture, FutureExt, Shared};
 
+use crate::cache_key::CacheKey;
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::exchange::TokenClient;
+use crate::source::budget::{BudgetLeft, BudgetMeter, FetchBudget};
 use crate::source::policy::{RefreshPolicy, Schedule};
+use crate::source::shared::SharedCache;
 use crate::source::TokenSource;
 use crate::token::AccessToken;
 
@@ -43,13 +48,86 @@ struct State {
     client: TokenClient,
     clock: Arc<dyn Clock>,
     policy: RefreshPolicy,
+    budget: BudgetMeter,
+    shared: Option<(Arc<dyn SharedCache>, CacheKey)>,
     current: ArcSwapOption<Entry>,
     flight: Mutex<Option<Flight>>,
     /// Unix milliseconds before which no background refresh starts (set after a failure).
     refresh_not_before: AtomicU64,
     last_invalidation: Mutex<Option<SystemTime>>,
+    /// The fingerprint of the last token the API rejected: never taken back from a shared cache.
+    rejected: Mutex<Option<String>>,
     fetches: AtomicU64,
+    failures: AtomicU64,
+    budget_refusals: AtomicU64,
     waits: AtomicU64,
+}
+
+/// Counters of one [`CachedTokenSource`], for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SourceStats {
+    /// Requests sent to the token endpoint (retries included).
+    pub fetches: u64,
+    /// Of those, the ones that failed.
+    pub fetch_failures: u64,
+    /// Token requests not sent because the [`FetchBudget`] was spent.
+    pub budget_refusals: u64,
+    /// Tokens taken from the [`SharedCache`] instead of the token endpoint.
+    pub shared_hits: u64,
+    /// Calls that had to wait for a fetch (see [`CachedTokenSource::wait_count`]).
+    pub waits: u64,
+}
+
+/// Builds a [`CachedTokenSource`] with a policy, a budget or a shared cache.
+#[must_use]
+pub struct CachedTokenSourceBuilder {
+    client: TokenClient,
+    policy: RefreshPolicy,
+    budget: FetchBudget,
+    shared: Option<Arc<dyn SharedCache>>,
+}
+
+impl CachedTokenSourceBuilder {
+    /// Refresh timing and retries (default: [`RefreshPolicy::default`]).
+    pub fn policy(mut self, policy: RefreshPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Caps the requests to the token endpoint (default: no cap).
+    pub fn budget(mut self, budget: FetchBudget) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// Consults `cache` before the token endpoint, under the client's [`CacheKey`].
+    pub fn shared_cache(mut self, cache: Arc<dyn SharedCache>) -> Self {
+        self.shared = Some(cache);
+        self
+    }
+
+    /// The source.
+    pub fn build(self) -> CachedTokenSource {
+        let key = self.client.config().cache_key();
+        CachedTokenSource {
+            state: Arc::new(State {
+                clock: Arc::clone(self.client.clock()),
+                client: self.client,
+                policy: self.policy,
+                budget: BudgetMeter::new(self.budget),
+                shared: self.shared.map(|cache| (cache, key)),
+                current: ArcSwapOption::empty(),
+                flight: Mutex::new(None),
+                refresh_not_before: AtomicU64::new(0),
+                last_invalidation: Mutex::new(None),
+                rejected: Mutex::new(None),
+                fetches: AtomicU64::new(0),
+                failures: AtomicU64::new(0),
+                budget_refusals: AtomicU64::new(0),
+                waits: AtomicU64::new(0),
+            }),
+        }
+    }
 }
 
 struct Entry {
@@ -74,18 +152,16 @@ impl CachedTokenSource {
 
     /// Caches tokens from `client` with `policy`.
     pub fn with_policy(client: TokenClient, policy: RefreshPolicy) -> Self {
-        Self {
-            state: Arc::new(State {
-                clock: Arc::clone(client.clock()),
-                client,
-                policy,
-                current: ArcSwapOption::empty(),
-                flight: Mutex::new(None),
-                refresh_not_before: AtomicU64::new(0),
-                last_invalidation: Mutex::new(None),
-                fetches: AtomicU64::new(0),
-                waits: AtomicU64::new(0),
-            }),
+        Self::builder(client).policy(policy).build()
+    }
+
+    /// Starts a source with more settings: budget, shared cache.
+    pub fn builder(client: TokenClient) -> CachedTokenSourceBuilder {
+        CachedTokenSourceBuilder {
+            client,
+            policy: RefreshPolicy::default(),
+            budget: FetchBudget::default(),
+            shared: None,
         }
     }
 
@@ -142,6 +218,29 @@ impl CachedTokenSource {
     /// The client this source fetches with.
     pub fn client(&self) -> &TokenClient {
         &self.state.client
+    }
+
+    /// Counters for metrics.
+    pub fn stats(&self) -> SourceStats {
+        let state = &self.state;
+        SourceStats {
+            fetches: state.fetches.load(Ordering::Relaxed),
+            fetch_failures: state.failures.load(Ordering::Relaxed),
+            budget_refusals: state.budget_refusals.load(Ordering::Relaxed),
+            shared_hits: state.shared.as_ref().map_or(0, |(cache, _)| cache.hits()),
+            waits: state.waits.load(Ordering::Relaxed),
+        }
+    }
+
+    /// What is left of the [`FetchBudget`] now.
+    pub fn budget_left(&self) -> BudgetLeft {
+        self.state.budget.left(self.state.clock.now())
+    }
+
+    /// Lets the next refresh start at once even after a recent failure; for when the cause was
+    /// fixed (a reloaded secret).
+    pub fn clear_cooldown(&self) {
+        self.state.refresh_not_before.store(0, Ordering::Relaxed);
     }
 }
 
@@ -206,7 +305,15 @@ impl State {
     }
 
     async fn run_flight(self: Arc<Self>) -> Result<AccessToken, Error> {
-        let result = self.fetch_with_retries().await;
+        let result = match &self.shared {
+            Some((cache, key)) => {
+                let acceptable = |token: &AccessToken| self.acceptable_from_shared(token);
+                cache
+                    .obtain(key, &acceptable, self.fetch_with_retries().boxed())
+                    .await
+            }
+            None => self.fetch_with_retries().await,
+        };
         let mut slot = lock(&self.flight);
         match &result {
             Ok(token) => {
@@ -227,12 +334,28 @@ impl State {
         result
     }
 
+    /// A token another process stored is taken when it is not yet due for refresh (so the
+    /// fleet refreshes at the same moment, once) and is not the one the API just rejected.
+    fn acceptable_from_shared(&self, token: &AccessToken) -> bool {
+        let not_due = self.clock.now() < self.policy.schedule(token).refresh_at;
+        let rejected = lock(&self.rejected);
+        not_due && rejected.as_deref() != Some(token.fingerprint())
+    }
+
     async fn fetch_with_retries(&self) -> Result<AccessToken, Error> {
         let backoff = &self.policy.backoff;
         let mut retry = 0;
         loop {
+            if let Err(refused) = self.budget.spend(self.clock.now()) {
+                self.budget_refusals.fetch_add(1, Ordering::Relaxed);
+                return Err(refused);
+            }
             self.fetches.fetch_add(1, Ordering::Relaxed);
-            match self.client.fetch().await {
+            let result = self.client.fetch().await;
+            if result.is_err() {
+                self.failures.fetch_add(1, Ordering::Relaxed);
+            }
+            match result {
                 Ok(token) => return Ok(token),
                 Err(error) if error.is_transient() && retry + 1 < backoff.max_attempts => {
                     let delay = backoff.delay(retry, error.retry_after());
@@ -266,6 +389,7 @@ impl State {
             return false;
         }
         *last = Some(now);
+        *lock(&self.rejected) = Some(token.fingerprint().to_owned());
         tracing::info!(
             token = token.fingerprint(),
             "the API rejected the access token; dropped it, the next caller fetches a new one"

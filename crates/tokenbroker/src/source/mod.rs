@@ -1,12 +1,16 @@
 //! Where callers get tokens: the [`TokenSource`] trait and its cached implementation.
 
 mod backoff;
+mod budget;
 mod cached;
 mod policy;
+pub mod shared;
 
 pub use backoff::Backoff;
-pub use cached::CachedTokenSource;
+pub use budget::{BudgetLeft, FetchBudget};
+pub use cached::{CachedTokenSource, CachedTokenSourceBuilder, SourceStats};
 pub use policy::RefreshPolicy;
+pub use shared::SharedCache;
 
 use std::future::Future;
 

@@ -4,21 +4,25 @@
 //! PostgreSQL refuses to run as root; when the tests run as root, the server runs as the
 //! `postgres` user (created by Debian's package) through `runuser`.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::free_port;
+
+/// A running PostgreSQL server; stopped when dropped.
 pub struct Postgres {
     _dir: tempfile::TempDir,
     data: PathBuf,
     bin: PathBuf,
     child: Child,
     as_postgres_user: bool,
+    /// `postgres://tokenbroker@127.0.0.1:PORT/postgres`.
     pub url: String,
 }
 
 impl Postgres {
+    /// Creates a cluster in a temporary directory and starts it.
     pub fn start() -> Postgres {
         let bin = find_bin_dir().expect(
             "PostgreSQL is not installed: `apt-get install -y postgresql` (.ci/run does this) — \
@@ -180,12 +184,4 @@ fn running_as_root() -> bool {
         .output()
         .map(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
         .unwrap_or(false)
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }

@@ -1,0 +1,201 @@
+//! Tokens at rest in Redis are sealed with an AEAD (AES-256-GCM), so whoever can read Redis —
+//! an operator, a backup, a `MONITOR` session — cannot use them.
+//!
+//! Layout of a stored value: `tb1` ‖ 96-bit random nonce ‖ ciphertext ‖ 128-bit tag. The Redis key
+//! is the associated data, so a sealed token moved to another key does not open.
+
+use std::time::{Duration, SystemTime};
+
+use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::token::AccessToken;
+
+const VERSION: &[u8] = b"tb1";
+
+/// The AES-256-GCM key that seals tokens in the shared cache.
+///
+/// `Debug` never shows the key.
+pub struct CacheCipher {
+    key: LessSafeKey,
+    random: SystemRandom,
+}
+
+/// What is sealed: enough to rebuild the [`AccessToken`] with its original times, so every
+/// instance schedules the refresh at the same moment. Refresh tokens are not shared.
+#[derive(Serialize, Deserialize)]
+struct Record {
+    access_token: String,
+    obtained_at_ms: u64,
+    expires_at_ms: u64,
+    scope: Option<String>,
+}
+
+impl CacheCipher {
+    /// A key from 32 bytes of base64 (standard or URL-safe alphabet, padding optional), e.g. the
+    /// output of `openssl rand -base64 32`. `source` names where it came from, for the error.
+    pub fn from_base64(encoded: &str, source: &str) -> Result<Self, Error> {
+        let encoded = encoded.trim();
+        let bytes = [
+            &base64::engine::general_purpose::STANDARD,
+            &base64::engine::general_purpose::URL_SAFE,
+            &base64::engine::general_purpose::STANDARD_NO_PAD,
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+        ]
+        .iter()
+        .find_map(|engine| engine.decode(encoded).ok())
+        .ok_or_else(|| {
+            Error::Config(format!(
+                "{source} is not base64 (generate one with `openssl rand -base64 32`)"
+            ))
+        })?;
+        Self::from_bytes(&bytes, source)
+    }
+
+    /// A key from exactly 32 raw bytes.
+    pub fn from_bytes(bytes: &[u8], source: &str) -> Result<Self, Error> {
+        let unbound = UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| {
+            Error::Config(format!(
+                "{source} must be 32 bytes (256 bits) of base64, not {} bytes (generate one with `openssl rand -base64 32`)",
+                bytes.len()
+            ))
+        })?;
+        Ok(Self {
+            key: LessSafeKey::new(unbound),
+            random: SystemRandom::new(),
+        })
+    }
+
+    /// Seals `token` for storage under `redis_key`.
+    pub(crate) fn seal(&self, redis_key: &str, token: &AccessToken) -> Result<Vec<u8>, Error> {
+        let record = Record {
+            access_token: token.secret().to_owned(),
+            obtained_at_ms: unix_millis(token.obtained_at()),
+            expires_at_ms: unix_millis(token.expires_at()),
+            scope: token.scope().map(str::to_owned),
+        };
+        let mut buffer = serde_json::to_vec(&record)
+            .map_err(|_| Error::Config("could not encode the token record".into()))?;
+        let mut nonce = [0u8; NONCE_LEN];
+        self.random
+            .fill(&mut nonce)
+            .map_err(|_| Error::Config("the system random generator failed".into()))?;
+        self.key
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(redis_key.as_bytes()),
+                &mut buffer,
+            )
+            .map_err(|_| Error::Config("could not seal the token".into()))?;
+        let mut sealed = Vec::with_capacity(VERSION.len() + NONCE_LEN + buffer.len());
+        sealed.extend_from_slice(VERSION);
+        sealed.extend_from_slice(&nonce);
+        sealed.extend_from_slice(&buffer);
+        Ok(sealed)
+    }
+
+    /// Opens a value stored under `redis_key`; `None` when it was sealed with another key,
+    /// under another Redis key, tampered with, or is not ours.
+    pub(crate) fn open(&self, redis_key: &str, sealed: &[u8]) -> Option<AccessToken> {
+        let rest = sealed.strip_prefix(VERSION)?;
+        if rest.len() < NONCE_LEN {
+            return None;
+        }
+        let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut buffer = ciphertext.to_vec();
+        let plain = self
+            .key
+            .open_in_place(nonce, Aad::from(redis_key.as_bytes()), &mut buffer)
+            .ok()?;
+        let record: Record = serde_json::from_slice(plain).ok()?;
+        Some(AccessToken::new(
+            record.access_token,
+            from_unix_millis(record.obtained_at_ms),
+            from_unix_millis(record.expires_at_ms),
+            record.scope,
+            None,
+        ))
+    }
+}
+
+impl std::fmt::Debug for CacheCipher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CacheCipher(AES-256-GCM)")
+    }
+}
+
+fn unix_millis(at: SystemTime) -> u64 {
+    at.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn from_unix_millis(ms: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+    fn token() -> AccessToken {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+        AccessToken::new(
+            "eyJ.the-token.sig",
+            now,
+            now + Duration::from_secs(3600),
+            Some("a b".into()),
+            Some("refresh".into()),
+        )
+    }
+
+    #[test]
+    fn a_sealed_token_opens_with_its_times_but_not_elsewhere() {
+        let cipher = CacheCipher::from_base64(KEY, "test key").unwrap();
+        let sealed = cipher.seal("k1", &token()).unwrap();
+        assert!(!String::from_utf8_lossy(&sealed).contains("the-token"));
+        let opened = cipher.open("k1", &sealed).unwrap();
+        assert_eq!(opened.secret(), "eyJ.the-token.sig");
+        assert_eq!(opened.expires_at(), token().expires_at());
+        assert_eq!(opened.obtained_at(), token().obtained_at());
+        assert_eq!(opened.scope(), Some("a b"));
+        assert_eq!(
+            opened.refresh_token(),
+            None,
+            "refresh tokens are not shared"
+        );
+        assert!(
+            cipher.open("k2", &sealed).is_none(),
+            "bound to its Redis key"
+        );
+        let mut tampered = sealed.clone();
+        *tampered.last_mut().unwrap() ^= 1;
+        assert!(cipher.open("k1", &tampered).is_none());
+        let other = CacheCipher::from_bytes(&[7u8; 32], "other").unwrap();
+        assert!(other.open("k1", &sealed).is_none());
+        assert!(cipher.open("k1", b"garbage").is_none());
+    }
+
+    #[test]
+    fn bad_keys_are_named_errors_without_the_value() {
+        let short = CacheCipher::from_base64("c2hvcnQ=", "$CACHE_KEY")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            short.contains("$CACHE_KEY") && short.contains("32 bytes"),
+            "{short}"
+        );
+        let garbage = CacheCipher::from_base64("not base64 at all!", "$CACHE_KEY")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            garbage.contains("not base64") && !garbage.contains("at all"),
+            "{garbage}"
+        );
+    }
+}
