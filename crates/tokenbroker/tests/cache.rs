@@ -175,12 +175,14 @@ async fn wait_for_fetches(source: &CachedTokenSource, at_least: u64) {
 }
 
 #[tokio::test]
-async fn the_budget_stops_a_runaway_invalidate_loop() {
+async fn a_spent_budget_stops_a_runaway_loop_and_keeps_serving_the_token() {
     let server = server().await;
+    server.set_default_lifetime(Duration::from_secs(10));
     let client = TokenClient::new(entur(&server).build().unwrap()).unwrap();
     let source = CachedTokenSource::builder(client)
         .policy(tokenbroker::RefreshPolicy {
             min_invalidate_interval: Duration::ZERO,
+            refresh_at: 0.3,
             ..quick_policy()
         })
         .budget(FetchBudget {
@@ -191,11 +193,15 @@ async fn the_budget_stops_a_runaway_invalidate_loop() {
     let first = source.token().await.unwrap();
     assert!(source.invalidate(&first));
     let second = source.token().await.unwrap();
-    assert_eq!(source.budget_left().hour, Some(0));
-    // A runaway loop: the API keeps rejecting; the third fetch is refused without a request.
-    assert!(source.invalidate(&second));
-    let refused = source.token().await.unwrap_err().to_string();
-    assert!(refused.contains("token budget exhausted"), "{refused}");
+    assert!(source.budget_left().exhausted());
+    // A runaway loop: the API keeps rejecting, but with the budget spent the token is kept.
+    assert!(!source.invalidate(&second));
+    assert!(source.token().await.unwrap().same_as(&second));
+    // Past the refresh point, the background refresh is refused without a request, and the
+    // still-valid token keeps being served.
+    tokio::time::sleep(Duration::from_millis(3_200)).await;
+    assert!(source.token().await.unwrap().same_as(&second));
+    tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(server.token_requests(), 2);
     assert_eq!(source.stats().budget_refusals, 1);
 }

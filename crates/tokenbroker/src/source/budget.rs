@@ -35,6 +35,13 @@ pub struct BudgetLeft {
     pub day: Option<u32>,
 }
 
+impl BudgetLeft {
+    /// True when a capped window has no request left.
+    pub fn exhausted(&self) -> bool {
+        self.hour == Some(0) || self.day == Some(0)
+    }
+}
+
 /// The budget and the times of the requests spent against it.
 #[derive(Debug)]
 pub(crate) struct BudgetMeter {

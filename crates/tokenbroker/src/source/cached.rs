@@ -384,6 +384,14 @@ impl State {
         {
             return false;
         }
+        if self.budget.left(now).exhausted() {
+            // Dropping it would leave nothing to serve until the budget refills.
+            tracing::warn!(
+                token = token.fingerprint(),
+                "the API rejected the access token, but the token budget is spent; keeping it"
+            );
+            return false;
+        }
         let replaced = self.current.compare_and_swap(&*current, None);
         if !same_entry(&replaced, &current) {
             return false;

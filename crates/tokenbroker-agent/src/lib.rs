@@ -1,0 +1,37 @@
+//! # tokenbroker-agent
+//!
+//! A sidecar that gives services in any language authenticated access to partner APIs without
+//! code: an authenticating reverse proxy per upstream (`/NAME/...` → `base_url/...` with
+//! `Authorization: Bearer`, `ET-Client-Name`, `X-Transaction-Id` and `X-JWT` as the profile says;
+//! seeds 000–004), a token endpoint (`GET /v1/token/{profile}`), `/healthz`, `/readyz` and
+//! `/metrics`. With `[agent.shared_cache]`, a fleet of agents shares one token through Redis.
+//!
+//! The CLI's `tokenbroker agent --config FILE` reads `tokenbroker.toml` and calls
+//! [`Agent::start`]; this crate does not read files or parse arguments itself.
+//!
+//! Module map: [`settings`] (the `[agent]` table) → `state` (profiles, upstreams) → `proxy`
+//! (forwarding, with `headers` and `replay`) / `token_endpoint` / `health` → `metrics`;
+//! `reload` (secrets) and `logout` (shutdown) around them.
+
+#![warn(missing_docs)]
+
+mod agent;
+mod error;
+mod headers;
+mod health;
+mod logout;
+mod metrics;
+mod problem;
+mod profile;
+mod proxy;
+mod reload;
+mod replay;
+pub mod settings;
+mod state;
+mod token_endpoint;
+
+pub use agent::{Agent, AgentConfig};
+pub use error::AgentError;
+pub use profile::{NoToken, ProfileSpec};
+pub use settings::{AgentSettings, BudgetSettings, SharedCacheSettings, UpstreamSettings};
+pub use token_endpoint::SECRET_HEADER;

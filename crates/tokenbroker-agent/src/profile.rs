@@ -1,0 +1,187 @@
+//! A profile at run time: its cached token source, its X-JWT source, and the headers it adds.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokenbroker::redis_cache::RedisTokenCache;
+use tokenbroker::{
+    AccessToken, Backoff, CachedTokenSource, ClientConfig, ClientName, ClientSecret, FetchBudget,
+    RefreshPolicy, TokenClient, XJwtConfig, XJwtSource,
+};
+use url::Url;
+
+/// A resolved `[profiles.NAME]`, as the CLI builds it from `tokenbroker.toml`.
+#[derive(Debug, Clone)]
+pub struct ProfileSpec {
+    /// The profile's name, used in paths (`/v1/token/NAME`), errors and metrics.
+    pub name: String,
+    /// The validated client configuration.
+    pub client: ClientConfig,
+    /// `ET-Client-Name` to send (Entur, seed 000).
+    pub client_name: Option<ClientName>,
+    /// Send a fresh `X-Transaction-Id` on every request (Telenor, seed 004).
+    pub transaction_ids: bool,
+    /// Telenor Communication X-JWT settings (seed 004).
+    pub x_jwt: Option<XJwtConfig>,
+    /// The file the client secret was read from: re-read on SIGHUP and when it changes.
+    pub secret_file: Option<PathBuf>,
+    /// Where to log the token out on shutdown (Telenor `GET /oauth/v2/logout`, seed 003).
+    pub logout_url: Option<Url>,
+}
+
+/// Why no usable token could be had: the 503's `reason`.
+#[derive(Debug, Clone)]
+pub struct NoToken(pub String);
+
+/// A bearer token and, for Communication APIs, the X-JWT issued for it.
+#[derive(Clone)]
+pub(crate) struct Credentials {
+    pub bearer: AccessToken,
+    pub x_jwt: Option<AccessToken>,
+}
+
+/// A token with less than this left is never put on a request: it could expire on the way.
+const MIN_INJECT_LIFETIME: Duration = Duration::from_secs(1);
+
+pub(crate) struct Profile {
+    pub name: String,
+    pub source: Arc<CachedTokenSource>,
+    x_jwt: Option<XJwtSource<CachedTokenSource>>,
+    pub client_name: Option<ClientName>,
+    pub transaction_ids: bool,
+    pub secret_file: Option<PathBuf>,
+    pub logout_url: Option<Url>,
+    /// Token lookups by the proxy and the token endpoint (cache hits = lookups − waits).
+    lookups: AtomicU64,
+}
+
+impl Profile {
+    pub(crate) fn new(
+        spec: ProfileSpec,
+        budget: FetchBudget,
+        shared: Option<Arc<RedisTokenCache>>,
+    ) -> Result<Self, String> {
+        let client =
+            TokenClient::new(spec.client).map_err(|e| format!("profile {}: {e}", spec.name))?;
+        let mut builder = CachedTokenSource::builder(client)
+            .policy(agent_policy())
+            .budget(budget);
+        if let Some(cache) = shared {
+            builder = builder.shared_cache(cache);
+        }
+        let source = Arc::new(builder.build());
+        let x_jwt = spec
+            .x_jwt
+            .map(|config| XJwtSource::new(Arc::clone(&source), config));
+        Ok(Self {
+            name: spec.name,
+            source,
+            x_jwt,
+            client_name: spec.client_name,
+            transaction_ids: spec.transaction_ids,
+            secret_file: spec.secret_file,
+            logout_url: spec.logout_url,
+            lookups: AtomicU64::new(0),
+        })
+    }
+
+    /// Valid credentials, or why there are none. Never a token that is about to expire.
+    pub(crate) async fn credentials(&self) -> Result<Credentials, NoToken> {
+        self.lookups.fetch_add(1, Ordering::Relaxed);
+        let credentials = match &self.x_jwt {
+            Some(x_jwt) => x_jwt.credentials().await.map(|(bearer, x)| Credentials {
+                bearer,
+                x_jwt: Some(x),
+            }),
+            None => self.source.token().await.map(|bearer| Credentials {
+                bearer,
+                x_jwt: None,
+            }),
+        }
+        .map_err(|error| NoToken(error.to_string()))?;
+        let now = SystemTime::now();
+        let expiring = std::iter::once(&credentials.bearer)
+            .chain(&credentials.x_jwt)
+            .any(|token| token.remaining(now) < MIN_INJECT_LIFETIME);
+        if expiring {
+            return Err(NoToken(
+                "the only token available expires within a second; not sending it".into(),
+            ));
+        }
+        Ok(credentials)
+    }
+
+    /// The upstream rejected `used` (401): drop it, so the next lookup fetches.
+    pub(crate) fn invalidate(&self, used: &Credentials) {
+        self.source.invalidate(&used.bearer);
+        if let (Some(source), Some(x_jwt)) = (&self.x_jwt, &used.x_jwt) {
+            source.invalidate(x_jwt);
+        }
+    }
+
+    /// True when the profile holds a token with enough lifetime left to be handed out.
+    pub(crate) fn ready(&self) -> bool {
+        let now = SystemTime::now();
+        self.source.peek().is_some_and(|token| {
+            let margin = (token.lifetime() / 10).min(Duration::from_secs(30));
+            token.remaining(now) > margin
+        })
+    }
+
+    /// Seconds until the cached token expires, if there is one.
+    pub(crate) fn seconds_to_expiry(&self) -> Option<f64> {
+        self.source
+            .peek()
+            .map(|token| token.remaining(SystemTime::now()).as_secs_f64())
+    }
+
+    pub(crate) fn lookups(&self) -> u64 {
+        self.lookups.load(Ordering::Relaxed)
+    }
+
+    /// Re-reads the secret file; true when the secret changed.
+    pub(crate) fn reload_secret(&self) -> Result<bool, String> {
+        let Some(path) = &self.secret_file else {
+            return Ok(false);
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            format!(
+                "profile {}: cannot re-read the secret file {}: {e}; keeping the current secret",
+                self.name,
+                path.display()
+            )
+        })?;
+        let value = text.trim_end_matches(['\r', '\n']);
+        if value.is_empty() {
+            return Err(format!(
+                "profile {}: the secret file {} is empty; keeping the current secret",
+                self.name,
+                path.display()
+            ));
+        }
+        let changed = self
+            .source
+            .client()
+            .replace_secret(ClientSecret::new(value));
+        if changed {
+            // A refresh that failed with the old secret may be cooling down; try the new one now.
+            self.source.clear_cooldown();
+        }
+        Ok(changed)
+    }
+}
+
+/// The library's policy with fewer retries: a request waiting on the token endpoint should get
+/// its 503 within a few seconds, not after a long backoff.
+fn agent_policy() -> RefreshPolicy {
+    RefreshPolicy {
+        backoff: Backoff {
+            max_attempts: 3,
+            base: Duration::from_millis(200),
+            max_delay: Duration::from_secs(2),
+        },
+        ..RefreshPolicy::default()
+    }
+}

@@ -1,0 +1,273 @@
+//! The authenticating reverse proxy: `/NAME/rest?query` → `base_url/rest?query` with the
+//! profile's credentials, bodies streamed both ways.
+//!
+//! Never forwards without a valid token (503 instead: unlike Envoy's OAuth2 filter, which can send
+//! an expired one, envoy#44674). An upstream 401 while the token was current means the token was
+//! revoked or rotated early: it is dropped, a new one fetched, and the request retried once — if
+//! its body was small enough to buffer (see [`crate::replay`]).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use http::header::CONTENT_LENGTH;
+use http::{HeaderMap, Method, StatusCode};
+use serde_json::json;
+
+use crate::headers;
+use crate::problem::{no_token, problem};
+use crate::profile::Credentials;
+use crate::replay::{self, OutgoingBody};
+use crate::state::{AgentState, Upstream};
+
+/// The fallback handler: every path that is not one of the agent's own endpoints.
+pub(crate) async fn forward(State(state): State<Arc<AgentState>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Some((name, rest)) = split_upstream(parts.uri.path()) else {
+        return unknown_upstream(&state, "");
+    };
+    let Some(upstream) = state.upstreams.get(name) else {
+        return unknown_upstream(&state, name);
+    };
+    if has_dot_segments(rest) {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "invalid_path",
+            "paths with . or .. segments are not forwarded",
+            json!({ "upstream": name }),
+        );
+    }
+    let url = match parts.uri.query() {
+        Some(query) => format!("{}{rest}?{query}", upstream.base),
+        None => format!("{}{rest}", upstream.base),
+    };
+    let profile = &upstream.profile;
+    let credentials = match profile.credentials().await {
+        Ok(credentials) => credentials,
+        Err(reason) => {
+            state.metrics.proxy_error(name, "no_valid_token");
+            tracing::warn!(upstream = name, profile = %profile.name, reason = %reason.0, "answering 503");
+            return no_token(&profile.name, &reason.0);
+        }
+    };
+    let content_length = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let body = match replay::prepare(body, content_length, state.max_replay_body).await {
+        Ok(body) => body,
+        Err(error) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "unreadable_body",
+                &format!("could not read the request body: {error}"),
+                json!({ "upstream": name }),
+            )
+        }
+    };
+    let streamed = matches!(body, OutgoingBody::Streamed(_));
+    let forwarded = headers::forwardable(&parts.headers, streamed);
+    let call = Call {
+        state: &state,
+        upstream,
+        method: parts.method,
+        url,
+        headers: forwarded,
+    };
+    call.run(body, credentials).await
+}
+
+/// One proxied request: sent once, and once more after a 401 when the body allows.
+struct Call<'a> {
+    state: &'a AgentState,
+    upstream: &'a Upstream,
+    method: Method,
+    url: String,
+    headers: HeaderMap,
+}
+
+impl Call<'_> {
+    async fn run(self, body: OutgoingBody, used: Credentials) -> Response {
+        let bytes = match body {
+            OutgoingBody::Buffered(bytes) => bytes,
+            OutgoingBody::Streamed(body) => {
+                let response = self.send(body, &used).await;
+                if matches!(&response, Ok(r) if r.status() == StatusCode::UNAUTHORIZED) {
+                    tracing::info!(
+                        upstream = %self.upstream.name,
+                        "401 on a streamed body larger than max_replay_body_bytes; passed on unretried"
+                    );
+                }
+                return self.answer(response);
+            }
+        };
+        match self.send(reqwest::Body::from(bytes.clone()), &used).await {
+            Ok(response) if response.status() == StatusCode::UNAUTHORIZED => {
+                self.retry_after_401(bytes, response, used).await
+            }
+            other => self.answer(other),
+        }
+    }
+
+    async fn retry_after_401(
+        &self,
+        bytes: bytes::Bytes,
+        unauthorized: reqwest::Response,
+        used: Credentials,
+    ) -> Response {
+        let profile = &self.upstream.profile;
+        profile.invalidate(&used);
+        let fresh = match profile.credentials().await {
+            Ok(fresh) if !same(&fresh, &used) => fresh,
+            // Nothing new to try: retrying would only repeat the 401.
+            _ => return self.answer(Ok(unauthorized)),
+        };
+        self.state.metrics.reauthenticated(&profile.name);
+        tracing::info!(
+            upstream = %self.upstream.name,
+            rejected = used.bearer.fingerprint(),
+            retry_with = fresh.bearer.fingerprint(),
+            "401 from the upstream; retrying once with a new token"
+        );
+        let retried = self.send(reqwest::Body::from(bytes), &fresh).await;
+        self.answer(retried)
+    }
+
+    async fn send(
+        &self,
+        body: reqwest::Body,
+        credentials: &Credentials,
+    ) -> Result<reqwest::Response, Failure> {
+        let mut headers = self.headers.clone();
+        headers::authenticate(&mut headers, &self.upstream.profile, credentials);
+        let request = self
+            .upstream
+            .http
+            .request(self.method.clone(), &self.url)
+            .headers(headers)
+            .body(body)
+            .send();
+        match tokio::time::timeout(self.state.upstream_timeout, request).await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(error)) if error.is_timeout() => Err(Failure::Timeout),
+            Ok(Err(error)) => Err(Failure::Unreachable(reason(&error))),
+            Err(_) => Err(Failure::Timeout),
+        }
+    }
+
+    fn answer(&self, outcome: Result<reqwest::Response, Failure>) -> Response {
+        let name = &self.upstream.name;
+        match outcome {
+            Ok(upstream) => {
+                self.state
+                    .metrics
+                    .upstream_response(name, upstream.status().as_u16());
+                let mut response = Response::builder().status(upstream.status());
+                if let Some(headers) = response.headers_mut() {
+                    *headers = headers::returnable(upstream.headers());
+                }
+                response
+                    .body(Body::from_stream(upstream.bytes_stream()))
+                    .unwrap_or_else(|_| self.failed(Failure::Unreachable("bad response".into())))
+            }
+            Err(failure) => self.failed(failure),
+        }
+    }
+
+    fn failed(&self, failure: Failure) -> Response {
+        let name = &self.upstream.name;
+        match failure {
+            Failure::Timeout => {
+                self.state.metrics.proxy_error(name, "upstream_timeout");
+                problem(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "upstream_timeout",
+                    &format!(
+                        "the upstream sent no response within {} s",
+                        self.state.upstream_timeout.as_secs_f32()
+                    ),
+                    json!({ "upstream": name }),
+                )
+            }
+            Failure::Unreachable(reason) => {
+                self.state.metrics.proxy_error(name, "upstream_unreachable");
+                problem(
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_unreachable",
+                    &format!("could not reach the upstream: {reason}"),
+                    json!({ "upstream": name }),
+                )
+            }
+        }
+    }
+}
+
+enum Failure {
+    Timeout,
+    Unreachable(String),
+}
+
+/// The innermost cause: reqwest's own message repeats the URL.
+fn reason(error: &reqwest::Error) -> String {
+    let mut reason = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        reason = cause.to_string();
+        source = cause.source();
+    }
+    reason
+}
+
+fn same(a: &Credentials, b: &Credentials) -> bool {
+    let same_x_jwt = match (&a.x_jwt, &b.x_jwt) {
+        (Some(x), Some(y)) => x.same_as(y),
+        (None, None) => true,
+        _ => false,
+    };
+    a.bearer.same_as(&b.bearer) && same_x_jwt
+}
+
+/// `/NAME/rest` → (`NAME`, `/rest`); `/NAME` → (`NAME`, ``).
+fn split_upstream(path: &str) -> Option<(&str, &str)> {
+    let path = path.strip_prefix('/')?;
+    let (name, rest) = match path.find('/') {
+        Some(at) => path.split_at(at),
+        None => (path, ""),
+    };
+    (!name.is_empty()).then_some((name, rest))
+}
+
+/// `.` and `..` segments (also percent-encoded) could climb out of the base URL's path.
+fn has_dot_segments(rest: &str) -> bool {
+    rest.split('/').any(|segment| {
+        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+        decoded == "." || decoded == ".."
+    })
+}
+
+fn unknown_upstream(state: &AgentState, name: &str) -> Response {
+    let known: Vec<&String> = state.upstreams.keys().collect();
+    problem(
+        StatusCode::NOT_FOUND,
+        "unknown_upstream",
+        "no upstream has this name; paths are /NAME/... for a configured [[agent.upstreams]] name",
+        json!({ "upstream": name, "upstreams": known }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_split_into_upstream_and_rest() {
+        assert_eq!(split_upstream("/entur/a/b"), Some(("entur", "/a/b")));
+        assert_eq!(split_upstream("/entur"), Some(("entur", "")));
+        assert_eq!(split_upstream("/"), None);
+        assert!(has_dot_segments("/a/../b"));
+        assert!(has_dot_segments("/a/%2E%2e/b"));
+        assert!(!has_dot_segments("/a/..b/c.d"));
+    }
+}

@@ -1,0 +1,42 @@
+//! Request bodies: buffered when small enough to send twice, streamed otherwise.
+//!
+//! A 401 from the upstream is retried once with a new token, which needs the body again. Bodies
+//! up to `max_replay_body_bytes` are read into memory first; a bigger one (by `Content-Length`,
+//! or found out while reading a chunked one) is streamed through as it arrives and its 401 is
+//! passed to the caller unretried.
+
+use axum::body::Body;
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+
+/// What the upstream request will carry.
+pub(crate) enum OutgoingBody {
+    /// The whole body, replayable.
+    Buffered(Bytes),
+    /// The body as it arrives; can be sent once.
+    Streamed(reqwest::Body),
+}
+
+/// Reads up to `limit` bytes of `body`; streams it when it is (or turns out) larger.
+pub(crate) async fn prepare(
+    body: Body,
+    content_length: Option<u64>,
+    limit: usize,
+) -> Result<OutgoingBody, axum::Error> {
+    let mut stream = body.into_data_stream();
+    if content_length.is_some_and(|length| length > limit as u64) {
+        return Ok(OutgoingBody::Streamed(reqwest::Body::wrap_stream(stream)));
+    }
+    let mut buffered = BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        if buffered.len() + chunk.len() > limit {
+            let head = futures::stream::iter([Ok(buffered.freeze()), Ok(chunk)]);
+            return Ok(OutgoingBody::Streamed(reqwest::Body::wrap_stream(
+                head.chain(stream),
+            )));
+        }
+        buffered.extend_from_slice(&chunk);
+    }
+    Ok(OutgoingBody::Buffered(buffered.freeze()))
+}

@@ -1,0 +1,238 @@
+//! The `[agent]` table of `tokenbroker.toml`: what the agent listens on, where each upstream is,
+//! and how patient, thrifty and shared it is. Every key but `listen` and the upstreams has a
+//! default; unknown keys are errors, so a typo is reported with its line by the CLI.
+//!
+//! ```toml
+//! [agent]
+//! listen = "127.0.0.1:7070"
+//! [[agent.upstreams]]
+//! name = "entur"              # requests to /entur/... go to base_url/...
+//! profile = "entur-dev"
+//! base_url = "https://api.dev.entur.io"
+//! [agent.shared_cache]
+//! redis_url = "redis://127.0.0.1:6379"
+//! key_env = "TOKENBROKER_CACHE_KEY"
+//! ```
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+use tokenbroker::FetchBudget;
+
+/// Paths the agent answers itself; no upstream may take these names.
+pub const RESERVED_NAMES: [&str; 4] = ["healthz", "readyz", "metrics", "v1"];
+
+/// The `[agent]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSettings {
+    /// Loopback address of the proxy, the token endpoint and the health endpoints.
+    pub listen: SocketAddr,
+    /// Also serve everything on this Unix socket (created with mode 0600).
+    pub unix_socket: Option<PathBuf>,
+    /// The upstream APIs, each under `/NAME/`.
+    #[serde(default)]
+    pub upstreams: Vec<UpstreamSettings>,
+    /// Serve `GET /v1/token/{profile}` (default true).
+    #[serde(default = "yes")]
+    pub token_endpoint: bool,
+    /// Environment variable holding a shared secret that token-endpoint callers must send in
+    /// `X-Tokenbroker-Secret`.
+    pub token_endpoint_secret_env: Option<String>,
+    /// Request bodies up to this size are buffered so a 401 can be retried (default 1 MiB).
+    #[serde(default = "default_replay_body_bytes")]
+    pub max_replay_body_bytes: usize,
+    /// Seconds to connect to an upstream (default 5).
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: f64,
+    /// Seconds to wait for an upstream's response headers (default 30).
+    #[serde(default = "default_upstream_timeout")]
+    pub upstream_timeout: f64,
+    /// Seconds an upstream body may stall between two chunks (default 60).
+    #[serde(default = "default_read_timeout")]
+    pub read_timeout: f64,
+    /// Seconds to let in-flight requests finish on shutdown (default 30).
+    #[serde(default = "default_drain_timeout")]
+    pub drain_timeout: f64,
+    /// Log the tokens out at the provider on shutdown (Telenor `GET /oauth/v2/logout`).
+    #[serde(default)]
+    pub logout_on_shutdown: bool,
+    /// Seconds between checks of secret files for changes; 0 turns polling off (SIGHUP still
+    /// reloads). Default 5.
+    #[serde(default = "default_secret_poll")]
+    pub secret_poll_interval: f64,
+    /// The budget of every profile without its own (default: 120 token requests per hour).
+    #[serde(default = "default_budget")]
+    pub budget: BudgetSettings,
+    /// Budgets by profile name.
+    #[serde(default)]
+    pub budgets: BTreeMap<String, BudgetSettings>,
+    /// A Redis cache shared by every agent (and library user) with the same key.
+    pub shared_cache: Option<SharedCacheSettings>,
+}
+
+/// One `[[agent.upstreams]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamSettings {
+    /// Path prefix: `/NAME/rest` is forwarded to `base_url/rest`.
+    pub name: String,
+    /// The `[profiles.NAME]` whose token and headers are added.
+    pub profile: String,
+    /// Where the API is (HTTPS, or HTTP on loopback).
+    pub base_url: String,
+    /// Speak HTTP/2 to this upstream without negotiation (h2c, or h2 over TLS without ALPN).
+    /// Over TLS, HTTP/2 is negotiated anyway when the upstream offers it.
+    #[serde(default)]
+    pub http2_prior_knowledge: bool,
+}
+
+/// A token budget: a cap on token requests per sliding hour and day.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetSettings {
+    /// Token requests allowed in any hour.
+    pub per_hour: Option<u32>,
+    /// Token requests allowed in any day.
+    pub per_day: Option<u32>,
+}
+
+/// The `[agent.shared_cache]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharedCacheSettings {
+    /// `redis://host:port[/db]`; a password belongs in the URL's user info.
+    pub redis_url: String,
+    /// Environment variable holding the 32-byte base64 key that seals tokens in Redis.
+    pub key_env: String,
+    /// Prefix of the Redis keys (default `tokenbroker`).
+    #[serde(default = "default_key_prefix")]
+    pub key_prefix: String,
+    /// Milliseconds each Redis operation may take before Redis is skipped (default 250).
+    #[serde(default = "default_redis_timeout")]
+    pub timeout_ms: u64,
+    /// Milliseconds to wait for another agent's token before fetching here (default 5000).
+    #[serde(default = "default_max_wait")]
+    pub max_wait_ms: u64,
+}
+
+impl BudgetSettings {
+    /// As the library's type.
+    pub fn to_budget(self) -> FetchBudget {
+        FetchBudget {
+            per_hour: self.per_hour,
+            per_day: self.per_day,
+        }
+    }
+}
+
+impl AgentSettings {
+    /// The budget for `profile`.
+    pub fn budget_for(&self, profile: &str) -> FetchBudget {
+        self.budgets
+            .get(profile)
+            .copied()
+            .unwrap_or(self.budget)
+            .to_budget()
+    }
+
+    /// Checks what serde cannot: loopback only, unique and unreserved names, sane durations.
+    pub fn validate(&self) -> Result<(), String> {
+        if !self.listen.ip().is_loopback() {
+            return Err(format!(
+                "[agent] listen = \"{}\" is not a loopback address: the agent hands out \
+                 authenticated access, so it listens on 127.0.0.1 or ::1 only",
+                self.listen
+            ));
+        }
+        if self.upstreams.is_empty() && !self.token_endpoint {
+            return Err(
+                "[agent] has no [[agent.upstreams]] and token_endpoint = false: nothing to serve"
+                    .into(),
+            );
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for upstream in &self.upstreams {
+            let name = &upstream.name;
+            let valid = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+            if !valid {
+                return Err(format!(
+                    "[[agent.upstreams]] name {name:?} must be a non-empty path segment (letters, digits, - _ .)"
+                ));
+            }
+            if RESERVED_NAMES.contains(&name.as_str()) {
+                return Err(format!(
+                    "[[agent.upstreams]] name {name:?} is reserved for the agent's own endpoints ({})",
+                    RESERVED_NAMES.join(", ")
+                ));
+            }
+            if !seen.insert(name) {
+                return Err(format!("[[agent.upstreams]] name {name:?} appears twice"));
+            }
+        }
+        for (key, value) in [
+            ("connect_timeout", self.connect_timeout),
+            ("upstream_timeout", self.upstream_timeout),
+            ("read_timeout", self.read_timeout),
+            ("drain_timeout", self.drain_timeout),
+        ] {
+            if !(value.is_finite() && value > 0.0 && value < 86_400.0) {
+                return Err(format!(
+                    "[agent] {key} = {value} must be a number of seconds above 0"
+                ));
+            }
+        }
+        if !(self.secret_poll_interval.is_finite() && self.secret_poll_interval >= 0.0) {
+            return Err("[agent] secret_poll_interval must be 0 or more seconds".into());
+        }
+        Ok(())
+    }
+
+    /// `seconds` as a duration (validated above).
+    pub(crate) fn duration(seconds: f64) -> Duration {
+        Duration::from_secs_f64(seconds)
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_replay_body_bytes() -> usize {
+    1024 * 1024
+}
+fn default_connect_timeout() -> f64 {
+    5.0
+}
+fn default_upstream_timeout() -> f64 {
+    30.0
+}
+fn default_read_timeout() -> f64 {
+    60.0
+}
+fn default_drain_timeout() -> f64 {
+    30.0
+}
+fn default_secret_poll() -> f64 {
+    5.0
+}
+fn default_budget() -> BudgetSettings {
+    BudgetSettings {
+        per_hour: Some(120),
+        per_day: None,
+    }
+}
+fn default_key_prefix() -> String {
+    "tokenbroker".into()
+}
+fn default_redis_timeout() -> u64 {
+    250
+}
+fn default_max_wait() -> u64 {
+    5000
+}

@@ -1,0 +1,318 @@
+//! The authenticating reverse proxy against a real AS and a recording upstream.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use futures::StreamExt;
+
+#[tokio::test]
+async fn forwards_with_every_header_and_strips_the_callers_authorization() {
+    let server = auth_server().await;
+    let (upstream, addr) = Upstream::start().await;
+    let agent = agent(one_upstream(addr, ""), vec![entur_profile(&server, "main")]).await;
+    let response = reqwest::Client::new()
+        .post(format!(
+            "http://{}/api/personalisation/v1/programs/1?lang=nb&x=1",
+            agent.addr()
+        ))
+        .header("authorization", "Bearer callers-own-token")
+        .header("x-custom", "kept")
+        .header("connection", "x-hop")
+        .header("x-hop", "dropped")
+        .body("{\"a\":1}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["x-upstream"],
+        "yes",
+        "response headers come back"
+    );
+    assert!(
+        !response.headers().contains_key("keep-alive"),
+        "hop-by-hop dropped"
+    );
+    let seen = upstream.seen();
+    let seen = &seen[0];
+    assert_eq!(seen.method, "POST");
+    assert_eq!(seen.path, "/personalisation/v1/programs/1");
+    assert_eq!(seen.query.as_deref(), Some("lang=nb&x=1"));
+    assert_eq!(&seen.body[..], b"{\"a\":1}");
+    let token = agent_token(&agent, "main").await;
+    assert_eq!(
+        seen.headers["authorization"],
+        format!("Bearer {token}").as_str()
+    );
+    assert_eq!(seen.headers["et-client-name"], CLIENT_NAME);
+    let transaction = seen.headers["x-transaction-id"].to_str().unwrap();
+    assert_eq!(transaction.len(), 36, "a UUID: {transaction}");
+    assert_eq!(seen.headers["x-custom"], "kept");
+    assert!(!seen.headers.contains_key("x-hop"));
+    assert_eq!(server.token_requests(), 1);
+}
+
+#[tokio::test]
+async fn every_request_gets_its_own_transaction_id_unless_the_caller_sent_one() {
+    let server = auth_server().await;
+    let (upstream, addr) = Upstream::start().await;
+    let agent = agent(one_upstream(addr, ""), vec![entur_profile(&server, "main")]).await;
+    let http = reqwest::Client::new();
+    let url = format!("http://{}/api/x", agent.addr());
+    http.get(&url).send().await.unwrap();
+    http.get(&url).send().await.unwrap();
+    http.get(&url)
+        .header("x-transaction-id", "mine-123")
+        .send()
+        .await
+        .unwrap();
+    let seen = upstream.seen();
+    let ids: Vec<_> = seen
+        .iter()
+        .map(|s| s.headers["x-transaction-id"].clone())
+        .collect();
+    assert_ne!(ids[0], ids[1]);
+    assert_eq!(ids[2], "mine-123");
+}
+
+#[tokio::test]
+async fn responses_stream_through_chunk_by_chunk() {
+    let server = auth_server().await;
+    let (_upstream, addr) = Upstream::start().await;
+    let agent = agent(one_upstream(addr, ""), vec![entur_profile(&server, "main")]).await;
+    let started = Instant::now();
+    let response = reqwest::get(format!("http://{}/api/stream", agent.addr()))
+        .await
+        .unwrap();
+    let mut body = response.bytes_stream();
+    let first = body.next().await.unwrap().unwrap();
+    let first_at = started.elapsed();
+    assert_eq!(&first[..], b"chunk0;");
+    let mut rest = Vec::new();
+    while let Some(chunk) = body.next().await {
+        rest.extend_from_slice(&chunk.unwrap());
+    }
+    let all_at = started.elapsed();
+    assert_eq!(rest, b"chunk1;chunk2;");
+    assert!(
+        all_at - first_at >= Duration::from_millis(700),
+        "the first chunk arrived {:?} before the end: it was not buffered",
+        all_at - first_at
+    );
+}
+
+#[tokio::test]
+async fn large_request_bodies_stream_through_intact() {
+    let server = auth_server().await;
+    let (upstream, addr) = Upstream::start().await;
+    let settings = one_upstream(addr, "max_replay_body_bytes = 65536");
+    let agent = agent(settings, vec![entur_profile(&server, "main")]).await;
+    let big: Vec<u8> = (0..3 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    // Chunked, with no Content-Length: the agent finds out while reading that it is too big.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        big.chunks(100_000).map(|c| Ok(c.to_vec())).collect();
+    let response = reqwest::Client::new()
+        .put(format!("http://{}/api/upload", agent.addr()))
+        .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let with_length = reqwest::Client::new()
+        .put(format!("http://{}/api/upload", agent.addr()))
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_length.status(), 200);
+    let seen = upstream.seen();
+    assert_eq!(seen.len(), 2);
+    assert!(
+        seen.iter().all(|s| s.body[..] == big[..]),
+        "bodies arrive byte for byte"
+    );
+}
+
+#[tokio::test]
+async fn an_upstream_401_invalidates_refetches_and_retries_once() {
+    let server = auth_server().await;
+    let (upstream, addr) = Upstream::start().await;
+    let agent = agent(one_upstream(addr, ""), vec![entur_profile(&server, "main")]).await;
+    let first = agent_token(&agent, "main").await;
+    upstream.reject(&first); // revoked early, as after a logout
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/api/orders", agent.addr()))
+        .body("replay me")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "the retry with a new token succeeded"
+    );
+    let seen = upstream.seen();
+    assert_eq!(seen.len(), 2, "one retry");
+    assert_eq!(&seen[1].body[..], b"replay me", "the body was replayed");
+    assert_ne!(
+        seen[0].headers["authorization"],
+        seen[1].headers["authorization"]
+    );
+    assert_eq!(server.token_requests(), 2);
+    let metrics = reqwest::get(format!("http://{}/metrics", agent.addr()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("tokenbroker_agent_reauthentications_total{profile=\"main\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn an_upstream_that_rejects_everything_gets_one_retry_not_a_loop() {
+    let server = auth_server().await;
+    let (upstream, addr) = Upstream::start().await;
+    let agent = agent(one_upstream(addr, ""), vec![entur_profile(&server, "main")]).await;
+    upstream
+        .reject_all
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let url = format!("http://{}/api/x", agent.addr());
+    assert_eq!(reqwest::get(&url).await.unwrap().status(), 401);
+    assert_eq!(reqwest::get(&url).await.unwrap().status(), 401);
+    // First request: 2 upstream calls; the second: invalidation is rate-limited, so no new
+    // token and no retry.
+    assert_eq!(upstream.seen().len(), 3);
+    assert!(server.token_requests() <= 2);
+}
+
+#[tokio::test]
+async fn a_401_on_a_body_too_large_to_replay_is_passed_through() {
+    let server = auth_server().await;
+    let (upstream, addr) = Upstream::start().await;
+    let agent = agent(
+        one_upstream(addr, "max_replay_body_bytes = 1024"),
+        vec![entur_profile(&server, "main")],
+    )
+    .await;
+    upstream.reject(&agent_token(&agent, "main").await);
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/api/x", agent.addr()))
+        .body(vec![b'x'; 4096])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    assert_eq!(upstream.seen().len(), 1, "not retried");
+}
+
+#[tokio::test]
+async fn no_valid_token_means_503_naming_the_profile_and_nothing_forwarded() {
+    let server = auth_server().await;
+    server.set_default_lifetime(Duration::from_secs(2));
+    let (upstream, addr) = Upstream::start().await;
+    let agent = agent(one_upstream(addr, ""), vec![entur_profile(&server, "main")]).await;
+    let url = format!("http://{}/api/x", agent.addr());
+    assert_eq!(reqwest::get(&url).await.unwrap().status(), 200);
+    server.faults().fail_with_status(Some(503));
+    tokio::time::sleep(Duration::from_millis(2200)).await; // the token has expired
+    let response = reqwest::get(&url).await.unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "no_valid_token");
+    assert_eq!(body["profile"], "main");
+    assert!(
+        body["reason"].as_str().unwrap().contains("HTTP 503"),
+        "{body}"
+    );
+    assert_eq!(
+        upstream.seen().len(),
+        1,
+        "never forwarded without a valid token"
+    );
+    let ready = reqwest::get(format!("http://{}/readyz", agent.addr()))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+    server.faults().fail_with_status(None);
+    assert_eq!(
+        reqwest::get(&url).await.unwrap().status(),
+        200,
+        "recovers with the AS"
+    );
+}
+
+#[tokio::test]
+async fn http2_both_ways() {
+    let server = auth_server().await;
+    let (upstream, addr) = Upstream::start().await;
+    let settings = settings(&format!(
+        "[agent]\nlisten = \"127.0.0.1:0\"\n[[agent.upstreams]]\nname = \"api\"\nprofile = \"main\"\nbase_url = \"http://{addr}\"\nhttp2_prior_knowledge = true\n"
+    ));
+    let agent = agent(settings, vec![entur_profile(&server, "main")]).await;
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let response = h2
+        .get(format!("http://{}/api/x", agent.addr()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.version(), http::Version::HTTP_2, "client to agent");
+    assert_eq!(
+        upstream.seen()[0].version,
+        http::Version::HTTP_2,
+        "agent to upstream"
+    );
+}
+
+#[tokio::test]
+async fn unknown_upstreams_and_dot_segments_are_refused() {
+    let server = auth_server().await;
+    let (upstream, addr) = Upstream::start().await;
+    let agent = agent(one_upstream(addr, ""), vec![entur_profile(&server, "main")]).await;
+    let unknown = reqwest::get(format!("http://{}/nope/x", agent.addr()))
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    let body: serde_json::Value = unknown.json().await.unwrap();
+    assert_eq!(body["upstreams"], serde_json::json!(["api"]));
+    // Sent raw: URL libraries (reqwest included) would resolve the dots before sending.
+    for path in ["/api/a/../admin", "/api/a/%2E%2e/admin"] {
+        let answer = raw_get(agent.addr(), path).await;
+        assert!(answer.starts_with("HTTP/1.1 400"), "{path}: {answer}");
+    }
+    assert!(upstream.seen().is_empty());
+}
+
+#[tokio::test]
+async fn an_unreachable_upstream_is_a_502_naming_it() {
+    let server = auth_server().await;
+    let dead = tokenbroker_testkit::free_port();
+    let settings = one_upstream(format!("127.0.0.1:{dead}").parse().unwrap(), "");
+    let agent = agent(settings, vec![entur_profile(&server, "main")]).await;
+    let response = reqwest::get(format!("http://{}/api/x", agent.addr()))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 502);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "upstream_unreachable");
+    assert_eq!(body["upstream"], "api");
+}
+
+async fn raw_get(addr: std::net::SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    answer
+}
