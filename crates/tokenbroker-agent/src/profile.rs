@@ -42,7 +42,9 @@ pub(crate) struct Credentials {
     pub x_jwt: Option<AccessToken>,
 }
 
-/// A token with less than this left is never put on a request: it could expire on the way.
+/// A token with less than this (or a tenth of its lifetime, if shorter) left is never put on a
+/// request: it could expire on the way. The source's refresh policy normally keeps tokens far
+/// from this line; this is the last check before the header is written.
 const MIN_INJECT_LIFETIME: Duration = Duration::from_secs(1);
 
 pub(crate) struct Profile {
@@ -104,10 +106,10 @@ impl Profile {
         let now = SystemTime::now();
         let expiring = std::iter::once(&credentials.bearer)
             .chain(&credentials.x_jwt)
-            .any(|token| token.remaining(now) < MIN_INJECT_LIFETIME);
+            .any(|token| token.remaining(now) < (token.lifetime() / 10).min(MIN_INJECT_LIFETIME));
         if expiring {
             return Err(NoToken(
-                "the only token available expires within a second; not sending it".into(),
+                "the only token available is about to expire; not sending it".into(),
             ));
         }
         Ok(credentials)

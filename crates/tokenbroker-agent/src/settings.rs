@@ -36,6 +36,9 @@ pub struct AgentSettings {
     /// The upstream APIs, each under `/NAME/`.
     #[serde(default)]
     pub upstreams: Vec<UpstreamSettings>,
+    /// More profiles to serve on the token endpoint only (those of the upstreams always are).
+    #[serde(default)]
+    pub token_profiles: Vec<String>,
     /// Serve `GET /v1/token/{profile}` (default true).
     #[serde(default = "yes")]
     pub token_endpoint: bool,
@@ -139,6 +142,19 @@ impl AgentSettings {
             .to_budget()
     }
 
+    /// The names of every profile the agent needs: the upstreams' and `token_profiles`, once each.
+    pub fn profile_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .upstreams
+            .iter()
+            .map(|u| u.profile.clone())
+            .chain(self.token_profiles.iter().cloned())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// Checks what serde cannot: loopback only, unique and unreserved names, sane durations.
     pub fn validate(&self) -> Result<(), String> {
         if !self.listen.ip().is_loopback() {
@@ -148,9 +164,9 @@ impl AgentSettings {
                 self.listen
             ));
         }
-        if self.upstreams.is_empty() && !self.token_endpoint {
+        if self.upstreams.is_empty() && (!self.token_endpoint || self.token_profiles.is_empty()) {
             return Err(
-                "[agent] has no [[agent.upstreams]] and token_endpoint = false: nothing to serve"
+                "[agent] has no [[agent.upstreams]] and no token_profiles for the token endpoint: nothing to serve"
                     .into(),
             );
         }

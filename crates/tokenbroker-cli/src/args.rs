@@ -1,4 +1,4 @@
-//! The command line: `tokenbroker token | decode | request | demo`.
+//! The command line: `tokenbroker token | decode | request | demo | serve | agent | …`.
 
 use std::path::PathBuf;
 
@@ -64,6 +64,17 @@ pub enum Command {
     Admins(AdminsArgs),
     /// List or rotate the server's signing keys.
     Keys(KeysArgs),
+    /// Run the sidecar agent: authenticating reverse proxy and token endpoint ([agent] table).
+    Agent(AgentArgs),
+}
+
+/// `tokenbroker agent`.
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// tokenbroker.toml with an [agent] table and the profiles its upstreams use
+    /// (default: $TOKENBROKER_CONFIG, ./tokenbroker.toml, the user config dir).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// `tokenbroker keys`.

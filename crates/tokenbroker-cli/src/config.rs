@@ -40,6 +40,8 @@ pub struct ConfigFile {
     pub profiles: BTreeMap<String, Profile>,
     /// `tokenbroker serve` settings.
     pub server: Option<ServerSection>,
+    /// `tokenbroker agent` settings (the `[agent]` table).
+    pub agent: Option<tokenbroker_agent::AgentSettings>,
 }
 
 /// The `[server]` table: `tokenbroker serve` settings (flags override them).
@@ -128,6 +130,8 @@ pub struct Profile {
     pub x_jwt_password_file: Option<PathBuf>,
     /// Base URL of hasPermission (default: the token URL's origin).
     pub x_jwt_base_url: Option<String>,
+    /// Where to log tokens out (default for Telenor Norway token URLs: `…/oauth/v2/logout`).
+    pub logout_url: Option<String>,
 }
 
 /// A profile ready to use.
@@ -143,6 +147,10 @@ pub struct ResolvedProfile {
     pub transaction_ids: bool,
     /// Telenor Communication X-JWT settings, when configured.
     pub x_jwt: Option<XJwtConfig>,
+    /// The file the secret came from (the agent re-reads it).
+    pub secret_file: Option<PathBuf>,
+    /// Where the token can be logged out, when the provider has such an endpoint.
+    pub logout_url: Option<url::Url>,
 }
 
 /// Finds, reads and resolves the profile the arguments select.
@@ -323,13 +331,60 @@ fn build(name: &str, profile: &Profile, where_: &str) -> CliResult<ResolvedProfi
         .map_err(in_profile)?;
     let client = builder.build().map_err(in_profile)?;
     let x_jwt = x_jwt(profile, &client, where_)?;
+    let logout_url = logout_url(profile, &client, where_)?;
     Ok(ResolvedProfile {
         name: name.to_owned(),
         transaction_ids: profile.transaction_id || x_jwt.is_some(),
         client,
         client_name,
         x_jwt,
+        secret_file: profile
+            .client_secret_env
+            .is_none()
+            .then(|| profile.client_secret_file.clone())
+            .flatten(),
+        logout_url,
     })
+}
+
+/// The profile named `name` in an already loaded file (the agent resolves several).
+pub fn resolve_named(file: &ConfigFile, name: &str, path: &Path) -> CliResult<ResolvedProfile> {
+    let profile = file.profiles.get(name).ok_or_else(|| {
+        CliError::usage(format!(
+            "config file {}: no profile {name:?} (profiles: {})",
+            path.display(),
+            names(file)
+        ))
+    })?;
+    build(
+        name,
+        profile,
+        &format!("profile {name} in {}", path.display()),
+    )
+}
+
+/// `logout_url`, or Telenor Norway's `/oauth/v2/logout` beside a `/oauth/v2/token` URL (seed 003).
+fn logout_url(
+    profile: &Profile,
+    client: &ClientConfig,
+    where_: &str,
+) -> CliResult<Option<url::Url>> {
+    if let Some(raw) = &profile.logout_url {
+        return tokenbroker::endpoint::parse_secure_url(raw, "logout_url")
+            .map(Some)
+            .map_err(|e| CliError::usage(format!("{where_}: {}", strip_prefix(&e))));
+    }
+    let token_url = client.token_url();
+    let norway = TelenorRegion::Norway;
+    Ok(token_url
+        .path()
+        .strip_suffix(norway.token_path())
+        .zip(norway.logout_path())
+        .map(|(prefix, logout)| {
+            let mut url = token_url.clone();
+            url.set_path(&format!("{prefix}{logout}"));
+            url
+        }))
 }
 
 fn base_builder(

@@ -60,6 +60,7 @@ async fn run(command: Command) -> exit::CliResult {
         Command::Clients(args) => commands::clients::run(args).await,
         Command::Admins(args) => commands::admins::run(args).await,
         Command::Keys(args) => commands::keys::run(args).await,
+        Command::Agent(args) => commands::agent::run(&args).await,
     }
 }
 
@@ -71,7 +72,9 @@ fn init_logging(verbose: u8) {
     ) {
         (Some(spec), _) => EnvFilter::new(spec),
         (None, 0) => EnvFilter::new("warn"),
-        (None, 1) => EnvFilter::new("tokenbroker=debug,tokenbroker_server=debug,warn"),
+        (None, 1) => EnvFilter::new(
+            "tokenbroker=debug,tokenbroker_server=debug,tokenbroker_agent=debug,warn",
+        ),
         (None, _) => EnvFilter::new("trace"),
     };
     tracing_subscriber::fmt()

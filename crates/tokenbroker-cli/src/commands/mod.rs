@@ -1,6 +1,7 @@
 //! One file per command; each is a thin shell over the libraries.
 
 pub mod admins;
+pub mod agent;
 pub mod clients;
 pub mod decode;
 pub mod demo;

@@ -1,0 +1,360 @@
+//! The agent's own endpoints and lifecycle: token endpoint, health, metrics, budget, secret
+//! reload, graceful shutdown and logout, and the X-JWT flow against the sandbox.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use common::*;
+use tokenbroker::{AuthStyle, ClientConfig};
+use tokenbroker_agent::SECRET_HEADER;
+use tokenbroker_server::Dialect;
+
+#[tokio::test]
+async fn the_token_endpoint_answers_in_the_rfc_shape_without_caching() {
+    let server = auth_server().await;
+    let (_upstream, addr) = Upstream::start().await;
+    let agent = agent(one_upstream(addr, ""), vec![entur_profile(&server, "main")]).await;
+    let response = reqwest::get(format!("http://{}/v1/token/main", agent.addr()))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    assert!(body["access_token"].as_str().unwrap().starts_with("eyJ"));
+    let expires_in = body["expires_in"].as_u64().unwrap();
+    assert!(expires_in > 3_500 && expires_in <= 3_600, "{expires_in}");
+    let unknown = reqwest::get(format!("http://{}/v1/token/other", agent.addr()))
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    // Many callers, one token request.
+    for _ in 0..20 {
+        agent_token(&agent, "main").await;
+    }
+    assert_eq!(server.token_requests(), 1);
+}
+
+#[tokio::test]
+async fn the_token_endpoint_can_require_a_shared_secret() {
+    let server = auth_server().await;
+    let (_upstream, addr) = Upstream::start().await;
+    std::env::set_var("AGENT_TEST_ENDPOINT_SECRET", "let-me-in-0123");
+    let settings = one_upstream(
+        addr,
+        "token_endpoint_secret_env = \"AGENT_TEST_ENDPOINT_SECRET\"",
+    );
+    let agent = agent(settings, vec![entur_profile(&server, "main")]).await;
+    let url = format!("http://{}/v1/token/main", agent.addr());
+    let http = reqwest::Client::new();
+    assert_eq!(http.get(&url).send().await.unwrap().status(), 401);
+    let wrong = http
+        .get(&url)
+        .header(SECRET_HEADER, "let-me-in-0124")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let right = http
+        .get(&url)
+        .header(SECRET_HEADER, "let-me-in-0123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 200);
+}
+
+#[tokio::test]
+async fn the_unix_socket_is_private_and_serves_tokens() {
+    let server = auth_server().await;
+    let (_upstream, addr) = Upstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("agent.sock");
+    let settings = one_upstream(
+        addr,
+        &format!("unix_socket = {:?}", socket.to_str().unwrap()),
+    );
+    let agent = agent(settings, vec![entur_profile(&server, "main")]).await;
+    let mode = std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let answer = unix_get(&socket, "/v1/token/main").await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"token_type\":\"Bearer\""), "{answer}");
+    agent.shutdown().await;
+    assert!(!socket.exists(), "removed on shutdown");
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let server = auth_server().await;
+    let (_upstream, addr) = Upstream::start().await;
+    server.faults().fail_with_status(Some(503));
+    let agent = agent(one_upstream(addr, ""), vec![entur_profile(&server, "main")]).await;
+    let base = format!("http://{}", agent.addr());
+    assert_eq!(
+        reqwest::get(format!("{base}/healthz"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let not_ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
+    assert_eq!(not_ready.status(), 503);
+    let body: serde_json::Value = not_ready.json().await.unwrap();
+    assert_eq!(body["profiles"]["main"], false);
+    server.faults().fail_with_status(None);
+    reqwest::get(format!("{base}/api/x")).await.unwrap();
+    reqwest::get(format!("{base}/api/x")).await.unwrap();
+    assert_eq!(
+        reqwest::get(format!("{base}/readyz"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let metrics = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for expected in [
+        "tokenbroker_agent_token_fetches_total{profile=\"main\",outcome=\"success\"} 1",
+        "tokenbroker_agent_upstream_responses_total{upstream=\"api\",status=\"200\"} 2",
+        "tokenbroker_agent_token_budget_remaining{profile=\"main\",window=\"hour\"}",
+        "tokenbroker_agent_token_expiry_seconds{profile=\"main\"} 359",
+        "tokenbroker_agent_token_cache_hits_total{profile=\"main\"}",
+    ] {
+        assert!(metrics.contains(expected), "missing {expected}:\n{metrics}");
+    }
+    assert!(metrics.contains("outcome=\"failure\"} "), "{metrics}");
+}
+
+#[tokio::test]
+async fn a_spent_budget_keeps_the_token_and_shows_in_metrics() {
+    let server = auth_server().await;
+    let (upstream, addr) = Upstream::start().await;
+    let settings = one_upstream(addr, "[agent.budgets.main]\nper_hour = 1\n");
+    let agent = agent(settings, vec![entur_profile(&server, "main")]).await;
+    let url = format!("http://{}/api/x", agent.addr());
+    assert_eq!(reqwest::get(&url).await.unwrap().status(), 200);
+    // A runaway: the upstream rejects the token. With the budget spent the agent does not fetch,
+    // passes the 401 on, and keeps serving its still-valid token.
+    upstream
+        .reject_all
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    for _ in 0..5 {
+        assert_eq!(reqwest::get(&url).await.unwrap().status(), 401);
+    }
+    upstream
+        .reject_all
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(reqwest::get(&url).await.unwrap().status(), 200);
+    assert_eq!(server.token_requests(), 1, "the budget held");
+    let metrics = reqwest::get(format!("http://{}/metrics", agent.addr()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "tokenbroker_agent_token_budget_remaining{profile=\"main\",window=\"hour\"} 0"
+        ),
+        "{metrics}"
+    );
+    assert_eq!(
+        reqwest::get(format!("http://{}/readyz", agent.addr()))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn secrets_reload_from_their_files_on_demand_and_on_change() {
+    let server = auth_server().await;
+    let (_upstream, addr) = Upstream::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret_file = dir.path().join("secret");
+    std::fs::write(&secret_file, "the-old-revoked-secret\n").unwrap();
+    let mut profile = entur_profile(&server, "main");
+    profile.client = profile.client.with_secret("the-old-revoked-secret".into());
+    profile.secret_file = Some(secret_file.clone());
+    let settings = one_upstream(addr, "secret_poll_interval = 0.2");
+    let agent = agent(settings, vec![profile]).await;
+    let url = format!("http://{}/api/x", agent.addr());
+    assert_eq!(
+        reqwest::get(&url).await.unwrap().status(),
+        503,
+        "the old secret is refused"
+    );
+    assert_eq!(agent.reload_secrets(), 0, "unchanged file, nothing to do");
+    std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
+    // The file watch picks it up within a few polls.
+    let mut status = 0;
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        status = reqwest::get(&url).await.unwrap().status().as_u16();
+        if status == 200 {
+            break;
+        }
+    }
+    assert_eq!(status, 200, "the new secret from the file is used");
+}
+
+#[tokio::test]
+async fn shutdown_drains_in_flight_requests_and_logs_tokens_out() {
+    let server = auth_server().await;
+    let (_upstream, addr) = Upstream::start().await;
+    let mut profile = entur_profile(&server, "main");
+    let logout = format!("{}/oauth/v2/logout", server.url());
+    profile.logout_url = Some(logout.parse().unwrap());
+    let agent = agent(
+        one_upstream(addr, "logout_on_shutdown = true"),
+        vec![profile],
+    )
+    .await;
+    let base = format!("http://{}", agent.addr());
+    let token = agent_token(&agent, "main").await;
+    let in_flight = tokio::spawn({
+        let url = format!("{base}/api/slow");
+        async move { reqwest::get(url).await.unwrap().text().await.unwrap() }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    agent.shutdown().await;
+    assert_eq!(
+        in_flight.await.unwrap(),
+        "slow done",
+        "the in-flight request finished"
+    );
+    assert!(
+        reqwest::get(format!("{base}/healthz")).await.is_err(),
+        "no longer listening"
+    );
+    // The token was logged out: the AS now refuses to log it out again (code 2, invalid token).
+    let again = reqwest::Client::new()
+        .get(&logout)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 401);
+}
+
+#[tokio::test]
+async fn telenor_x_jwt_and_entur_programs_through_the_agent_against_the_sandbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = tokenbroker_server::ServerConfig::new(dir.path());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let sandbox = tokenbroker_sandbox::Sandbox::start(config).await.unwrap();
+    let base = sandbox.server.issuer().to_owned();
+    let secret_of = |id: &str| {
+        sandbox
+            .clients
+            .iter()
+            .find(|c| c.client_id == id)
+            .unwrap()
+            .client_secret
+            .clone()
+    };
+    let telenor = ClientConfig::builder(
+        format!("{base}{}", Dialect::TelenorNorway.token_path()),
+        "dev-telenor",
+        secret_of("dev-telenor"),
+    )
+    .auth_style(AuthStyle::Basic)
+    .build()
+    .unwrap();
+    let x_jwt = tokenbroker::XJwtConfig::new(
+        &base,
+        "Mobile Subscriptions Administration API",
+        "comm-client",
+        tokenbroker_sandbox::COMMUNICATION_USER_ID,
+        sandbox.communication_user.password.clone(),
+    )
+    .unwrap();
+    let entur = ClientConfig::builder(
+        format!("{base}{}", Dialect::Entur.token_path()),
+        "dev-entur",
+        secret_of("dev-entur"),
+    )
+    .auth_style(AuthStyle::Json)
+    .audience(tokenbroker_sandbox::partner_api::ENTUR_AUDIENCE)
+    .build()
+    .unwrap();
+    let profiles = vec![
+        tokenbroker_agent::ProfileSpec {
+            name: "telenor".into(),
+            client: telenor,
+            client_name: None,
+            transaction_ids: true,
+            x_jwt: Some(x_jwt),
+            secret_file: None,
+            logout_url: None,
+        },
+        tokenbroker_agent::ProfileSpec {
+            name: "entur".into(),
+            client: entur,
+            client_name: Some(tokenbroker::ClientName::new(CLIENT_NAME).unwrap()),
+            transaction_ids: false,
+            x_jwt: None,
+            secret_file: None,
+            logout_url: None,
+        },
+    ];
+    let settings = settings(&format!(
+        "[agent]\nlisten = \"127.0.0.1:0\"\n\
+         [[agent.upstreams]]\nname = \"telenor\"\nprofile = \"telenor\"\nbase_url = \"{base}\"\n\
+         [[agent.upstreams]]\nname = \"entur\"\nprofile = \"entur\"\nbase_url = \"{base}\"\n"
+    ));
+    let agent = agent(settings, profiles).await;
+    let rules = format!(
+        "http://{}/telenor{}",
+        agent.addr(),
+        tokenbroker_sandbox::communication::SERVICE_RULES_PATH
+    );
+    let response = reqwest::get(&rules).await.unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "Bearer + X-JWT + X-Transaction-Id accepted"
+    );
+    let programs = reqwest::get(format!(
+        "http://{}/entur/personalisation/v1/programs/1",
+        agent.addr()
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        programs.status(),
+        200,
+        "Bearer + ET-Client-Name accepted by the guard"
+    );
+    let token: serde_json::Value =
+        reqwest::get(format!("http://{}/v1/token/telenor", agent.addr()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert!(
+        token["x_jwt"]
+            .as_str()
+            .is_some_and(|x| x.starts_with("eyJ")),
+        "{token}"
+    );
+}
+
+async fn unix_get(socket: &std::path::Path, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::UnixStream::connect(socket).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: agent\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    answer
+}

@@ -1,0 +1,270 @@
+//! `tokenbroker agent` as processes: a fleet sharing one token through a real redis-server,
+//! Redis dying mid-run, SIGHUP secret reload, SIGTERM drain.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use axum::routing::get;
+use tokenbroker_server::{Dialect, LocalAuthServer, LocalServerConfig, StaticClient};
+use tokenbroker_testkit::RedisServer;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tokenbroker");
+const CLIENT_ID: &str = "fleet-client";
+const SECRET: &str = "fleet-secret-0123456789abcdef";
+const AUDIENCE: &str = "https://api.dev.entur.io";
+const CACHE_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+async fn auth_server() -> LocalAuthServer {
+    let client = StaticClient::new(CLIENT_ID, SECRET, AUDIENCE);
+    LocalAuthServer::start(LocalServerConfig::with_clients([client]))
+        .await
+        .unwrap()
+}
+
+/// An upstream that answers 200 "ok" everywhere, and 200 "slow" after 1.5 s on /slow.
+async fn upstream() -> std::net::SocketAddr {
+    let router = axum::Router::new()
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+                "slow"
+            }),
+        )
+        .fallback(|| async { "ok" });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    addr
+}
+
+fn write_config(
+    dir: &Path,
+    server: &LocalAuthServer,
+    upstream: std::net::SocketAddr,
+    agent_extra: &str,
+    secret_line: &str,
+) -> std::path::PathBuf {
+    let path = dir.join("tokenbroker.toml");
+    let text = format!(
+        "[profiles.main]\n\
+         token_url = \"{token_url}\"\n\
+         auth_style = \"json\"\n\
+         client_id = \"{CLIENT_ID}\"\n\
+         {secret_line}\n\
+         audience = \"{AUDIENCE}\"\n\
+         client_name = \"acme-fleet\"\n\
+         \n\
+         [agent]\n\
+         listen = \"127.0.0.1:0\"\n\
+         {agent_extra}\n\
+         [[agent.upstreams]]\n\
+         name = \"api\"\n\
+         profile = \"main\"\n\
+         base_url = \"http://{upstream}\"\n",
+        token_url = server.token_url(Dialect::Entur),
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+struct Running {
+    child: Child,
+    base: String,
+}
+
+impl Running {
+    fn signal(&self, name: &str) {
+        let pid = self.child.id().unwrap().to_string();
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+async fn start_agent(config: &Path) -> Running {
+    let mut child = Command::new(BIN)
+        .args(["agent", "--config", config.to_str().unwrap()])
+        .env_remove("RUST_LOG")
+        .env_remove("TOKENBROKER_CONFIG")
+        .env("FLEET_SECRET", SECRET)
+        .env("TOKENBROKER_CACHE_KEY", CACHE_KEY)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("the agent printed its address in time")
+        .unwrap()
+        .expect("a first line");
+    let base = first
+        .strip_prefix("listening on ")
+        .expect("the documented first line")
+        .to_owned();
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Running { child, base }
+}
+
+async fn token_of(agent: &Running) -> (u16, String) {
+    let response = reqwest::get(format!("{}/v1/token/main", agent.base))
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.unwrap();
+    (
+        status,
+        body["access_token"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_agents_sharing_redis_spend_one_token_and_survive_redis_dying() {
+    let mut redis = RedisServer::start();
+    let server = auth_server().await;
+    server.set_default_lifetime(Duration::from_secs(4));
+    server.faults().set_delay(Duration::from_millis(300));
+    let upstream = upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let shared = format!(
+        "[agent.shared_cache]\nredis_url = \"{}\"\nkey_env = \"TOKENBROKER_CACHE_KEY\"\n",
+        redis.url()
+    );
+    let config = write_config(
+        dir.path(),
+        &server,
+        upstream,
+        "",
+        "client_secret_env = \"FLEET_SECRET\"",
+    );
+    std::fs::write(&config, std::fs::read_to_string(&config).unwrap() + &shared).unwrap();
+    let agents = futures::future::join_all((0..4).map(|_| start_agent(&config))).await;
+    // Each agent fetches at start-up; the lease lets one of them ask the AS.
+    let tokens = futures::future::join_all(agents.iter().map(token_of)).await;
+    assert!(
+        tokens.iter().all(|(status, _)| *status == 200),
+        "{tokens:?}"
+    );
+    assert!(
+        tokens.iter().all(|(_, t)| *t == tokens[0].1),
+        "one token for the fleet"
+    );
+    assert_eq!(server.token_requests(), 1, "4 cold agents, 1 token request");
+    let stored = redis.command("KEYS tokenbroker:token:*");
+    assert!(stored.contains("tokenbroker:token:"), "{stored}");
+
+    redis.kill();
+    // Past the tokens' lifetime: every agent must get a new one without Redis.
+    for round in 0..8 {
+        for agent in &agents {
+            let response = reqwest::get(format!("{}/api/x", agent.base)).await.unwrap();
+            assert_eq!(
+                response.status(),
+                200,
+                "round {round}: Redis down must not fail requests"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(600)).await;
+    }
+    assert!(
+        server.token_requests() >= 5,
+        "each agent fetched for itself: {}",
+        server.token_requests()
+    );
+}
+
+#[tokio::test]
+async fn sighup_reloads_the_secret_file() {
+    let server = auth_server().await;
+    let upstream = upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret_file = dir.path().join("secret");
+    std::fs::write(&secret_file, "an-old-revoked-secret\n").unwrap();
+    let secret_line = format!("client_secret_file = {:?}", secret_file.to_str().unwrap());
+    // Polling off: only the signal can bring the new secret in.
+    let config = write_config(
+        dir.path(),
+        &server,
+        upstream,
+        "secret_poll_interval = 0",
+        &secret_line,
+    );
+    let agent = start_agent(&config).await;
+    assert_eq!(token_of(&agent).await.0, 503, "the old secret is refused");
+    std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(token_of(&agent).await.0, 503, "not reloaded without SIGHUP");
+    agent.signal("HUP");
+    let mut status = 0;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        status = token_of(&agent).await.0;
+        if status == 200 {
+            break;
+        }
+    }
+    assert_eq!(status, 200, "SIGHUP brought the new secret in");
+}
+
+#[tokio::test]
+async fn sigterm_drains_in_flight_requests_and_exits_zero() {
+    let server = auth_server().await;
+    let upstream = upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &server,
+        upstream,
+        "",
+        "client_secret_env = \"FLEET_SECRET\"",
+    );
+    let mut agent = start_agent(&config).await;
+    let slow = tokio::spawn(reqwest::get(format!("{}/api/slow", agent.base)));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    agent.signal("TERM");
+    let response = slow.await.unwrap().unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "slow");
+    let status = tokio::time::timeout(Duration::from_secs(10), agent.child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status}");
+}
+
+#[tokio::test]
+async fn config_errors_name_the_file_and_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokenbroker.toml");
+    std::fs::write(&path, "[agent]\nlisten = \"0.0.0.0:7070\"\ntoken_profiles = [\"x\"]\n[profiles.x]\ntoken_url = \"http://127.0.0.1:1/t\"\nclient_id = \"c\"\nclient_secret = \"s\"\n").unwrap();
+    let output = Command::new(BIN)
+        .args(["agent", "--config", path.to_str().unwrap()])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("tokenbroker.toml") && stderr.contains("loopback"),
+        "{stderr}"
+    );
+    std::fs::write(&path, "[agent]\nlisten = \"127.0.0.1:0\"\nlisen = 1\n").unwrap();
+    let output = Command::new(BIN)
+        .args(["agent", "--config", path.to_str().unwrap()])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("line 3") && stderr.contains("lisen"),
+        "{stderr}"
+    );
+}
