@@ -38,10 +38,7 @@ pub(crate) async fn forward(State(state): State<Arc<AgentState>>, request: Reque
             json!({ "upstream": name }),
         );
     }
-    let url = match parts.uri.query() {
-        Some(query) => format!("{}{rest}?{query}", upstream.base),
-        None => format!("{}{rest}", upstream.base),
-    };
+    let url = upstream.url_for(rest, parts.uri.query());
     let profile = &upstream.profile;
     let credentials = match profile.credentials().await {
         Ok(credentials) => credentials,
@@ -84,7 +81,7 @@ struct Call<'a> {
     state: &'a AgentState,
     upstream: &'a Upstream,
     method: Method,
-    url: String,
+    url: url::Url,
     headers: HeaderMap,
 }
 
@@ -140,15 +137,11 @@ impl Call<'_> {
         body: reqwest::Body,
         credentials: &Credentials,
     ) -> Result<reqwest::Response, Failure> {
-        let mut headers = self.headers.clone();
-        headers::authenticate(&mut headers, &self.upstream.profile, credentials);
-        let request = self
-            .upstream
-            .http
-            .request(self.method.clone(), &self.url)
-            .headers(headers)
-            .body(body)
-            .send();
+        let mut request = reqwest::Request::new(self.method.clone(), self.url.clone());
+        *request.headers_mut() = self.headers.clone();
+        headers::authenticate(request.headers_mut(), &self.upstream.profile, credentials);
+        *request.body_mut() = Some(body);
+        let request = self.upstream.http.execute(request);
         match tokio::time::timeout(self.state.upstream_timeout, request).await {
             Ok(Ok(response)) => Ok(response),
             Ok(Err(error)) if error.is_timeout() => Err(Failure::Timeout),
@@ -164,13 +157,11 @@ impl Call<'_> {
                 self.state
                     .metrics
                     .upstream_response(name, upstream.status().as_u16());
-                let mut response = Response::builder().status(upstream.status());
-                if let Some(headers) = response.headers_mut() {
-                    *headers = headers::returnable(upstream.headers());
-                }
-                response
-                    .body(Body::from_stream(upstream.bytes_stream()))
-                    .unwrap_or_else(|_| self.failed(Failure::Unreachable("bad response".into())))
+                // Wrapping reqwest's body (not a stream of it) keeps its exact size, so the caller
+                // gets Content-Length and one write instead of chunked encoding.
+                let (mut parts, body) = http::Response::from(upstream).into_parts();
+                parts.headers = headers::returnable(&parts.headers);
+                Response::from_parts(parts, Body::new(body))
             }
             Err(failure) => self.failed(failure),
         }

@@ -26,8 +26,8 @@ pub(crate) struct AgentState {
 /// One `[[agent.upstreams]]` entry, ready to forward to.
 pub(crate) struct Upstream {
     pub name: String,
-    /// The base URL without a trailing slash; the request's rest of path is appended.
-    pub base: String,
+    /// The base URL; the request's rest of path is appended to its path.
+    pub base: url::Url,
     pub profile: Arc<Profile>,
     pub http: reqwest::Client,
 }
@@ -112,10 +112,22 @@ impl Upstream {
             .map_err(|e| AgentError::Config(format!("{what}: cannot set up HTTP: {e}")))?;
         Ok(Self {
             name: settings.name.clone(),
-            base: base.as_str().trim_end_matches('/').to_owned(),
+            base,
             profile,
             http,
         })
+    }
+}
+
+impl Upstream {
+    /// `base_url` + `rest` (+ `?query`), from the already parsed base: no host parsing per
+    /// request.
+    pub(crate) fn url_for(&self, rest: &str, query: Option<&str>) -> url::Url {
+        let mut url = self.base.clone();
+        let path = format!("{}{rest}", self.base.path().trim_end_matches('/'));
+        url.set_path(&path);
+        url.set_query(query);
+        url
     }
 }
 

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Requests/s and p99 at 50 connections, side by side in one run:
+#   direct to the upstream · nginx proxying with a static Authorization header · tokenbroker agent
+# The upstream is nginx answering a small static 200. The agent gets real tokens from a local
+# `tokenbroker serve`; only the proxying is measured (tokens are cached, as in production).
+# Also reports the agent's idle RSS (after start-up and its first token) and its RSS under load.
+# Loopback only; each load run is bounded by DURATION and stops by itself.
+# Needs: wrk and nginx (Debian: apt-get install -y wrk nginx-light).
+# Usage: bench/agent_proxy.sh            (DURATION=10s CONNECTIONS=50 by default)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-50}
+AUDIENCE=https://api.dev.entur.io
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+for tool in wrk nginx curl python3; do
+  command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install -y wrk nginx-light curl python3" >&2; exit 2; }
+done
+cargo build --release --locked -q -p tokenbroker-cli
+bin=target/release/tokenbroker
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_for() { # url
+  for _ in $(seq 1 100); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done
+  echo "server at $1 did not come up" >&2; exit 1
+}
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+declare -A RPS P99
+load() { # name url
+  local out
+  out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$2")
+  if grep -q "Non-2xx" <<<"$out"; then echo "$1: some requests failed:" >&2; echo "$out" >&2; exit 1; fi
+  RPS[$1]=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  P99[$1]=$(awk '$1=="99%" {print $2}' <<<"$out")
+  printf '%-34s %12s req/s   p99 %s\n' "$1" "${RPS[$1]}" "${P99[$1]}"
+}
+
+# nginx: the upstream (static 200) and a proxy to it with a static Authorization header.
+upstream_port=$(free_port)
+nginx_proxy_port=$(free_port)
+mkdir -p "$work/nginx"
+cat >"$work/nginx.conf" <<CONF
+worker_processes auto;
+pid $work/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx;
+  fastcgi_temp_path $work/nginx; uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
+  keepalive_requests 1000000;
+  upstream api { server 127.0.0.1:$upstream_port; keepalive 64; }
+  server {
+    listen 127.0.0.1:$upstream_port;
+    location / { default_type application/json; return 200 '{"programs":[1,2,3]}'; }
+  }
+  server {
+    listen 127.0.0.1:$nginx_proxy_port;
+    location / {
+      proxy_pass http://api;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Authorization "Bearer static-token-for-the-benchmark";
+      proxy_set_header ET-Client-Name "acme-bench";
+    }
+  }
+}
+CONF
+nginx -c "$work/nginx.conf" -p "$work/nginx"
+wait_for "http://127.0.0.1:$upstream_port/"
+
+# The authorization server and a client for the agent.
+data=$work/as
+created=$("$bin" clients --data-dir "$data" create --name bench --audience "$AUDIENCE" --json)
+client_id=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_id"])' <<<"$created")
+export BENCH_SECRET
+BENCH_SECRET=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])' <<<"$created")
+as_port=$(free_port)
+"$bin" serve --data-dir "$data" --listen "127.0.0.1:$as_port" >/dev/null 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$as_port/healthz"
+
+agent_port=$(free_port)
+cat >"$work/tokenbroker.toml" <<CONF
+[profiles.bench]
+token_url = "http://127.0.0.1:$as_port/oauth2/token"
+auth_style = "basic"
+client_id = "$client_id"
+client_secret_env = "BENCH_SECRET"
+audience = "$AUDIENCE"
+client_name = "acme-bench"
+
+[agent]
+listen = "127.0.0.1:$agent_port"
+[[agent.upstreams]]
+name = "api"
+profile = "bench"
+base_url = "http://127.0.0.1:$upstream_port"
+CONF
+"$bin" agent --config "$work/tokenbroker.toml" >/dev/null 2>&1 &
+agent_pid=$!
+pids+=($agent_pid)
+wait_for "http://127.0.0.1:$agent_port/readyz"
+curl -fsS -o /dev/null "http://127.0.0.1:$agent_port/api/warm-up"
+sleep 1
+idle_rss=$(rss_kib "$agent_pid")
+
+echo "$CONNECTIONS connections, $DURATION each, $(nproc) cores, loopback; upstream: nginx static 200"
+load "direct to the upstream" "http://127.0.0.1:$upstream_port/personalisation/v1/programs/1"
+load "nginx proxy, static header" "http://127.0.0.1:$nginx_proxy_port/personalisation/v1/programs/1"
+load "tokenbroker agent" "http://127.0.0.1:$agent_port/api/personalisation/v1/programs/1"
+loaded_rss=$(rss_kib "$agent_pid")
+
+python3 - "${RPS[tokenbroker agent]}" "${RPS[nginx proxy, static header]}" \
+  "${P99[tokenbroker agent]}" "${P99[direct to the upstream]}" "${P99[nginx proxy, static header]}" \
+  "$idle_rss" "$loaded_rss" <<'PY'
+import sys
+def ms(text):
+    for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * factor
+    raise ValueError(text)
+agent, nginx = float(sys.argv[1]), float(sys.argv[2])
+agent_p99, direct_p99, nginx_p99 = (ms(a) for a in sys.argv[3:6])
+idle, loaded = int(sys.argv[6]) / 1024, int(sys.argv[7]) / 1024
+print(f"agent / nginx throughput: {agent / nginx:.2f}x   (target >= 0.8x)")
+print(f"agent p99 added over direct: {agent_p99 - direct_p99:.2f} ms   (target <= 1 ms); nginx adds {nginx_p99 - direct_p99:.2f} ms")
+print(f"agent RSS: idle {idle:.1f} MiB (target <= 20 MiB), after load {loaded:.1f} MiB")
+PY
