@@ -17,7 +17,9 @@ work=$(mktemp -d)
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  for pidfile in "$work"/upstream.pid "$work"/proxy.pid; do
+    [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -45,38 +47,43 @@ load() { # name url [connections threads]
   printf '%-34s %12s req/s   p99 %s\n' "$1" "${RPS[$1]}" "${P99[$1]}"
 }
 
-# nginx: the upstream (static 200) and a proxy to it with a static Authorization header.
+# Two separate nginx instances: the upstream (static 200) and a proxy to it with a static
+# Authorization header. Separate processes matter: one nginx serving both roles would proxy to
+# itself, often within one worker, and skip the cross-process hop the agent has to make.
 upstream_port=$(free_port)
 nginx_proxy_port=$(free_port)
-mkdir -p "$work/nginx"
-cat >"$work/nginx.conf" <<CONF
+nginx_conf() { # name server-block
+  mkdir -p "$work/$1"
+  cat >"$work/$1.conf" <<CONF
 worker_processes auto;
-pid $work/nginx.pid;
-error_log $work/nginx/error.log warn;
+pid $work/$1.pid;
+error_log $work/$1/error.log warn;
 events { worker_connections 4096; }
 http {
   access_log off;
-  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx;
-  fastcgi_temp_path $work/nginx; uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
+  client_body_temp_path $work/$1; proxy_temp_path $work/$1;
+  fastcgi_temp_path $work/$1; uwsgi_temp_path $work/$1; scgi_temp_path $work/$1;
   keepalive_requests 1000000;
-  upstream api { server 127.0.0.1:$upstream_port; keepalive 64; }
-  server {
+  $2
+}
+CONF
+  nginx -c "$work/$1.conf" -p "$work/$1"
+}
+nginx_conf upstream "server {
     listen 127.0.0.1:$upstream_port;
-    location / { default_type application/json; return 200 '{"programs":[1,2,3]}'; }
-  }
+    location / { default_type application/json; return 200 '{\"programs\":[1,2,3]}'; }
+  }"
+nginx_conf proxy "upstream api { server 127.0.0.1:$upstream_port; keepalive 64; }
   server {
     listen 127.0.0.1:$nginx_proxy_port;
     location / {
       proxy_pass http://api;
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Authorization "Bearer static-token-for-the-benchmark";
-      proxy_set_header ET-Client-Name "acme-bench";
+      proxy_set_header Connection \"\";
+      proxy_set_header Authorization \"Bearer static-token-for-the-benchmark\";
+      proxy_set_header ET-Client-Name \"acme-bench\";
     }
-  }
-}
-CONF
-nginx -c "$work/nginx.conf" -p "$work/nginx"
+  }"
 wait_for "http://127.0.0.1:$upstream_port/"
 
 # The authorization server and a client for the agent.
