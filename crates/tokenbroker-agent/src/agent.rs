@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use axum::routing::get;
 use axum::Router;
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::error::AgentError;
 use crate::profile::ProfileSpec;
 use crate::settings::AgentSettings;
 use crate::state::AgentState;
-use crate::{health, logout, proxy, reload, token_endpoint};
+use crate::{health, logout, proxy, reload, token_endpoint, workers};
 
 /// Everything the agent needs: the `[agent]` table and the profiles its upstreams use.
 #[derive(Debug, Clone)]
@@ -31,7 +31,10 @@ pub struct Agent {
     socket: Option<PathBuf>,
     state: Arc<AgentState>,
     stop: watch::Sender<bool>,
-    servers: Vec<JoinHandle<()>>,
+    /// The TCP serving threads, each completing when drained.
+    workers: Vec<oneshot::Receiver<()>>,
+    /// The Unix socket's server, on the caller's runtime.
+    unix_server: Option<JoinHandle<()>>,
     background: Vec<JoinHandle<()>>,
     drain_timeout: Duration,
     logout_on_shutdown: bool,
@@ -43,27 +46,17 @@ impl Agent {
     pub async fn start(config: AgentConfig) -> Result<Agent, AgentError> {
         let settings = config.settings;
         let state = Arc::new(AgentState::build(&settings, config.profiles)?);
-        let router = router(Arc::clone(&state));
         let (stop, stopped) = watch::channel(false);
-        let listener = tokio::net::TcpListener::bind(settings.listen)
-            .await
-            .map_err(|source| AgentError::Listen {
-                what: settings.listen.to_string(),
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| AgentError::Listen {
-            what: settings.listen.to_string(),
-            source,
-        })?;
-        let mut servers = vec![tokio::spawn(serve_tcp(
-            listener,
-            router.clone(),
-            stopped.clone(),
-        ))];
-        if let Some(path) = &settings.unix_socket {
-            let listener = bind_unix(path)?;
-            servers.push(tokio::spawn(serve_unix(listener, router, stopped)));
-        }
+        let (addr, listeners) = workers::bind(settings.listen, settings.serving_threads())?;
+        let workers = workers::spawn(listeners, &state, router, &stopped)?;
+        let unix_server = match &settings.unix_socket {
+            Some(path) => {
+                let listener = bind_unix(path)?;
+                let router = router(Arc::clone(&state));
+                Some(tokio::spawn(workers::serve(listener, router, stopped)))
+            }
+            None => None,
+        };
         let mut background = warm_up(&state);
         let poll = AgentSettings::duration(settings.secret_poll_interval);
         background.extend(reload::spawn_file_watch(Arc::clone(&state), poll));
@@ -73,7 +66,8 @@ impl Agent {
             socket: settings.unix_socket.clone(),
             state,
             stop,
-            servers,
+            workers,
+            unix_server,
             background,
             drain_timeout: AgentSettings::duration(settings.drain_timeout),
             logout_on_shutdown: settings.logout_on_shutdown,
@@ -95,7 +89,10 @@ impl Agent {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let drained = tokio::time::timeout(self.drain_timeout, async {
-            for server in self.servers {
+            for worker in self.workers {
+                let _ = worker.await;
+            }
+            if let Some(server) = self.unix_server {
                 let _ = server.await;
             }
         })
@@ -149,36 +146,6 @@ fn router(state: Arc<AgentState>) -> Router {
         .route("/v1/token/{profile}", get(token_endpoint::token))
         .fallback(proxy::forward)
         .with_state(state)
-}
-
-async fn serve_tcp(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    stopped: watch::Receiver<bool>,
-) {
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(until_stopped(stopped))
-        .await;
-    if let Err(error) = served {
-        tracing::error!(%error, "the agent's listener failed");
-    }
-}
-
-async fn serve_unix(
-    listener: tokio::net::UnixListener,
-    router: Router,
-    stopped: watch::Receiver<bool>,
-) {
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(until_stopped(stopped))
-        .await;
-    if let Err(error) = served {
-        tracing::error!(%error, "the agent's Unix socket failed");
-    }
-}
-
-async fn until_stopped(mut stopped: watch::Receiver<bool>) {
-    let _ = stopped.wait_for(|stop| *stop).await;
 }
 
 /// Binds the socket and restricts it to this user (0600) before anyone can have connected:

@@ -29,6 +29,7 @@ mod replay;
 pub mod settings;
 mod state;
 mod token_endpoint;
+mod workers;
 
 pub use agent::{Agent, AgentConfig};
 pub use error::AgentError;

@@ -39,6 +39,9 @@ pub struct AgentSettings {
     /// More profiles to serve on the token endpoint only (those of the upstreams always are).
     #[serde(default)]
     pub token_profiles: Vec<String>,
+    /// Serving threads, each with its own event loop and upstream connections (default: one per
+    /// CPU).
+    pub worker_threads: Option<usize>,
     /// Serve `GET /v1/token/{profile}` (default true).
     #[serde(default = "yes")]
     pub token_endpoint: bool,
@@ -140,6 +143,14 @@ impl AgentSettings {
             .copied()
             .unwrap_or(self.budget)
             .to_budget()
+    }
+
+    /// How many serving threads to run.
+    pub fn serving_threads(&self) -> usize {
+        self.worker_threads
+            .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
+            .unwrap_or(1)
+            .clamp(1, 256)
     }
 
     /// The names of every profile the agent needs: the upstreams' and `token_profiles`, once each.

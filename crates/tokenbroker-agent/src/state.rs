@@ -12,10 +12,11 @@ use crate::metrics::AgentMetrics;
 use crate::profile::{Profile, ProfileSpec};
 use crate::settings::{AgentSettings, SharedCacheSettings, UpstreamSettings};
 
+/// One serving thread's view: shared profiles and metrics, its own upstream connection pools.
 pub(crate) struct AgentState {
     pub profiles: BTreeMap<String, Arc<Profile>>,
     pub upstreams: BTreeMap<String, Upstream>,
-    pub metrics: AgentMetrics,
+    pub metrics: Arc<AgentMetrics>,
     pub token_endpoint: bool,
     pub token_endpoint_secret: Option<ClientSecret>,
     pub max_replay_body: usize,
@@ -30,6 +31,15 @@ pub(crate) struct Upstream {
     pub base: url::Url,
     pub profile: Arc<Profile>,
     pub http: reqwest::Client,
+    connection: ConnectionSettings,
+}
+
+/// How connections to an upstream are made: kept to build one pool per serving thread.
+#[derive(Clone, Copy)]
+struct ConnectionSettings {
+    connect_timeout: Duration,
+    read_timeout: Duration,
+    http2_prior_knowledge: bool,
 }
 
 impl AgentState {
@@ -72,12 +82,34 @@ impl AgentState {
         Ok(Self {
             profiles,
             upstreams,
-            metrics: AgentMetrics::default(),
+            metrics: Arc::new(AgentMetrics::default()),
             token_endpoint: settings.token_endpoint,
             token_endpoint_secret,
             max_replay_body: settings.max_replay_body_bytes,
             upstream_timeout: AgentSettings::duration(settings.upstream_timeout),
             shared_cache: shared.is_some(),
+        })
+    }
+}
+
+impl AgentState {
+    /// The same profiles, metrics and limits with new upstream connection pools: each serving
+    /// thread keeps its connections on its own event loop.
+    pub(crate) fn for_another_thread(&self) -> Result<Self, AgentError> {
+        let upstreams = self
+            .upstreams
+            .iter()
+            .map(|(name, upstream)| Ok((name.clone(), upstream.with_new_pool()?)))
+            .collect::<Result<_, AgentError>>()?;
+        Ok(Self {
+            profiles: self.profiles.clone(),
+            upstreams,
+            metrics: Arc::clone(&self.metrics),
+            token_endpoint: self.token_endpoint,
+            token_endpoint_secret: self.token_endpoint_secret.clone(),
+            max_replay_body: self.max_replay_body,
+            upstream_timeout: self.upstream_timeout,
+            shared_cache: self.shared_cache,
         })
     }
 }
@@ -96,25 +128,27 @@ impl Upstream {
                 "{what} must not have a query or fragment"
             )));
         }
-        let mut http = reqwest::Client::builder()
-            // Redirects are the caller's business: pass them through, don't follow them with
-            // credentials attached.
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(AgentSettings::duration(agent.connect_timeout))
-            .read_timeout(AgentSettings::duration(agent.read_timeout))
-            .pool_idle_timeout(Duration::from_secs(90))
-            .tcp_nodelay(true);
-        if settings.http2_prior_knowledge {
-            http = http.http2_prior_knowledge();
-        }
-        let http = http
-            .build()
-            .map_err(|e| AgentError::Config(format!("{what}: cannot set up HTTP: {e}")))?;
+        let connection = ConnectionSettings {
+            connect_timeout: AgentSettings::duration(agent.connect_timeout),
+            read_timeout: AgentSettings::duration(agent.read_timeout),
+            http2_prior_knowledge: settings.http2_prior_knowledge,
+        };
         Ok(Self {
+            http: connection.client(&settings.name)?,
             name: settings.name.clone(),
             base,
             profile,
-            http,
+            connection,
+        })
+    }
+
+    fn with_new_pool(&self) -> Result<Self, AgentError> {
+        Ok(Self {
+            name: self.name.clone(),
+            base: self.base.clone(),
+            profile: Arc::clone(&self.profile),
+            http: self.connection.client(&self.name)?,
+            connection: self.connection,
         })
     }
 }
@@ -128,6 +162,27 @@ impl Upstream {
         url.set_path(&path);
         url.set_query(query);
         url
+    }
+}
+
+impl ConnectionSettings {
+    fn client(&self, upstream: &str) -> Result<reqwest::Client, AgentError> {
+        let mut http = reqwest::Client::builder()
+            // Redirects are the caller's business: pass them through, don't follow them with
+            // credentials attached.
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(self.connect_timeout)
+            .read_timeout(self.read_timeout)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true);
+        if self.http2_prior_knowledge {
+            http = http.http2_prior_knowledge();
+        }
+        http.build().map_err(|e| {
+            AgentError::Config(format!(
+                "[[agent.upstreams]] {upstream}: cannot set up HTTP: {e}"
+            ))
+        })
     }
 }
 
