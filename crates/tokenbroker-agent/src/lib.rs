@@ -9,7 +9,8 @@
 //! The CLI's `tokenbroker agent --config FILE` reads `tokenbroker.toml` and calls
 //! [`Agent::start`]; this crate does not read files or parse arguments itself.
 //!
-//! Module map: [`settings`] (the `[agent]` table) → `state` (profiles, upstreams) → `proxy`
+//! Module map: [`settings`] (the `[agent]` table) → `state` (profiles, upstreams) → `workers`
+//! (thread-per-core serving) → `proxy`
 //! (forwarding, with `headers` and `replay`) / `token_endpoint` / `health` → `metrics`;
 //! `reload` (secrets) and `logout` (shutdown) around them.
 
