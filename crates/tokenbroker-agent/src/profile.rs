@@ -27,6 +27,8 @@ pub struct ProfileSpec {
     pub x_jwt: Option<XJwtConfig>,
     /// The file the client secret was read from: re-read on SIGHUP and when it changes.
     pub secret_file: Option<PathBuf>,
+    /// The file the X-JWT password was read from: re-read likewise.
+    pub x_jwt_password_file: Option<PathBuf>,
     /// Where to log the token out on shutdown (Telenor `GET /oauth/v2/logout`, seed 003).
     pub logout_url: Option<Url>,
 }
@@ -54,6 +56,7 @@ pub(crate) struct Profile {
     pub client_name: Option<ClientName>,
     pub transaction_ids: bool,
     pub secret_file: Option<PathBuf>,
+    x_jwt_password_file: Option<PathBuf>,
     pub logout_url: Option<Url>,
     /// Token lookups by the proxy and the token endpoint (cache hits = lookups − waits).
     lookups: AtomicU64,
@@ -84,6 +87,7 @@ impl Profile {
             client_name: spec.client_name,
             transaction_ids: spec.transaction_ids,
             secret_file: spec.secret_file,
+            x_jwt_password_file: spec.x_jwt_password_file,
             logout_url: spec.logout_url,
             lookups: AtomicU64::new(0),
         })
@@ -143,14 +147,43 @@ impl Profile {
         self.lookups.load(Ordering::Relaxed)
     }
 
-    /// Re-reads the secret file; true when the secret changed.
+    /// True when a secret came from a file (and can be reloaded).
+    pub(crate) fn has_secret_files(&self) -> bool {
+        self.secret_file.is_some() || self.x_jwt_password_file.is_some()
+    }
+
+    /// Re-reads the secret files (client secret, X-JWT password); true when one changed.
     pub(crate) fn reload_secret(&self) -> Result<bool, String> {
-        let Some(path) = &self.secret_file else {
-            return Ok(false);
+        let mut changed = false;
+        if let Some(secret) = self.read_secret_file(self.secret_file.as_deref(), "secret")? {
+            if self.source.client().replace_secret(secret) {
+                // A refresh that failed with the old secret may be cooling down; try the new one.
+                self.source.clear_cooldown();
+                changed = true;
+            }
+        }
+        let password_file = self.x_jwt_password_file.as_deref();
+        if let (Some(x_jwt), Some(password)) = (
+            &self.x_jwt,
+            self.read_secret_file(password_file, "X-JWT password")?,
+        ) {
+            changed |= x_jwt.replace_password(password);
+        }
+        Ok(changed)
+    }
+
+    fn read_secret_file(
+        &self,
+        path: Option<&std::path::Path>,
+        what: &str,
+    ) -> Result<Option<ClientSecret>, String> {
+        let Some(path) = path else {
+            return Ok(None);
         };
+        let keeping = format!("keeping the current {what}");
         let text = std::fs::read_to_string(path).map_err(|e| {
             format!(
-                "profile {}: cannot re-read the secret file {}: {e}; keeping the current secret",
+                "profile {}: cannot re-read the {what} file {}: {e}; {keeping}",
                 self.name,
                 path.display()
             )
@@ -158,20 +191,12 @@ impl Profile {
         let value = text.trim_end_matches(['\r', '\n']);
         if value.is_empty() {
             return Err(format!(
-                "profile {}: the secret file {} is empty; keeping the current secret",
+                "profile {}: the {what} file {} is empty; {keeping}",
                 self.name,
                 path.display()
             ));
         }
-        let changed = self
-            .source
-            .client()
-            .replace_secret(ClientSecret::new(value));
-        if changed {
-            // A refresh that failed with the old secret may be cooling down; try the new one now.
-            self.source.clear_cooldown();
-        }
-        Ok(changed)
+        Ok(Some(ClientSecret::new(value)))
     }
 }
 

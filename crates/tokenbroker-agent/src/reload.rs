@@ -32,7 +32,7 @@ pub(crate) fn spawn_file_watch(
     state: Arc<AgentState>,
     every: Duration,
 ) -> Option<tokio::task::JoinHandle<()>> {
-    let has_files = state.profiles.values().any(|p| p.secret_file.is_some());
+    let has_files = state.profiles.values().any(|p| p.has_secret_files());
     if every.is_zero() || !has_files {
         return None;
     }

@@ -269,12 +269,15 @@ async fn telenor_x_jwt_and_entur_programs_through_the_agent_against_the_sandbox(
     .auth_style(AuthStyle::Basic)
     .build()
     .unwrap();
+    // The X-JWT password starts out wrong, from a file, and is fixed by a reload.
+    let password_file = dir.path().join("x-jwt-password");
+    std::fs::write(&password_file, "not-the-password\n").unwrap();
     let x_jwt = tokenbroker::XJwtConfig::new(
         &base,
         "Mobile Subscriptions Administration API",
         "comm-client",
         tokenbroker_sandbox::COMMUNICATION_USER_ID,
-        sandbox.communication_user.password.clone(),
+        "not-the-password",
     )
     .unwrap();
     let entur = ClientConfig::builder(
@@ -294,6 +297,7 @@ async fn telenor_x_jwt_and_entur_programs_through_the_agent_against_the_sandbox(
             transaction_ids: true,
             x_jwt: Some(x_jwt),
             secret_file: None,
+            x_jwt_password_file: Some(password_file.clone()),
             logout_url: None,
         },
         tokenbroker_agent::ProfileSpec {
@@ -303,6 +307,7 @@ async fn telenor_x_jwt_and_entur_programs_through_the_agent_against_the_sandbox(
             transaction_ids: false,
             x_jwt: None,
             secret_file: None,
+            x_jwt_password_file: None,
             logout_url: None,
         },
     ];
@@ -317,6 +322,16 @@ async fn telenor_x_jwt_and_entur_programs_through_the_agent_against_the_sandbox(
         agent.addr(),
         tokenbroker_sandbox::communication::SERVICE_RULES_PATH
     );
+    let refused = reqwest::get(&rules).await.unwrap();
+    assert_eq!(refused.status(), 503, "no X-JWT with the wrong password");
+    let body = refused.text().await.unwrap();
+    assert!(!body.contains("not-the-password"), "{body}");
+    std::fs::write(
+        &password_file,
+        format!("{}\n", sandbox.communication_user.password),
+    )
+    .unwrap();
+    assert_eq!(agent.reload_secrets(), 1, "the X-JWT password was reloaded");
     let response = reqwest::get(&rules).await.unwrap();
     assert_eq!(
         response.status(),

@@ -149,6 +149,8 @@ pub struct ResolvedProfile {
     pub x_jwt: Option<XJwtConfig>,
     /// The file the secret came from (the agent re-reads it).
     pub secret_file: Option<PathBuf>,
+    /// The file the X-JWT password came from (the agent re-reads it).
+    pub x_jwt_password_file: Option<PathBuf>,
     /// Where the token can be logged out, when the provider has such an endpoint.
     pub logout_url: Option<url::Url>,
 }
@@ -342,6 +344,11 @@ fn build(name: &str, profile: &Profile, where_: &str) -> CliResult<ResolvedProfi
             .client_secret_env
             .is_none()
             .then(|| profile.client_secret_file.clone())
+            .flatten(),
+        x_jwt_password_file: profile
+            .x_jwt_password_env
+            .is_none()
+            .then(|| profile.x_jwt_password_file.clone())
             .flatten(),
         logout_url,
     })

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use arc_swap::ArcSwapOption;
+use arc_swap::{ArcSwap, ArcSwapOption};
 use serde_json::{json, Value};
 use url::Url;
 
@@ -78,6 +78,8 @@ pub struct XJwtSource<S> {
     clock: Arc<dyn Clock>,
     current: ArcSwapOption<Cached>,
     fetching: tokio::sync::Mutex<()>,
+    /// Swappable so a reloaded password is used from the next hasPermission call on.
+    password: ArcSwap<ClientSecret>,
 }
 
 impl<S: TokenSource> XJwtSource<S> {
@@ -85,7 +87,6 @@ impl<S: TokenSource> XJwtSource<S> {
     pub fn new(bearer: Arc<S>, config: XJwtConfig) -> Self {
         Self {
             bearer,
-            config,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .redirect(reqwest::redirect::Policy::none())
@@ -94,6 +95,8 @@ impl<S: TokenSource> XJwtSource<S> {
             clock: Arc::new(SystemClock),
             current: ArcSwapOption::empty(),
             fetching: tokio::sync::Mutex::new(()),
+            password: ArcSwap::from_pointee(config.password.clone()),
+            config,
         }
     }
 
@@ -116,6 +119,16 @@ impl<S: TokenSource> XJwtSource<S> {
         Ok((bearer, x_jwt))
     }
 
+    /// Uses `password` from the next hasPermission call on; false when it is the one in use.
+    /// X-JWTs already issued stay in use.
+    pub fn replace_password(&self, password: ClientSecret) -> bool {
+        if self.password.load().same_as(&password) {
+            return false;
+        }
+        self.password.store(std::sync::Arc::new(password));
+        true
+    }
+
     /// The API rejected `x_jwt`: drop it if it is the current one.
     pub fn invalidate(&self, x_jwt: &AccessToken) {
         let current = self.current.load();
@@ -135,10 +148,11 @@ impl<S: TokenSource> XJwtSource<S> {
     async fn fetch(&self, bearer: &AccessToken) -> Result<AccessToken, Error> {
         require_https(&self.config.url)?;
         let label = redact_url(&self.config.url);
+        let password = self.password.load_full();
         let body = json!({
             "clientId": self.config.client_id,
             "userId": self.config.user_id,
-            "password": self.config.password.expose(),
+            "password": password.expose(),
         });
         let response = self
             .http
@@ -170,7 +184,7 @@ impl<S: TokenSource> XJwtSource<S> {
                 .ok()
                 .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
                 .unwrap_or_default()
-                .replace(self.config.password.expose(), "[redacted]");
+                .replace(password.expose(), "[redacted]");
             return Err(Error::Rejected(crate::error::Rejection {
                 url: label.clone(),
                 status,

@@ -139,6 +139,7 @@ pub fn entur_profile(server: &LocalAuthServer, name: &str) -> ProfileSpec {
         transaction_ids: true,
         x_jwt: None,
         secret_file: None,
+        x_jwt_password_file: None,
         logout_url: None,
     }
 }

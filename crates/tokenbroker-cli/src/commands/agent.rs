@@ -50,6 +50,7 @@ fn spec(profile: ResolvedProfile) -> ProfileSpec {
         transaction_ids: profile.transaction_ids,
         x_jwt: profile.x_jwt,
         secret_file: profile.secret_file,
+        x_jwt_password_file: profile.x_jwt_password_file,
         logout_url: profile.logout_url,
     }
 }
