@@ -342,6 +342,9 @@ async fn demo_runs_and_exits_zero() {
         "→ 408 Request Timeout",
         "re-authenticates once (1 new token) and retries → 200",
         "X-Transaction-Id → 200",
+        "no credentials sent → 200 OK (the agent added Bearer and ET-Client-Name)",
+        "100 requests through the agent: 1 token request(s) to the AS",
+        "GET /v1/token/entur → token_type \"Bearer\"",
     ] {
         assert!(
             shown.contains(expected),

@@ -62,6 +62,7 @@ async fn walk(data_dir: &std::path::Path) -> CliResult {
     expiring_mid_request(&sandbox, &base).await?;
     logout_and_recover(&base, &entur_api).await?;
     x_jwt_flow(&sandbox, &base).await?;
+    super::agent_side::run(&base, &entur, CLIENT_NAME).await?;
     sandbox.server.stop().await;
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! `tokenbroker demo`: the whole client-credentials story on this machine — the client side
 //! against an in-process authorization server, then the API side against the sandbox (the server
-//! with demo partner APIs behind the guard). No network, no configuration; exits 0.
+//! with demo partner APIs behind the guard), and the sidecar agent in front of it. No network, no
+//! configuration; exits 0.
 
+mod agent_side;
 mod api_side;
 mod client_side;
 
