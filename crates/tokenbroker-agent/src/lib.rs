@@ -20,6 +20,7 @@ mod agent;
 mod error;
 mod headers;
 mod health;
+mod idle_timeout;
 mod logout;
 mod metrics;
 mod problem;

@@ -16,6 +16,7 @@ use http::{HeaderMap, Method, StatusCode};
 use serde_json::json;
 
 use crate::headers;
+use crate::idle_timeout::IdleTimeout;
 use crate::problem::{no_token, problem};
 use crate::profile::Credentials;
 use crate::replay::{self, OutgoingBody};
@@ -38,7 +39,14 @@ pub(crate) async fn forward(State(state): State<Arc<AgentState>>, request: Reque
             json!({ "upstream": name }),
         );
     }
-    let url = upstream.url_for(rest, parts.uri.query());
+    let Some(uri) = upstream.uri_for(rest, parts.uri.query()) else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "invalid_path",
+            "the path and query do not form a valid upstream URI",
+            json!({ "upstream": name }),
+        );
+    };
     let profile = &upstream.profile;
     let credentials = match profile.credentials().await {
         Ok(credentials) => credentials,
@@ -70,7 +78,7 @@ pub(crate) async fn forward(State(state): State<Arc<AgentState>>, request: Reque
         state: &state,
         upstream,
         method: parts.method,
-        url,
+        uri,
         headers: forwarded,
     };
     call.run(body, credentials).await
@@ -81,7 +89,7 @@ struct Call<'a> {
     state: &'a AgentState,
     upstream: &'a Upstream,
     method: Method,
-    url: url::Url,
+    uri: http::Uri,
     headers: HeaderMap,
 }
 
@@ -100,7 +108,7 @@ impl Call<'_> {
                 return self.answer(response);
             }
         };
-        match self.send(reqwest::Body::from(bytes.clone()), &used).await {
+        match self.send(Body::from(bytes.clone()), &used).await {
             Ok(response) if response.status() == StatusCode::UNAUTHORIZED => {
                 self.retry_after_401(bytes, response, used).await
             }
@@ -111,7 +119,7 @@ impl Call<'_> {
     async fn retry_after_401(
         &self,
         bytes: bytes::Bytes,
-        unauthorized: reqwest::Response,
+        unauthorized: UpstreamResponse,
         used: Credentials,
     ) -> Response {
         let profile = &self.upstream.profile;
@@ -128,39 +136,40 @@ impl Call<'_> {
             retry_with = fresh.bearer.fingerprint(),
             "401 from the upstream; retrying once with a new token"
         );
-        let retried = self.send(reqwest::Body::from(bytes), &fresh).await;
+        let retried = self.send(Body::from(bytes), &fresh).await;
         self.answer(retried)
     }
 
     async fn send(
         &self,
-        body: reqwest::Body,
+        body: Body,
         credentials: &Credentials,
-    ) -> Result<reqwest::Response, Failure> {
-        let mut request = reqwest::Request::new(self.method.clone(), self.url.clone());
+    ) -> Result<UpstreamResponse, Failure> {
+        let mut request = http::Request::new(body);
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = self.uri.clone();
         *request.headers_mut() = self.headers.clone();
         headers::authenticate(request.headers_mut(), &self.upstream.profile, credentials);
-        *request.body_mut() = Some(body);
-        let request = self.upstream.http.execute(request);
+        let request = self.upstream.http.request(request);
         match tokio::time::timeout(self.state.upstream_timeout, request).await {
             Ok(Ok(response)) => Ok(response),
-            Ok(Err(error)) if error.is_timeout() => Err(Failure::Timeout),
             Ok(Err(error)) => Err(Failure::Unreachable(reason(&error))),
             Err(_) => Err(Failure::Timeout),
         }
     }
 
-    fn answer(&self, outcome: Result<reqwest::Response, Failure>) -> Response {
+    fn answer(&self, outcome: Result<UpstreamResponse, Failure>) -> Response {
         let name = &self.upstream.name;
         match outcome {
             Ok(upstream) => {
                 self.state
                     .metrics
                     .upstream_response(name, upstream.status().as_u16());
-                // Wrapping reqwest's body (not a stream of it) keeps its exact size, so the caller
+                // Wrapping hyper's body (not a stream of it) keeps its exact size, so the caller
                 // gets Content-Length and one write instead of chunked encoding.
-                let (mut parts, body) = http::Response::from(upstream).into_parts();
+                let (mut parts, body) = upstream.into_parts();
                 parts.headers = headers::returnable(&parts.headers);
+                let body = IdleTimeout::new(body, self.upstream.read_timeout);
                 Response::from_parts(parts, Body::new(body))
             }
             Err(failure) => self.failed(failure),
@@ -200,8 +209,11 @@ enum Failure {
     Unreachable(String),
 }
 
-/// The innermost cause: reqwest's own message repeats the URL.
-fn reason(error: &reqwest::Error) -> String {
+/// An upstream's answer, its body still streaming.
+type UpstreamResponse = http::Response<hyper::body::Incoming>;
+
+/// The innermost cause: the outer messages only say "client error (Connect)".
+fn reason(error: &hyper_util::client::legacy::Error) -> String {
     let mut reason = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {

@@ -14,7 +14,7 @@ pub(crate) enum OutgoingBody {
     /// The whole body, replayable.
     Buffered(Bytes),
     /// The body as it arrives; can be sent once.
-    Streamed(reqwest::Body),
+    Streamed(Body),
 }
 
 /// Reads up to `limit` bytes of `body`; streams it when it is (or turns out) larger.
@@ -23,16 +23,16 @@ pub(crate) async fn prepare(
     content_length: Option<u64>,
     limit: usize,
 ) -> Result<OutgoingBody, axum::Error> {
-    let mut stream = body.into_data_stream();
     if content_length.is_some_and(|length| length > limit as u64) {
-        return Ok(OutgoingBody::Streamed(reqwest::Body::wrap_stream(stream)));
+        return Ok(OutgoingBody::Streamed(body));
     }
+    let mut stream = body.into_data_stream();
     let mut buffered = BytesMut::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
         if buffered.len() + chunk.len() > limit {
             let head = futures::stream::iter([Ok(buffered.freeze()), Ok(chunk)]);
-            return Ok(OutgoingBody::Streamed(reqwest::Body::wrap_stream(
+            return Ok(OutgoingBody::Streamed(Body::from_stream(
                 head.chain(stream),
             )));
         }

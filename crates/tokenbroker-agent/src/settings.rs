@@ -94,6 +94,9 @@ pub struct UpstreamSettings {
     /// Over TLS, HTTP/2 is negotiated anyway when the upstream offers it.
     #[serde(default)]
     pub http2_prior_knowledge: bool,
+    /// PEM file of extra CA certificates to trust for this upstream, besides the system's (a
+    /// private CA, or a test certificate).
+    pub ca_file: Option<PathBuf>,
 }
 
 /// A token budget: a cap on token requests per sliding hour and day.

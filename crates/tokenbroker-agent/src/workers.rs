@@ -57,7 +57,7 @@ pub(crate) fn spawn(
 ) -> Result<Vec<oneshot::Receiver<()>>, AgentError> {
     let mut finished = Vec::with_capacity(listeners.len());
     for (index, listener) in listeners.into_iter().enumerate() {
-        let state = state.for_another_thread()?;
+        let state = state.for_another_thread();
         let stopped = stopped.clone();
         let (done, finished_rx) = oneshot::channel();
         std::thread::Builder::new()

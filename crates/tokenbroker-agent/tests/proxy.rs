@@ -316,3 +316,95 @@ async fn raw_get(addr: std::net::SocketAddr, path: &str) -> String {
     stream.read_to_string(&mut answer).await.unwrap();
     answer
 }
+
+#[tokio::test]
+async fn a_stalled_upstream_body_is_cut_off_at_the_read_timeout() {
+    let server = auth_server().await;
+    let (_upstream, addr) = Upstream::start().await;
+    let agent = agent(
+        one_upstream(addr, "read_timeout = 0.5"),
+        vec![entur_profile(&server, "main")],
+    )
+    .await;
+    let started = Instant::now();
+    let response = reqwest::get(format!("http://{}/api/stall", agent.addr()))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = response.bytes_stream();
+    assert_eq!(&body.next().await.unwrap().unwrap()[..], b"part0;");
+    let rest = body.next().await;
+    assert!(
+        matches!(rest, Some(Err(_))),
+        "the stalled body ends in an error, not silently: {rest:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "cut off after {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_slow_upstream_head_is_a_504() {
+    let server = auth_server().await;
+    let (_upstream, addr) = Upstream::start().await;
+    let agent = agent(
+        one_upstream(addr, "upstream_timeout = 0.5"),
+        vec![entur_profile(&server, "main")],
+    )
+    .await;
+    let response = reqwest::get(format!("http://{}/api/slow", agent.addr()))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 504);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "upstream_timeout");
+}
+
+#[tokio::test]
+async fn https_upstreams_are_verified_against_the_system_roots_plus_ca_file() {
+    let server = auth_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    // A real HTTPS upstream: our own authorization server with a self-signed certificate.
+    let generated = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+    let files = tokenbroker_server::TlsFiles {
+        cert: dir.path().join("cert.pem"),
+        key: dir.path().join("key.pem"),
+    };
+    std::fs::write(&files.cert, generated.cert.pem()).unwrap();
+    std::fs::write(&files.key, generated.signing_key.serialize_pem()).unwrap();
+    let mut config = tokenbroker_server::ServerConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.tls = Some(files.clone());
+    let tls_upstream = tokenbroker_server::AuthServer::start(config).await.unwrap();
+    let base = format!("https://127.0.0.1:{}", tls_upstream.addr().port());
+    let upstream = |name: &str, ca: &str| {
+        format!("[[agent.upstreams]]\nname = \"{name}\"\nprofile = \"main\"\nbase_url = \"{base}\"\n{ca}\n")
+    };
+    let settings = settings(&format!(
+        "[agent]\nlisten = \"127.0.0.1:0\"\n{}{}",
+        upstream(
+            "trusted",
+            &format!("ca_file = {:?}", files.cert.to_str().unwrap())
+        ),
+        upstream("untrusted", ""),
+    ));
+    let agent = agent(settings, vec![entur_profile(&server, "main")]).await;
+    let path = "/.well-known/oauth-authorization-server";
+    let trusted = reqwest::get(format!("http://{}/trusted{path}", agent.addr()))
+        .await
+        .unwrap();
+    assert_eq!(trusted.status(), 200);
+    let metadata: serde_json::Value = trusted.json().await.unwrap();
+    assert_eq!(metadata["issuer"], base);
+    let untrusted = reqwest::get(format!("http://{}/untrusted{path}", agent.addr()))
+        .await
+        .unwrap();
+    assert_eq!(untrusted.status(), 502, "an unknown certificate is refused");
+    let body: serde_json::Value = untrusted.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("certificate"),
+        "{body}"
+    );
+}

@@ -56,6 +56,7 @@ impl Upstream {
         let router = Router::new()
             .route("/stream", get(stream))
             .route("/slow", get(slow))
+            .route("/stall", get(stall))
             .fallback(record)
             .with_state(upstream.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -116,6 +117,17 @@ async fn stream() -> Response {
             tokio::time::sleep(Duration::from_millis(400)).await;
         }
         Ok::<_, std::io::Error>(Bytes::from(format!("chunk{i};")))
+    });
+    Body::from_stream(chunks).into_response()
+}
+
+/// One chunk, then nothing for 3 s, then the rest.
+async fn stall() -> Response {
+    let chunks = futures::stream::iter(0..2).then(|i| async move {
+        if i > 0 {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+        }
+        Ok::<_, std::io::Error>(Bytes::from(format!("part{i};")))
     });
     Body::from_stream(chunks).into_response()
 }

@@ -85,6 +85,7 @@ async fn start(base: &str, entur: &DevClient, client_name: &str) -> CliResult<Ag
             profile: "entur".into(),
             base_url: base.to_owned(),
             http2_prior_knowledge: false,
+            ca_file: None,
         }],
         ..settings
     };
