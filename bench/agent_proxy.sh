@@ -38,9 +38,10 @@ wait_for() { # url
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
 declare -A RPS P99
-load() { # name url [connections threads]
-  local out
-  out=$(wrk -t"${4:-2}" -c"${3:-$CONNECTIONS}" -d"$DURATION" --latency "$2")
+load() { # name url [connections threads script]
+  local out script=()
+  [ -n "${5:-}" ] && script=(-s "$5")
+  out=$(wrk -t"${4:-2}" -c"${3:-$CONNECTIONS}" -d"$DURATION" --latency "${script[@]}" "$2")
   if grep -q "Non-2xx" <<<"$out"; then echo "$1: some requests failed:" >&2; echo "$out" >&2; exit 1; fi
   RPS[$1]=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   P99[$1]=$(awk '$1=="99%" {print $2}' <<<"$out")
@@ -127,17 +128,17 @@ load "direct to the upstream" "http://127.0.0.1:$upstream_port/personalisation/v
 load "nginx proxy, static header" "http://127.0.0.1:$nginx_proxy_port/personalisation/v1/programs/1"
 load "tokenbroker agent" "http://127.0.0.1:$agent_port/api/personalisation/v1/programs/1"
 loaded_rss=$(rss_kib "$agent_pid")
-# At 50 connections every server above runs saturated, so its p99 is mostly queueing. The latency
-# a proxy adds is clearest with one connection: one request at a time, nothing queued.
-echo "1 connection, $DURATION each (latency without queueing)"
-load "direct, 1 connection" "http://127.0.0.1:$upstream_port/personalisation/v1/programs/1" 1 1
-load "nginx proxy, 1 connection" "http://127.0.0.1:$nginx_proxy_port/personalisation/v1/programs/1" 1 1
-load "agent, 1 connection" "http://127.0.0.1:$agent_port/api/personalisation/v1/programs/1" 1 1
+# Flat out, every server above runs saturated, so its p99 is mostly queueing. The latency a proxy
+# adds shows at a paced load: the same 50 connections, each waiting 5 ms between requests.
+echo "50 connections paced (bench/paced.lua: ~10,000 requests/s), $DURATION each"
+load "direct, paced" "http://127.0.0.1:$upstream_port/personalisation/v1/programs/1" "$CONNECTIONS" 2 bench/paced.lua
+load "nginx proxy, paced" "http://127.0.0.1:$nginx_proxy_port/personalisation/v1/programs/1" "$CONNECTIONS" 2 bench/paced.lua
+load "agent, paced" "http://127.0.0.1:$agent_port/api/personalisation/v1/programs/1" "$CONNECTIONS" 2 bench/paced.lua
 
 python3 - "${RPS[tokenbroker agent]}" "${RPS[nginx proxy, static header]}" \
   "${P99[tokenbroker agent]}" "${P99[direct to the upstream]}" "${P99[nginx proxy, static header]}" \
   "$idle_rss" "$loaded_rss" \
-  "${P99[agent, 1 connection]}" "${P99[direct, 1 connection]}" "${P99[nginx proxy, 1 connection]}" <<'PY'
+  "${P99[agent, paced]}" "${P99[direct, paced]}" "${P99[nginx proxy, paced]}" <<'PY'
 import sys
 def ms(text):
     for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
@@ -148,8 +149,8 @@ agent, nginx = float(sys.argv[1]), float(sys.argv[2])
 agent_p99, direct_p99, nginx_p99 = (ms(a) for a in sys.argv[3:6])
 idle, loaded = int(sys.argv[6]) / 1024, int(sys.argv[7]) / 1024
 print(f"agent / nginx throughput: {agent / nginx:.2f}x   (target >= 0.8x)")
-print(f"50 connections: agent p99 {agent_p99:.2f} ms, {agent_p99 - direct_p99:+.2f} ms over direct (target <= +1 ms); nginx {nginx_p99 - direct_p99:+.2f} ms")
-agent1, direct1, nginx1 = (ms(a) for a in sys.argv[8:11])
-print(f"1 connection: agent adds {agent1 - direct1:.3f} ms p99 over direct; nginx adds {nginx1 - direct1:.3f} ms")
+print(f"50 connections flat out: agent p99 {agent_p99:.2f} ms, {agent_p99 - direct_p99:+.2f} ms over direct (saturated: queueing); nginx {nginx_p99 - direct_p99:+.2f} ms")
+paced_agent, paced_direct, paced_nginx = (ms(a) for a in sys.argv[8:11])
+print(f"50 connections paced: agent adds {paced_agent - paced_direct:+.3f} ms p99 over direct (target <= +1 ms); nginx {paced_nginx - paced_direct:+.3f} ms")
 print(f"agent RSS: idle {idle:.1f} MiB (target <= 20 MiB), after load {loaded:.1f} MiB")
 PY
