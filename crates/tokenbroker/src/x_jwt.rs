@@ -22,6 +22,10 @@ use crate::source::TokenSource;
 use crate::token::AccessToken;
 use crate::transaction_id::{new_transaction_id, TRANSACTION_ID_HEADER};
 
+/// After a refused or failed hasPermission call, callers get the same error for this long instead
+/// of each making a new call (a wrong password would otherwise cost one call per API request).
+const FAILURE_COOLDOWN: Duration = Duration::from_secs(5);
+
 /// Lifetime assumed when the X-JWT carries no `exp` (seed 004: one hour).
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 
@@ -80,6 +84,8 @@ pub struct XJwtSource<S> {
     fetching: tokio::sync::Mutex<()>,
     /// Swappable so a reloaded password is used from the next hasPermission call on.
     password: ArcSwap<ClientSecret>,
+    /// The last failure and when it happened, for [`FAILURE_COOLDOWN`].
+    failure: std::sync::Mutex<Option<(SystemTime, Error)>>,
 }
 
 impl<S: TokenSource> XJwtSource<S> {
@@ -96,6 +102,7 @@ impl<S: TokenSource> XJwtSource<S> {
             current: ArcSwapOption::empty(),
             fetching: tokio::sync::Mutex::new(()),
             password: ArcSwap::from_pointee(config.password.clone()),
+            failure: std::sync::Mutex::new(None),
             config,
         }
     }
@@ -115,8 +122,32 @@ impl<S: TokenSource> XJwtSource<S> {
         if let Some(x_jwt) = self.fresh_for(&bearer) {
             return Ok((bearer, x_jwt)); // fetched while we waited
         }
-        let x_jwt = self.fetch(&bearer).await?;
-        Ok((bearer, x_jwt))
+        if let Some(error) = self.recent_failure() {
+            return Err(error);
+        }
+        match self.fetch(&bearer).await {
+            Ok(x_jwt) => {
+                *self.failures() = None;
+                Ok((bearer, x_jwt))
+            }
+            Err(error) => {
+                *self.failures() = Some((self.clock.now(), error.clone()));
+                Err(error)
+            }
+        }
+    }
+
+    fn recent_failure(&self) -> Option<Error> {
+        let failure = self.failures();
+        let (at, error) = failure.as_ref()?;
+        let age = self.clock.now().duration_since(*at).unwrap_or_default();
+        (age < FAILURE_COOLDOWN).then(|| error.clone())
+    }
+
+    fn failures(&self) -> std::sync::MutexGuard<'_, Option<(SystemTime, Error)>> {
+        self.failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Uses `password` from the next hasPermission call on; false when it is the one in use.
@@ -126,6 +157,8 @@ impl<S: TokenSource> XJwtSource<S> {
             return false;
         }
         self.password.store(std::sync::Arc::new(password));
+        // The refusal may have been the old password's: let the next call try the new one.
+        *self.failures() = None;
         true
     }
 
