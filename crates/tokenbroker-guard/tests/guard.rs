@@ -7,7 +7,6 @@ use axum::routing::get;
 use axum::Router;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use serde_json::Value;
 use tokenbroker_guard::{Guard, GuardConfig, GuardLayer, Rejection, RevocationFeed, VerifiedToken};
 use tokenbroker_server::{LocalAuthServer, LocalServerConfig, StaticClient};
 
@@ -35,17 +34,7 @@ fn config(issuer: &LocalAuthServer) -> GuardConfig {
 }
 
 async fn token(issuer: &LocalAuthServer, client: &str) -> String {
-    let response: Value = reqwest::Client::new()
-        .post(format!("{}/oauth2/token", issuer.url()))
-        .basic_auth(client, Some(format!("{client}-secret")))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    response["access_token"].as_str().unwrap().to_owned()
+    tokenbroker_testkit::fetch_token(&issuer.url(), client, &format!("{client}-secret")).await
 }
 
 /// An API with a scoped route and a slow one, behind the guard.

@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
 use tokenbroker_guard::{Guard, GuardConfig};
 use tokenbroker_server::data_dir::DataDir;
 use tokenbroker_server::keys::KeyAlgorithm;
@@ -12,17 +11,7 @@ use tokenbroker_server::{AuthServer, ServerConfig};
 const AUDIENCE: &str = "https://api.dev.entur.io";
 
 async fn token(server: &AuthServer, id: &str, secret: &str) -> String {
-    let response: Value = reqwest::Client::new()
-        .post(format!("{}/oauth2/token", server.issuer()))
-        .basic_auth(id, Some(secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    response["access_token"].as_str().unwrap().to_owned()
+    tokenbroker_testkit::fetch_token(server.issuer(), id, secret).await
 }
 
 fn kid(token: &str) -> String {

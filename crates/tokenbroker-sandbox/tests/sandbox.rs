@@ -1,28 +1,12 @@
 //! The sandbox: dev clients get tokens from the AS and call the demo partner APIs on the same
 //! listener, which answer the seeds' statuses.
 
-use serde_json::Value;
 use tokenbroker_sandbox::partner_api::ENTUR_AUDIENCE;
 use tokenbroker_sandbox::Sandbox;
 use tokenbroker_server::registry::NewClient;
 use tokenbroker_server::ServerConfig;
 
-async fn token(base: &str, id: &str, secret: &str) -> String {
-    let response: Value = reqwest::Client::new()
-        .post(format!("{base}/oauth2/token"))
-        .basic_auth(id, Some(secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    response["access_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("{response}"))
-        .to_owned()
-}
+use tokenbroker_testkit::fetch_token as token;
 
 async fn get(url: &str, token: Option<&str>, client_name: Option<&str>) -> (u16, String) {
     let mut request = reqwest::Client::new().get(url);

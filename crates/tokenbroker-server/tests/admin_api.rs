@@ -26,13 +26,8 @@ impl Admin<'_> {
 }
 
 async fn token_status(server: &LocalAuthServer, id: &str, secret: &str) -> u16 {
-    reqwest::Client::new()
-        .post(format!("{}/oauth2/token", server.url()))
-        .basic_auth(id, Some(secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
+    tokenbroker_testkit::request_token(&server.url(), id, secret)
         .await
-        .unwrap()
         .status()
         .as_u16()
 }

@@ -16,13 +16,7 @@ async fn server() -> LocalAuthServer {
 }
 
 async fn token(server: &LocalAuthServer, id: &str, secret: &str) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(format!("{}/oauth2/token", server.url()))
-        .basic_auth(id, Some(secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
+    tokenbroker_testkit::request_token(&server.url(), id, secret).await
 }
 
 async fn get(server: &LocalAuthServer, path: &str) -> (u16, String) {

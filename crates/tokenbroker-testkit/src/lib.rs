@@ -3,9 +3,11 @@
 //! Tests talk to real servers (PRODUCT.md): these start them from the binaries on this machine
 //! on ephemeral loopback ports and stop them when dropped. `.ci/run` installs the packages.
 
+pub mod oauth;
 pub mod postgres;
 pub mod redis;
 
+pub use oauth::{fetch_token, request_token};
 pub use postgres::Postgres;
 pub use redis::RedisServer;
 
