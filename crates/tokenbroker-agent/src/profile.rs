@@ -31,6 +31,8 @@ pub struct ProfileSpec {
     pub x_jwt_password_file: Option<PathBuf>,
     /// Where to log the token out on shutdown (Telenor `GET /oauth/v2/logout`, seed 003).
     pub logout_url: Option<Url>,
+    /// Where to revoke the token on shutdown (RFC 7009), for servers without a logout.
+    pub revocation_url: Option<Url>,
 }
 
 /// Why no usable token could be had: the 503's `reason`.
@@ -58,6 +60,7 @@ pub(crate) struct Profile {
     pub secret_file: Option<PathBuf>,
     x_jwt_password_file: Option<PathBuf>,
     pub logout_url: Option<Url>,
+    pub revocation_url: Option<Url>,
     /// Token lookups by the proxy and the token endpoint (cache hits = lookups − waits).
     lookups: AtomicU64,
 }
@@ -89,6 +92,7 @@ impl Profile {
             secret_file: spec.secret_file,
             x_jwt_password_file: spec.x_jwt_password_file,
             logout_url: spec.logout_url,
+            revocation_url: spec.revocation_url,
             lookups: AtomicU64::new(0),
         })
     }

@@ -246,6 +246,36 @@ async fn shutdown_drains_in_flight_requests_and_logs_tokens_out() {
 }
 
 #[tokio::test]
+async fn shutdown_revokes_tokens_with_rfc_7009_where_there_is_no_logout() {
+    let server = auth_server().await;
+    let (_upstream, addr) = Upstream::start().await;
+    let mut profile = entur_profile(&server, "main");
+    profile.revocation_url = Some(format!("{}/oauth2/revoke", server.url()).parse().unwrap());
+    let agent = agent(
+        one_upstream(addr, "logout_on_shutdown = true"),
+        vec![profile],
+    )
+    .await;
+    let token = agent_token(&agent, "main").await;
+    let introspect = || async {
+        let answer: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/oauth2/introspect", server.url()))
+            .basic_auth(CLIENT_ID, Some(SECRET))
+            .form(&[("token", token.as_str())])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["active"].as_bool().unwrap()
+    };
+    assert!(introspect().await, "active while the agent runs");
+    agent.shutdown().await;
+    assert!(!introspect().await, "revoked at shutdown");
+}
+
+#[tokio::test]
 async fn telenor_x_jwt_and_entur_programs_through_the_agent_against_the_sandbox() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = tokenbroker_server::ServerConfig::new(dir.path());
@@ -299,6 +329,7 @@ async fn telenor_x_jwt_and_entur_programs_through_the_agent_against_the_sandbox(
             secret_file: None,
             x_jwt_password_file: Some(password_file.clone()),
             logout_url: None,
+            revocation_url: None,
         },
         tokenbroker_agent::ProfileSpec {
             name: "entur".into(),
@@ -309,6 +340,7 @@ async fn telenor_x_jwt_and_entur_programs_through_the_agent_against_the_sandbox(
             secret_file: None,
             x_jwt_password_file: None,
             logout_url: None,
+            revocation_url: None,
         },
     ];
     let settings = settings(&format!(

@@ -132,6 +132,8 @@ pub struct Profile {
     pub x_jwt_base_url: Option<String>,
     /// Where to log tokens out (default for Telenor Norway token URLs: `…/oauth/v2/logout`).
     pub logout_url: Option<String>,
+    /// RFC 7009 revocation endpoint, for `logout_on_shutdown` with servers that have no logout.
+    pub revocation_url: Option<String>,
 }
 
 /// A profile ready to use.
@@ -153,6 +155,8 @@ pub struct ResolvedProfile {
     pub x_jwt_password_file: Option<PathBuf>,
     /// Where the token can be logged out, when the provider has such an endpoint.
     pub logout_url: Option<url::Url>,
+    /// The RFC 7009 revocation endpoint, when configured.
+    pub revocation_url: Option<url::Url>,
 }
 
 /// Finds, reads and resolves the profile the arguments select.
@@ -334,6 +338,12 @@ fn build(name: &str, profile: &Profile, where_: &str) -> CliResult<ResolvedProfi
     let client = builder.build().map_err(in_profile)?;
     let x_jwt = x_jwt(profile, &client, where_)?;
     let logout_url = logout_url(profile, &client, where_)?;
+    let revocation_url = profile
+        .revocation_url
+        .as_deref()
+        .map(|raw| tokenbroker::endpoint::parse_secure_url(raw, "revocation_url"))
+        .transpose()
+        .map_err(|e| CliError::usage(format!("{where_}: {}", strip_prefix(&e))))?;
     Ok(ResolvedProfile {
         name: name.to_owned(),
         transaction_ids: profile.transaction_id || x_jwt.is_some(),
@@ -351,6 +361,7 @@ fn build(name: &str, profile: &Profile, where_: &str) -> CliResult<ResolvedProfi
             .then(|| profile.x_jwt_password_file.clone())
             .flatten(),
         logout_url,
+        revocation_url,
     })
 }
 

@@ -91,6 +91,11 @@ impl TokenClient {
         true
     }
 
+    /// The HTTP client (its own connection pool, redirects off).
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// The clock this client reads.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
@@ -162,7 +167,7 @@ impl TokenClient {
         Ok(token)
     }
 
-    fn refusal(
+    pub(crate) fn refusal(
         &self,
         status: StatusCode,
         retry_after: Option<Duration>,
@@ -185,7 +190,10 @@ impl TokenClient {
         Error::Rejected(parsed.into_rejection(&self.url_label, code))
     }
 
-    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, Error> {
+    pub(crate) async fn read_body(
+        &self,
+        mut response: reqwest::Response,
+    ) -> Result<Vec<u8>, Error> {
         let status = response.status().as_u16();
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| self.network_error(&e))? {
@@ -201,7 +209,7 @@ impl TokenClient {
         Ok(body)
     }
 
-    fn network_error(&self, error: &reqwest::Error) -> Error {
+    pub(crate) fn network_error(&self, error: &reqwest::Error) -> Error {
         let reason = if error.is_timeout() {
             format!(
                 "no answer within {} s",

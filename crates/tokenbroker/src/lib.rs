@@ -45,6 +45,7 @@ pub mod preset;
 pub mod redis_cache;
 pub mod request;
 mod response;
+pub mod revocation;
 pub mod secret;
 pub mod source;
 pub mod token;

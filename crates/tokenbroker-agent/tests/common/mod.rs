@@ -153,6 +153,7 @@ pub fn entur_profile(server: &LocalAuthServer, name: &str) -> ProfileSpec {
         secret_file: None,
         x_jwt_password_file: None,
         logout_url: None,
+        revocation_url: None,
     }
 }
 

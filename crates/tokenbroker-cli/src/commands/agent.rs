@@ -52,5 +52,6 @@ fn spec(profile: ResolvedProfile) -> ProfileSpec {
         secret_file: profile.secret_file,
         x_jwt_password_file: profile.x_jwt_password_file,
         logout_url: profile.logout_url,
+        revocation_url: profile.revocation_url,
     }
 }

@@ -75,6 +75,7 @@ async fn start(base: &str, entur: &DevClient, client_name: &str) -> CliResult<Ag
         secret_file: None,
         x_jwt_password_file: None,
         logout_url: None,
+        revocation_url: None,
     };
     let settings: AgentSettings =
         toml::from_str("listen = \"127.0.0.1:0\"\nworker_threads = 1\nsecret_poll_interval = 0\n")
