@@ -15,6 +15,22 @@ use crate::rejection::Rejection;
 use crate::revocations::RevocationList;
 use crate::token::VerifiedToken;
 
+/// The key cache and the revocation list `config` asks for, not yet fetched.
+fn sources(
+    config: &GuardConfig,
+) -> Result<(Arc<JwksCache>, Option<Arc<RevocationList>>), GuardError> {
+    let jwks_url = config
+        .jwks_url
+        .clone()
+        .ok_or_else(|| error(config, "Guard::spawn needs jwks_url".into()))?;
+    let jwks = Arc::new(JwksCache::new(jwks_url, config.jwks.clone()));
+    let revocations = config
+        .revocations
+        .as_ref()
+        .map(|feed| Arc::new(RevocationList::new(feed.url.clone())));
+    Ok((jwks, revocations))
+}
+
 /// Why a guard could not start.
 #[derive(Debug, thiserror::Error)]
 #[error("guard for issuer {issuer}: {message}")]
@@ -43,15 +59,19 @@ impl Guard {
         if config.jwks_url.is_none() {
             config.jwks_url = Some(discover_jwks(&config).await?);
         }
-        let guard = Self::spawn(config)?;
-        if let Err(message) = guard.jwks.refresh().await {
+        let (jwks, revocations) = sources(&config)?;
+        // Fetched here, before the background tasks start, so they begin from fresh data instead
+        // of racing this first fetch with one of their own.
+        if let Err(message) = jwks.refresh().await {
             // Start anyway: the issuer may come up later; until then requests get 503.
-            tracing::warn!(issuer = %guard.config.issuer, %message, "no keys yet; will keep trying");
+            tracing::warn!(issuer = %config.issuer, %message, "no keys yet; will keep trying");
         }
-        if let Err(message) = guard.poll_revocations().await {
-            tracing::warn!(%message, "revocation feed unavailable at start");
+        if let Some(list) = &revocations {
+            if let Err(message) = list.poll().await {
+                tracing::warn!(%message, "revocation feed unavailable at start");
+            }
         }
-        Ok(guard)
+        Ok(Self::run(config, jwks, revocations))
     }
 
     /// Starts a guard without waiting for the issuer: `config.jwks_url` must be set; keys and
@@ -59,26 +79,29 @@ impl Guard {
     /// process as their issuer, which is not answering yet when the guard is built.
     pub fn spawn(config: GuardConfig) -> Result<Arc<Self>, GuardError> {
         check_algorithms(&config)?;
-        let jwks_url = config
-            .jwks_url
-            .clone()
-            .ok_or_else(|| error(&config, "Guard::spawn needs jwks_url".into()))?;
-        let jwks = Arc::new(JwksCache::new(jwks_url, config.jwks.clone()));
+        let (jwks, revocations) = sources(&config)?;
+        Ok(Self::run(config, jwks, revocations))
+    }
+
+    /// The guard, with tasks keeping its keys and revocations fresh.
+    fn run(
+        config: GuardConfig,
+        jwks: Arc<JwksCache>,
+        revocations: Option<Arc<RevocationList>>,
+    ) -> Arc<Self> {
         let mut background = vec![tokio::spawn(Arc::clone(&jwks).keep_fresh())];
-        let revocations = config.revocations.as_ref().map(|feed| {
-            let list = Arc::new(RevocationList::new(feed.url.clone()));
+        if let (Some(list), Some(feed)) = (&revocations, &config.revocations) {
             background.push(tokio::spawn(
-                Arc::clone(&list).keep_polling(feed.poll_interval),
+                Arc::clone(list).keep_polling(feed.poll_interval),
             ));
-            list
-        });
-        Ok(Arc::new(Self {
+        }
+        Arc::new(Self {
             config,
             jwks,
             revocations,
             metrics: GuardMetrics::default(),
             background,
-        }))
+        })
     }
 
     /// Checks `token` and returns its verified claims (counted in the metrics).

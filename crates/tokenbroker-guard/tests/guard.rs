@@ -242,7 +242,12 @@ async fn expired_tokens_are_401_and_tokens_expiring_mid_request_are_408() {
 async fn a_flood_of_unknown_kids_costs_at_most_one_jwks_fetch() {
     let issuer = issuer().await;
     let guard = Guard::start(config(&issuer)).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let before = issuer.jwks_requests();
+    assert_eq!(
+        before, 1,
+        "start fetched the keys once; the background task did not repeat it"
+    );
     let verifications: Vec<_> = (0..10_000)
         .map(|_| {
             let guard = Arc::clone(&guard);
