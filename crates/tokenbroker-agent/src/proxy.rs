@@ -14,6 +14,7 @@ use axum::response::Response;
 use http::header::CONTENT_LENGTH;
 use http::{HeaderMap, Method, StatusCode};
 use serde_json::json;
+use tokenbroker::error::innermost_cause;
 
 use crate::headers;
 use crate::idle_timeout::IdleTimeout;
@@ -153,7 +154,7 @@ impl Call<'_> {
         let request = self.upstream.http.request(request);
         match tokio::time::timeout(self.state.upstream_timeout, request).await {
             Ok(Ok(response)) => Ok(response),
-            Ok(Err(error)) => Err(Failure::Unreachable(reason(&error))),
+            Ok(Err(error)) => Err(Failure::Unreachable(innermost_cause(&error))),
             Err(_) => Err(Failure::Timeout),
         }
     }
@@ -211,17 +212,6 @@ enum Failure {
 
 /// An upstream's answer, its body still streaming.
 type UpstreamResponse = http::Response<hyper::body::Incoming>;
-
-/// The innermost cause: the outer messages only say "client error (Connect)".
-fn reason(error: &hyper_util::client::legacy::Error) -> String {
-    let mut reason = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        reason = cause.to_string();
-        source = cause.source();
-    }
-    reason
-}
 
 fn same(a: &Credentials, b: &Credentials) -> bool {
     let same_x_jwt = match (&a.x_jwt, &b.x_jwt) {

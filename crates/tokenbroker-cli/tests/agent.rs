@@ -1,17 +1,17 @@
 //! `tokenbroker agent` as processes: a fleet sharing one token through a real redis-server,
 //! Redis dying mid-run, SIGHUP secret reload, SIGTERM drain.
 
+mod common;
+
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use axum::routing::get;
+use common::BIN;
 use tokenbroker_server::{Dialect, LocalAuthServer, LocalServerConfig, StaticClient};
 use tokenbroker_testkit::RedisServer;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tokenbroker");
 const CLIENT_ID: &str = "fleet-client";
 const SECRET: &str = "fleet-secret-0123456789abcdef";
 const AUDIENCE: &str = "https://api.dev.entur.io";
@@ -88,28 +88,12 @@ impl Running {
 }
 
 async fn start_agent(config: &Path) -> Running {
-    let mut child = Command::new(BIN)
-        .args(["agent", "--config", config.to_str().unwrap()])
-        .env_remove("RUST_LOG")
-        .env_remove("TOKENBROKER_CONFIG")
-        .env("FLEET_SECRET", SECRET)
-        .env("TOKENBROKER_CACHE_KEY", CACHE_KEY)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-        .await
-        .expect("the agent printed its address in time")
-        .unwrap()
-        .expect("a first line");
-    let base = first
-        .strip_prefix("listening on ")
-        .expect("the documented first line")
-        .to_owned();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let args = ["agent", "--config", config.to_str().unwrap()];
+    let env = [
+        ("FLEET_SECRET", SECRET),
+        ("TOKENBROKER_CACHE_KEY", CACHE_KEY),
+    ];
+    let (child, base) = common::spawn_listening(&args, &env).await;
     Running { child, base }
 }
 
@@ -243,28 +227,22 @@ async fn sigterm_drains_in_flight_requests_and_exits_zero() {
 async fn config_errors_name_the_file_and_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tokenbroker.toml");
-    std::fs::write(&path, "[agent]\nlisten = \"0.0.0.0:7070\"\ntoken_profiles = [\"x\"]\n[profiles.x]\ntoken_url = \"http://127.0.0.1:1/t\"\nclient_id = \"c\"\nclient_secret = \"s\"\n").unwrap();
-    let output = Command::new(BIN)
-        .args(["agent", "--config", path.to_str().unwrap()])
-        .output()
-        .await
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("tokenbroker.toml") && stderr.contains("loopback"),
-        "{stderr}"
-    );
-    std::fs::write(&path, "[agent]\nlisten = \"127.0.0.1:0\"\nlisen = 1\n").unwrap();
-    let output = Command::new(BIN)
-        .args(["agent", "--config", path.to_str().unwrap()])
-        .output()
-        .await
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("line 3") && stderr.contains("lisen"),
-        "{stderr}"
-    );
+    let cases = [
+        (
+            "[agent]\nlisten = \"0.0.0.0:7070\"\ntoken_profiles = [\"x\"]\n[profiles.x]\ntoken_url = \"http://127.0.0.1:1/t\"\nclient_id = \"c\"\nclient_secret = \"s\"\n",
+            ["tokenbroker.toml", "loopback"],
+        ),
+        ("[agent]\nlisten = \"127.0.0.1:0\"\nlisen = 1\n", ["line 3", "lisen"]),
+    ];
+    for (config, expected) in cases {
+        std::fs::write(&path, config).unwrap();
+        let output = Command::new(BIN)
+            .args(["agent", "--config", path.to_str().unwrap()])
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(expected.iter().all(|e| stderr.contains(e)), "{stderr}");
+    }
 }

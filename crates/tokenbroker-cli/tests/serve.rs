@@ -1,13 +1,15 @@
 //! `tokenbroker serve` with `tokenbroker clients`, run as an operator would.
 
+mod common;
+
 use std::process::Stdio;
 use std::time::Duration;
 
+use common::BIN;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tokenbroker");
 const AUDIENCE: &str = "https://api.dev.entur.io";
 
 async fn cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
@@ -37,27 +39,8 @@ struct Serving {
 }
 
 async fn serve(data_dir: &str) -> Serving {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--data-dir", data_dir, "--listen", "127.0.0.1:0"])
-        .env_remove("RUST_LOG")
-        .env_remove("TOKENBROKER_CONFIG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-        .await
-        .expect("serve printed its address in time")
-        .unwrap()
-        .expect("a first line");
-    let url = first
-        .strip_prefix("listening on ")
-        .expect("the documented first line")
-        .to_owned();
-    // Keep draining stdout so the server never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let args = ["serve", "--data-dir", data_dir, "--listen", "127.0.0.1:0"];
+    let (child, url) = common::spawn_listening(&args, &[]).await;
     Serving { child, url }
 }
 

@@ -116,6 +116,16 @@ impl Error {
     }
 }
 
+/// The innermost cause of `error`, as text. HTTP client errors wrap the useful reason (refused,
+/// reset, unknown certificate) in layers that only repeat the URL or say "client error".
+pub fn innermost_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = error;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    cause.to_string()
+}
+
 /// A refusal from the authorization server: RFC 6749 §5.2 error fields and, for Telenor-style
 /// servers, their numeric error code (seed 003).
 #[derive(Debug, Clone, PartialEq, Eq)]

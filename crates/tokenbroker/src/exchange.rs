@@ -219,13 +219,7 @@ impl TokenClient {
             "connection failed".to_owned()
         } else {
             // reqwest's Display repeats the URL; the source chain has the cause.
-            let mut reason = error.to_string();
-            let mut source = std::error::Error::source(error);
-            while let Some(cause) = source {
-                reason = cause.to_string();
-                source = cause.source();
-            }
-            reason
+            crate::error::innermost_cause(error)
         };
         Error::Network {
             url: self.url_label.clone(),
