@@ -13,9 +13,11 @@ use tokenbroker_server::Dialect;
 
 #[tokio::test]
 async fn the_token_endpoint_answers_in_the_rfc_shape_without_caching() {
-    let server = auth_server().await;
-    let (_upstream, addr) = Upstream::start().await;
-    let agent = agent(one_upstream(addr, ""), vec![entur_profile(&server, "main")]).await;
+    let Setup {
+        server,
+        upstream: _upstream,
+        agent,
+    } = setup("").await;
     let response = reqwest::get(format!("http://{}/v1/token/main", agent.addr()))
         .await
         .unwrap();

@@ -9,9 +9,11 @@ use futures::StreamExt;
 
 #[tokio::test]
 async fn forwards_with_every_header_and_strips_the_callers_authorization() {
-    let server = auth_server().await;
-    let (upstream, addr) = Upstream::start().await;
-    let agent = agent(one_upstream(addr, ""), vec![entur_profile(&server, "main")]).await;
+    let Setup {
+        server,
+        upstream,
+        agent,
+    } = setup("").await;
     let response = reqwest::Client::new()
         .post(format!(
             "http://{}/api/personalisation/v1/programs/1?lang=nb&x=1",
@@ -56,9 +58,11 @@ async fn forwards_with_every_header_and_strips_the_callers_authorization() {
 
 #[tokio::test]
 async fn every_request_gets_its_own_transaction_id_unless_the_caller_sent_one() {
-    let server = auth_server().await;
-    let (upstream, addr) = Upstream::start().await;
-    let agent = agent(one_upstream(addr, ""), vec![entur_profile(&server, "main")]).await;
+    let Setup {
+        server: _server,
+        upstream,
+        agent,
+    } = setup("").await;
     let http = reqwest::Client::new();
     let url = format!("http://{}/api/x", agent.addr());
     http.get(&url).send().await.unwrap();
@@ -79,9 +83,11 @@ async fn every_request_gets_its_own_transaction_id_unless_the_caller_sent_one() 
 
 #[tokio::test]
 async fn responses_stream_through_chunk_by_chunk() {
-    let server = auth_server().await;
-    let (_upstream, addr) = Upstream::start().await;
-    let agent = agent(one_upstream(addr, ""), vec![entur_profile(&server, "main")]).await;
+    let Setup {
+        server: _server,
+        upstream: _upstream,
+        agent,
+    } = setup("").await;
     let started = Instant::now();
     let response = reqwest::get(format!("http://{}/api/stream", agent.addr()))
         .await
@@ -137,9 +143,11 @@ async fn large_request_bodies_stream_through_intact() {
 
 #[tokio::test]
 async fn an_upstream_401_invalidates_refetches_and_retries_once() {
-    let server = auth_server().await;
-    let (upstream, addr) = Upstream::start().await;
-    let agent = agent(one_upstream(addr, ""), vec![entur_profile(&server, "main")]).await;
+    let Setup {
+        server,
+        upstream,
+        agent,
+    } = setup("").await;
     let first = agent_token(&agent, "main").await;
     upstream.reject(&first); // revoked early, as after a logout
     let response = reqwest::Client::new()
@@ -175,9 +183,11 @@ async fn an_upstream_401_invalidates_refetches_and_retries_once() {
 
 #[tokio::test]
 async fn an_upstream_that_rejects_everything_gets_one_retry_not_a_loop() {
-    let server = auth_server().await;
-    let (upstream, addr) = Upstream::start().await;
-    let agent = agent(one_upstream(addr, ""), vec![entur_profile(&server, "main")]).await;
+    let Setup {
+        server,
+        upstream,
+        agent,
+    } = setup("").await;
     upstream
         .reject_all
         .store(true, std::sync::atomic::Ordering::Relaxed);
@@ -192,13 +202,11 @@ async fn an_upstream_that_rejects_everything_gets_one_retry_not_a_loop() {
 
 #[tokio::test]
 async fn a_401_on_a_body_too_large_to_replay_is_passed_through() {
-    let server = auth_server().await;
-    let (upstream, addr) = Upstream::start().await;
-    let agent = agent(
-        one_upstream(addr, "max_replay_body_bytes = 1024"),
-        vec![entur_profile(&server, "main")],
-    )
-    .await;
+    let Setup {
+        server: _server,
+        upstream,
+        agent,
+    } = setup("max_replay_body_bytes = 1024").await;
     upstream.reject(&agent_token(&agent, "main").await);
     let response = reqwest::Client::new()
         .post(format!("http://{}/api/x", agent.addr()))
@@ -275,9 +283,11 @@ async fn http2_both_ways() {
 
 #[tokio::test]
 async fn unknown_upstreams_and_dot_segments_are_refused() {
-    let server = auth_server().await;
-    let (upstream, addr) = Upstream::start().await;
-    let agent = agent(one_upstream(addr, ""), vec![entur_profile(&server, "main")]).await;
+    let Setup {
+        server: _server,
+        upstream,
+        agent,
+    } = setup("").await;
     let unknown = reqwest::get(format!("http://{}/nope/x", agent.addr()))
         .await
         .unwrap();
@@ -319,13 +329,11 @@ async fn raw_get(addr: std::net::SocketAddr, path: &str) -> String {
 
 #[tokio::test]
 async fn a_stalled_upstream_body_is_cut_off_at_the_read_timeout() {
-    let server = auth_server().await;
-    let (_upstream, addr) = Upstream::start().await;
-    let agent = agent(
-        one_upstream(addr, "read_timeout = 0.5"),
-        vec![entur_profile(&server, "main")],
-    )
-    .await;
+    let Setup {
+        server: _server,
+        upstream: _upstream,
+        agent,
+    } = setup("read_timeout = 0.5").await;
     let started = Instant::now();
     let response = reqwest::get(format!("http://{}/api/stall", agent.addr()))
         .await
@@ -347,13 +355,11 @@ async fn a_stalled_upstream_body_is_cut_off_at_the_read_timeout() {
 
 #[tokio::test]
 async fn a_slow_upstream_head_is_a_504() {
-    let server = auth_server().await;
-    let (_upstream, addr) = Upstream::start().await;
-    let agent = agent(
-        one_upstream(addr, "upstream_timeout = 0.5"),
-        vec![entur_profile(&server, "main")],
-    )
-    .await;
+    let Setup {
+        server: _server,
+        upstream: _upstream,
+        agent,
+    } = setup("upstream_timeout = 0.5").await;
     let response = reqwest::get(format!("http://{}/api/slow", agent.addr()))
         .await
         .unwrap();

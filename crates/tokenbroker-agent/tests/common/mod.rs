@@ -175,6 +175,29 @@ pub fn one_upstream(addr: SocketAddr, extra: &str) -> AgentSettings {
     ))
 }
 
+/// A local AS, a recording upstream and an agent in front of it: upstream `api`, profile
+/// `main`, and `extra` lines in the `[agent]` table.
+pub struct Setup {
+    pub server: LocalAuthServer,
+    pub upstream: Upstream,
+    pub agent: Agent,
+}
+
+pub async fn setup(extra: &str) -> Setup {
+    let server = auth_server().await;
+    let (upstream, addr) = Upstream::start().await;
+    let agent = agent(
+        one_upstream(addr, extra),
+        vec![entur_profile(&server, "main")],
+    )
+    .await;
+    Setup {
+        server,
+        upstream,
+        agent,
+    }
+}
+
 pub async fn agent(settings: AgentSettings, profiles: Vec<ProfileSpec>) -> Agent {
     Agent::start(AgentConfig { settings, profiles })
         .await
