@@ -136,28 +136,9 @@ pub struct Profile {
     pub revocation_url: Option<String>,
 }
 
-/// A profile ready to use.
-#[derive(Debug)]
-pub struct ResolvedProfile {
-    /// Its name (or `command line`).
-    pub name: String,
-    /// The validated client configuration.
-    pub client: ClientConfig,
-    /// ET-Client-Name to send.
-    pub client_name: Option<ClientName>,
-    /// Whether to send X-Transaction-Id.
-    pub transaction_ids: bool,
-    /// Telenor Communication X-JWT settings, when configured.
-    pub x_jwt: Option<XJwtConfig>,
-    /// The file the secret came from (the agent re-reads it).
-    pub secret_file: Option<PathBuf>,
-    /// The file the X-JWT password came from (the agent re-reads it).
-    pub x_jwt_password_file: Option<PathBuf>,
-    /// Where the token can be logged out, when the provider has such an endpoint.
-    pub logout_url: Option<url::Url>,
-    /// The RFC 7009 revocation endpoint, when configured.
-    pub revocation_url: Option<url::Url>,
-}
+/// A profile ready to use: the agent's [`ProfileSpec`](tokenbroker_agent::ProfileSpec), which every
+/// command resolves to (the agent also needs the secret files and logout endpoints).
+pub use tokenbroker_agent::ProfileSpec as ResolvedProfile;
 
 /// Finds, reads and resolves the profile the arguments select.
 pub fn resolve(args: &ProfileArgs) -> CliResult<ResolvedProfile> {

@@ -1,10 +1,10 @@
 //! `tokenbroker agent`: run the sidecar agent from the `[agent]` table until SIGTERM/SIGINT;
 //! SIGHUP re-reads secret files.
 
-use tokenbroker_agent::{Agent, AgentConfig, ProfileSpec};
+use tokenbroker_agent::{Agent, AgentConfig};
 
 use crate::args::AgentArgs;
-use crate::config::{self, ResolvedProfile};
+use crate::config;
 use crate::exit::{CliError, CliResult};
 
 /// Loads the configuration, starts the agent, prints where it listens, and serves.
@@ -24,7 +24,7 @@ pub async fn run(args: &AgentArgs) -> CliResult {
     let profiles = settings
         .profile_names()
         .iter()
-        .map(|name| config::resolve_named(&file, name, &path).map(spec))
+        .map(|name| config::resolve_named(&file, name, &path))
         .collect::<CliResult<Vec<_>>>()?;
     let agent = Agent::start(AgentConfig { settings, profiles })
         .await
@@ -40,18 +40,4 @@ pub async fn run(args: &AgentArgs) -> CliResult {
         .run_until_signal()
         .await
         .map_err(|e| CliError::failure(format!("cannot handle signals: {e}")))
-}
-
-fn spec(profile: ResolvedProfile) -> ProfileSpec {
-    ProfileSpec {
-        name: profile.name,
-        client: profile.client,
-        client_name: profile.client_name,
-        transaction_ids: profile.transaction_ids,
-        x_jwt: profile.x_jwt,
-        secret_file: profile.secret_file,
-        x_jwt_password_file: profile.x_jwt_password_file,
-        logout_url: profile.logout_url,
-        revocation_url: profile.revocation_url,
-    }
 }
