@@ -5,7 +5,10 @@
 //! choose the credentials. The profile then adds `Authorization: Bearer`, `X-JWT`,
 //! `ET-Client-Name` and `X-Transaction-Id` (seeds 000, 002, 004).
 
-use http::header::{AUTHORIZATION, CONNECTION, CONTENT_LENGTH, HOST};
+use http::header::{
+    AUTHORIZATION, CONNECTION, CONTENT_LENGTH, HOST, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE,
+    TRAILER, TRANSFER_ENCODING, UPGRADE,
+};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use tokenbroker::client_name::CLIENT_NAME_HEADER;
 use tokenbroker::middleware::X_JWT_HEADER;
@@ -13,35 +16,30 @@ use tokenbroker::transaction_id::{new_transaction_id, TRANSACTION_ID_HEADER};
 
 use crate::profile::{Credentials, Profile};
 
-/// Hop-by-hop headers, plus the agent's own token-endpoint secret.
-const HOP_BY_HOP: [&str; 9] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+/// Hop-by-hop headers (RFC 9110 §7.6.1, plus the legacy `Keep-Alive` and `Proxy-Connection`).
+static HOP_BY_HOP: [HeaderName; 9] = [
+    CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    PROXY_AUTHENTICATE,
+    PROXY_AUTHORIZATION,
+    TE,
+    TRAILER,
+    TRANSFER_ENCODING,
+    UPGRADE,
 ];
 
-/// The caller's headers minus hop-by-hop ones, `Host` (set from the upstream URL) and
-/// `Authorization`; `Content-Length` only when the body is streamed through unchanged.
-pub(crate) fn forwardable(incoming: &HeaderMap, keep_content_length: bool) -> HeaderMap {
-    let mut headers = without_hop_by_hop(incoming);
+/// Keeps of the caller's headers what goes upstream: not the hop-by-hop ones, `Host` (set from
+/// the upstream URL) or `Authorization`; `Content-Length` only when the body is streamed through
+/// unchanged.
+pub(crate) fn keep_forwardable(headers: &mut HeaderMap, keep_content_length: bool) {
+    remove_hop_by_hop(headers);
     headers.remove(HOST);
     headers.remove(AUTHORIZATION);
     headers.remove(crate::token_endpoint::SECRET_HEADER);
     if !keep_content_length {
         headers.remove(CONTENT_LENGTH);
     }
-    headers
-}
-
-/// The upstream's response headers minus hop-by-hop ones.
-pub(crate) fn returnable(upstream: &HeaderMap) -> HeaderMap {
-    without_hop_by_hop(upstream)
 }
 
 /// Adds the profile's credentials and provider headers. A caller's own `X-Transaction-Id` is
@@ -67,7 +65,9 @@ pub(crate) fn authenticate(headers: &mut HeaderMap, profile: &Profile, credentia
     }
 }
 
-fn without_hop_by_hop(headers: &HeaderMap) -> HeaderMap {
+/// Removes the hop-by-hop headers and those the `Connection` header names, in place: this runs
+/// twice per proxied request, and most requests have none of them.
+pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
     let named_by_connection: Vec<HeaderName> = headers
         .get_all(CONNECTION)
         .iter()
@@ -75,14 +75,12 @@ fn without_hop_by_hop(headers: &HeaderMap) -> HeaderMap {
         .flat_map(|list| list.split(','))
         .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
         .collect();
-    let mut kept = HeaderMap::with_capacity(headers.len());
-    for (name, value) in headers {
-        let hop = HOP_BY_HOP.contains(&name.as_str()) || named_by_connection.contains(name);
-        if !hop {
-            kept.append(name.clone(), value.clone());
-        }
+    for name in named_by_connection {
+        headers.remove(name);
     }
-    kept
+    for name in &HOP_BY_HOP {
+        headers.remove(name);
+    }
 }
 
 #[cfg(test)]
@@ -105,9 +103,11 @@ mod tests {
         incoming.insert(HOST, HeaderValue::from_static("127.0.0.1:7070"));
         incoming.insert("accept", HeaderValue::from_static("application/json"));
         incoming.insert(CONTENT_LENGTH, HeaderValue::from_static("3"));
-        let kept = forwardable(&incoming, false);
+        let mut kept = incoming.clone();
+        keep_forwardable(&mut kept, false);
         let names: Vec<&str> = kept.keys().map(HeaderName::as_str).collect();
         assert_eq!(names, ["accept"]);
-        assert!(forwardable(&incoming, true).contains_key(CONTENT_LENGTH));
+        keep_forwardable(&mut incoming, true);
+        assert!(incoming.contains_key(CONTENT_LENGTH));
     }
 }

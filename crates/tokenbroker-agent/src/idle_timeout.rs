@@ -19,7 +19,9 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub(crate) struct IdleTimeout<B> {
     inner: B,
     idle: Duration,
-    deadline: Pin<Box<Sleep>>,
+    /// Set when the body first makes the caller wait: a small body that is already there when
+    /// the head arrives (most API responses) never registers a timer.
+    deadline: Option<Pin<Box<Sleep>>>,
 }
 
 impl<B> IdleTimeout<B> {
@@ -27,7 +29,7 @@ impl<B> IdleTimeout<B> {
         Self {
             inner,
             idle,
-            deadline: Box::pin(tokio::time::sleep(idle)),
+            deadline: None,
         }
     }
 }
@@ -47,11 +49,17 @@ where
         let this = &mut *self;
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(frame) => {
-                let next = Instant::now() + this.idle;
-                this.deadline.as_mut().reset(next);
+                if let Some(deadline) = &mut this.deadline {
+                    deadline.as_mut().reset(Instant::now() + this.idle);
+                }
                 Poll::Ready(frame.map(|result| result.map_err(Into::into)))
             }
-            Poll::Pending => match this.deadline.as_mut().poll(cx) {
+            Poll::Pending => match this
+                .deadline
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep(this.idle)))
+                .as_mut()
+                .poll(cx)
+            {
                 Poll::Ready(()) => Poll::Ready(Some(Err(format!(
                     "the upstream sent nothing for {} s (read_timeout)",
                     this.idle.as_secs_f32()

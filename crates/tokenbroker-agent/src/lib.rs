@@ -10,13 +10,15 @@
 //! [`Agent::start`]; this crate does not read files or parse arguments itself.
 //!
 //! Module map: [`settings`] (the `[agent]` table) → `state` (profiles, upstreams) → `workers`
-//! (thread-per-core serving) → `proxy`
-//! (forwarding, with `headers` and `replay`) / `token_endpoint` / `health` → `metrics`;
+//! (thread-per-core serving) → `connections` (one listener's connections) → `proxy`
+//! (forwarding, with `headers`, `replay` and `upstream_client`) / `token_endpoint` / `health` →
+//! `metrics`;
 //! `reload` (secrets) and `logout` (shutdown) around them.
 
 #![warn(missing_docs)]
 
 mod agent;
+mod connections;
 mod error;
 mod headers;
 mod health;
@@ -31,6 +33,7 @@ mod replay;
 pub mod settings;
 mod state;
 mod token_endpoint;
+mod upstream_client;
 mod workers;
 
 pub use agent::{Agent, AgentConfig};

@@ -12,6 +12,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use http::header::CONTENT_LENGTH;
+use http::uri::PathAndQuery;
 use http::{HeaderMap, Method, StatusCode};
 use serde_json::json;
 use tokenbroker::error::innermost_cause;
@@ -40,7 +41,7 @@ pub(crate) async fn forward(State(state): State<Arc<AgentState>>, request: Reque
             json!({ "upstream": name }),
         );
     }
-    let Some(uri) = upstream.uri_for(rest, parts.uri.query()) else {
+    let Some(path) = upstream.path_for(rest, parts.uri.query()) else {
         return problem(
             StatusCode::BAD_REQUEST,
             "invalid_path",
@@ -74,12 +75,13 @@ pub(crate) async fn forward(State(state): State<Arc<AgentState>>, request: Reque
         }
     };
     let streamed = matches!(body, OutgoingBody::Streamed(_));
-    let forwarded = headers::forwardable(&parts.headers, streamed);
+    let mut forwarded = parts.headers;
+    headers::keep_forwardable(&mut forwarded, streamed);
     let call = Call {
         state: &state,
         upstream,
         method: parts.method,
-        uri,
+        path,
         headers: forwarded,
     };
     call.run(body, credentials).await
@@ -90,7 +92,7 @@ struct Call<'a> {
     state: &'a AgentState,
     upstream: &'a Upstream,
     method: Method,
-    uri: http::Uri,
+    path: PathAndQuery,
     headers: HeaderMap,
 }
 
@@ -148,13 +150,12 @@ impl Call<'_> {
     ) -> Result<UpstreamResponse, Failure> {
         let mut request = http::Request::new(body);
         *request.method_mut() = self.method.clone();
-        *request.uri_mut() = self.uri.clone();
         *request.headers_mut() = self.headers.clone();
         headers::authenticate(request.headers_mut(), &self.upstream.profile, credentials);
-        let request = self.upstream.http.request(request);
+        let request = self.upstream.http.send(request, self.path.clone());
         match tokio::time::timeout(self.state.upstream_timeout, request).await {
             Ok(Ok(response)) => Ok(response),
-            Ok(Err(error)) => Err(Failure::Unreachable(innermost_cause(&error))),
+            Ok(Err(error)) => Err(Failure::Unreachable(innermost_cause(&*error))),
             Err(_) => Err(Failure::Timeout),
         }
     }
@@ -169,7 +170,7 @@ impl Call<'_> {
                 // Wrapping hyper's body (not a stream of it) keeps its exact size, so the caller
                 // gets Content-Length and one write instead of chunked encoding.
                 let (mut parts, body) = upstream.into_parts();
-                parts.headers = headers::returnable(&parts.headers);
+                headers::remove_hop_by_hop(&mut parts.headers);
                 let body = IdleTimeout::new(body, self.upstream.read_timeout);
                 Response::from_parts(parts, Body::new(body))
             }
@@ -234,10 +235,22 @@ fn split_upstream(path: &str) -> Option<(&str, &str)> {
 
 /// `.` and `..` segments (also percent-encoded) could climb out of the base URL's path.
 fn has_dot_segments(rest: &str) -> bool {
-    rest.split('/').any(|segment| {
-        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
-        decoded == "." || decoded == ".."
-    })
+    rest.split('/').any(is_dot_segment)
+}
+
+/// `.` or `..`, each dot possibly spelled `%2e` or `%2E`. Checked on every request: no allocation.
+fn is_dot_segment(segment: &str) -> bool {
+    let mut left = segment.as_bytes();
+    let mut dots = 0;
+    while !left.is_empty() && dots <= 2 {
+        left = match left.strip_prefix(b".") {
+            Some(after) => after,
+            None if left.len() >= 3 && left[..3].eq_ignore_ascii_case(b"%2e") => &left[3..],
+            None => return false,
+        };
+        dots += 1;
+    }
+    left.is_empty() && (1..=2).contains(&dots)
 }
 
 fn unknown_upstream(state: &AgentState, name: &str) -> Response {
@@ -262,5 +275,11 @@ mod tests {
         assert!(has_dot_segments("/a/../b"));
         assert!(has_dot_segments("/a/%2E%2e/b"));
         assert!(!has_dot_segments("/a/..b/c.d"));
+        assert!(has_dot_segments("/%2e"));
+        assert!(has_dot_segments("/a/.%2E"));
+        assert!(!has_dot_segments("/a/.../b"));
+        assert!(!has_dot_segments("/a/%2e%2e%2e"));
+        assert!(!has_dot_segments("/a/%2f"));
+        assert!(!has_dot_segments("/a//b"));
     }
 }

@@ -26,6 +26,10 @@ pub(crate) async fn prepare(
     if content_length.is_some_and(|length| length > limit as u64) {
         return Ok(OutgoingBody::Streamed(body));
     }
+    if http_body::Body::is_end_stream(&body) {
+        // Most proxied requests (GETs) have no body: nothing to read.
+        return Ok(OutgoingBody::Buffered(Bytes::new()));
+    }
     let mut stream = body.into_data_stream();
     let mut buffered = BytesMut::new();
     while let Some(chunk) = stream.next().await {

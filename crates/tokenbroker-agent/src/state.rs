@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::uri::{Authority, PathAndQuery, Scheme};
 use tokenbroker::redis_cache::{CacheCipher, RedisCacheConfig, RedisTokenCache};
 use tokenbroker::ClientSecret;
 
@@ -11,6 +12,7 @@ use crate::error::AgentError;
 use crate::metrics::AgentMetrics;
 use crate::profile::{Profile, ProfileSpec};
 use crate::settings::{AgentSettings, SharedCacheSettings, UpstreamSettings};
+use crate::upstream_client::{ConnectionSettings, UpstreamClient};
 
 /// One serving thread's view: shared profiles and metrics, its own upstream connection pools.
 pub(crate) struct AgentState {
@@ -27,30 +29,15 @@ pub(crate) struct AgentState {
 /// One `[[agent.upstreams]]` entry, ready to forward to.
 pub(crate) struct Upstream {
     pub name: String,
-    /// The base URL; the request's rest of path is appended to its path.
-    pub base: url::Url,
+    /// The base URL's path without its trailing `/`; the request's rest of path is appended.
+    base_path: String,
     pub profile: Arc<Profile>,
+    /// This thread's connections to the upstream. Used directly rather than through reqwest:
+    /// reqwest's layers (redirects, retries, URL conversions) cost ~30 % of the agent's
+    /// throughput and the agent needs none of them.
     pub http: UpstreamClient,
     /// Longest gap between two body frames of a response (`read_timeout`).
     pub read_timeout: Duration,
-    connection: ConnectionSettings,
-}
-
-/// hyper's pooled client over TLS (rustls with the platform's trust store) or plain HTTP on
-/// loopback. Used directly rather than through reqwest: reqwest's layers (redirects, retries,
-/// URL conversions) cost ~30 % of the agent's throughput and the agent needs none of them.
-pub(crate) type UpstreamClient = hyper_util::client::legacy::Client<
-    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-    axum::body::Body,
->;
-
-/// How connections to an upstream are made: kept to build one pool per serving thread.
-#[derive(Clone)]
-struct ConnectionSettings {
-    connect_timeout: Duration,
-    http2_prior_knowledge: bool,
-    /// TLS settings: the platform's roots plus any `ca_file` ones, ALPN set by hyper-rustls.
-    tls: Arc<rustls::ClientConfig>,
 }
 
 impl AgentState {
@@ -144,72 +131,47 @@ impl Upstream {
             http2_prior_knowledge: settings.http2_prior_knowledge,
             tls: Arc::new(tls_config(settings)?),
         };
+        let origin = &base[url::Position::BeforeHost..url::Position::AfterPort];
+        let http = Scheme::try_from(base.scheme())
+            .ok()
+            .zip(Authority::try_from(origin).ok())
+            .and_then(|(scheme, authority)| UpstreamClient::new(scheme, authority, connection))
+            .ok_or_else(|| AgentError::Config(format!("{what}: {origin:?} is not a valid host")))?;
         Ok(Self {
-            http: connection.client(),
+            http,
             name: settings.name.clone(),
-            base,
+            base_path: base.path().trim_end_matches('/').to_owned(),
             profile,
             read_timeout: AgentSettings::duration(agent.read_timeout),
-            connection,
         })
     }
 
     fn with_new_pool(&self) -> Self {
         Self {
             name: self.name.clone(),
-            base: self.base.clone(),
+            base_path: self.base_path.clone(),
             profile: Arc::clone(&self.profile),
-            http: self.connection.client(),
+            http: self.http.for_another_thread(),
             read_timeout: self.read_timeout,
-            connection: self.connection.clone(),
         }
     }
-}
 
-impl Upstream {
-    /// `base_url` + `rest` (+ `?query`) as a request URI, from the already parsed base: no host
-    /// parsing per request. `None` when the result is not a valid URI.
-    pub(crate) fn uri_for(&self, rest: &str, query: Option<&str>) -> Option<http::Uri> {
-        let base_path = self.base.path().trim_end_matches('/');
-        let path_and_query = match query {
-            Some(query) => format!("{base_path}{rest}?{query}"),
-            None => format!("{base_path}{rest}"),
-        };
-        let path_and_query = if path_and_query.is_empty() {
-            "/".to_owned()
-        } else {
-            path_and_query
-        };
-        http::Uri::builder()
-            .scheme(self.base.scheme())
-            .authority(&self.base[url::Position::BeforeHost..url::Position::AfterPort])
-            .path_and_query(path_and_query)
-            .build()
-            .ok()
-    }
-}
-
-impl ConnectionSettings {
-    fn client(&self) -> UpstreamClient {
-        let mut tcp = hyper_util::client::legacy::connect::HttpConnector::new();
-        tcp.enforce_http(false);
-        tcp.set_nodelay(true);
-        tcp.set_connect_timeout(Some(self.connect_timeout));
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(self.tls.as_ref().clone())
-            // Plain HTTP only reaches loopback: base_url passed the HTTPS rule.
-            .https_or_http()
-            .enable_http1()
-            .enable_http2()
-            .wrap_connector(tcp);
-        let mut client =
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new());
-        // Redirects are the caller's business: this client passes them through, never follows.
-        client
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_timer(hyper_util::rt::TokioTimer::new())
-            .http2_only(self.http2_prior_knowledge);
-        client.build(connector)
+    /// The base URL's path + `rest` (+ `?query`): what is requested upstream. `None` when that
+    /// is not a valid request target.
+    pub(crate) fn path_for(&self, rest: &str, query: Option<&str>) -> Option<PathAndQuery> {
+        let mut target = String::with_capacity(
+            self.base_path.len() + rest.len() + query.map_or(0, |query| query.len() + 1) + 1,
+        );
+        target.push_str(&self.base_path);
+        target.push_str(rest);
+        if target.is_empty() {
+            target.push('/');
+        }
+        if let Some(query) = query {
+            target.push('?');
+            target.push_str(query);
+        }
+        PathAndQuery::from_maybe_shared(bytes::Bytes::from(target)).ok()
     }
 }
 

@@ -12,10 +12,10 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::sync::{oneshot, watch};
 
+use crate::connections;
 use crate::error::AgentError;
 use crate::state::AgentState;
 
@@ -62,7 +62,7 @@ pub(crate) fn spawn(
         let (done, finished_rx) = oneshot::channel();
         std::thread::Builder::new()
             .name(format!("agent-worker-{index}"))
-            .spawn(move || serve_on_this_thread(listener, router(Arc::new(state)), stopped, done))
+            .spawn(move || serve_on_this_thread(listener, Arc::new(state), router, stopped, done))
             .map_err(|source| AgentError::Listen {
                 what: "a serving thread".into(),
                 source,
@@ -74,7 +74,8 @@ pub(crate) fn spawn(
 
 fn serve_on_this_thread(
     listener: std::net::TcpListener,
-    router: Router,
+    state: Arc<AgentState>,
+    router: fn(Arc<AgentState>) -> Router,
     stopped: watch::Receiver<bool>,
     done: oneshot::Sender<()>,
 ) {
@@ -91,11 +92,8 @@ fn serve_on_this_thread(
     runtime.block_on(async move {
         match tokio::net::TcpListener::from_std(listener) {
             Ok(listener) => {
-                // Responses are written whole; don't let Nagle hold back their last segment.
-                let listener = listener.tap_io(|tcp| {
-                    let _ = tcp.set_nodelay(true);
-                });
-                serve(listener, router, stopped).await
+                let router = router(Arc::clone(&state));
+                connections::serve(listener, state, router, stopped).await
             }
             Err(error) => tracing::error!(%error, "cannot register the listener"),
         }
@@ -103,7 +101,8 @@ fn serve_on_this_thread(
     let _ = done.send(());
 }
 
-/// Serves `router` on `listener` until `stopped` turns true, then lets open requests finish.
+/// Serves `router` on `listener` (the Unix socket) until `stopped` turns true, then lets open
+/// requests finish.
 pub(crate) async fn serve<L>(listener: L, router: Router, stopped: watch::Receiver<bool>)
 where
     L: axum::serve::Listener,

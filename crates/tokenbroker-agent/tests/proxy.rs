@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -413,4 +415,67 @@ async fn https_upstreams_are_verified_against_the_system_roots_plus_ca_file() {
         body["message"].as_str().unwrap().contains("certificate"),
         "{body}"
     );
+}
+
+/// A bare HTTP/1.1 upstream that counts the connections it accepts and answers every request
+/// `200 ok`. With `hang_up_after_each`, it closes each connection right after its first answer
+/// without announcing it, as a server whose keep-alive timeout just ran out does.
+async fn counting_upstream(hang_up_after_each: bool) -> (Arc<AtomicUsize>, std::net::SocketAddr) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&connections);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut received = Vec::new();
+                let mut buffer = [0u8; 4096];
+                while let Ok(read) = stream.read(&mut buffer).await {
+                    if read == 0 {
+                        return;
+                    }
+                    received.extend_from_slice(&buffer[..read]);
+                    while let Some(end) = received.windows(4).position(|w| w == b"\r\n\r\n") {
+                        received.drain(..end + 4);
+                        let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                        if stream.write_all(answer).await.is_err() || hang_up_after_each {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (connections, addr)
+}
+
+/// An agent in front of a [`counting_upstream`]; returns the upstream's connection count once
+/// `count` requests in a row over one caller connection have each come back `200 ok`.
+async fn connections_for_requests_in_a_row(hang_up_after_each: bool, count: usize) -> usize {
+    let server = auth_server().await;
+    let (connections, addr) = counting_upstream(hang_up_after_each).await;
+    let agent = agent(one_upstream(addr, ""), vec![entur_profile(&server, "main")]).await;
+    let caller = reqwest::Client::new();
+    for round in 0..count {
+        let response = caller
+            .get(format!("http://{}/api/x", agent.addr()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "request {round}");
+        assert_eq!(response.text().await.unwrap(), "ok", "request {round}");
+    }
+    connections.load(Ordering::SeqCst)
+}
+
+#[tokio::test]
+async fn upstream_connections_are_kept_alive_and_reused() {
+    assert_eq!(connections_for_requests_in_a_row(false, 20).await, 1);
+}
+
+#[tokio::test]
+async fn an_upstream_that_drops_idle_connections_never_fails_a_request() {
+    assert_eq!(connections_for_requests_in_a_row(true, 20).await, 20);
 }
