@@ -58,6 +58,8 @@ impl Agent {
             None => None,
         };
         let mut background = warm_up(&state);
+        // The Unix socket's requests use these pools, on this runtime.
+        background.push(tokio::spawn(Arc::clone(&state).close_idle_connections()));
         let poll = AgentSettings::duration(settings.secret_poll_interval);
         background.extend(reload::spawn_file_watch(Arc::clone(&state), poll));
         tracing::info!(%addr, upstreams = state.upstreams.len(), profiles = state.profiles.len(), "agent started");

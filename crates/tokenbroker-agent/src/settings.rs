@@ -60,6 +60,9 @@ pub struct AgentSettings {
     /// Seconds an upstream body may stall between two chunks (default 60).
     #[serde(default = "default_read_timeout")]
     pub read_timeout: f64,
+    /// Seconds an unused upstream connection is kept open for reuse (default 90).
+    #[serde(default = "default_idle_timeout")]
+    pub upstream_idle_timeout: f64,
     /// Seconds to let in-flight requests finish on shutdown (default 30).
     #[serde(default = "default_drain_timeout")]
     pub drain_timeout: f64,
@@ -210,6 +213,7 @@ impl AgentSettings {
             ("connect_timeout", self.connect_timeout),
             ("upstream_timeout", self.upstream_timeout),
             ("read_timeout", self.read_timeout),
+            ("upstream_idle_timeout", self.upstream_idle_timeout),
             ("drain_timeout", self.drain_timeout),
         ] {
             if !(value.is_finite() && value > 0.0 && value < 86_400.0) {
@@ -244,6 +248,9 @@ fn default_upstream_timeout() -> f64 {
 }
 fn default_read_timeout() -> f64 {
     60.0
+}
+fn default_idle_timeout() -> f64 {
+    90.0
 }
 fn default_drain_timeout() -> f64 {
     30.0

@@ -23,6 +23,8 @@ pub(crate) struct AgentState {
     pub token_endpoint_secret: Option<ClientSecret>,
     pub max_replay_body: usize,
     pub upstream_timeout: Duration,
+    /// How long an unused upstream connection is kept (`upstream_idle_timeout`).
+    pub upstream_idle_timeout: Duration,
     pub shared_cache: bool,
 }
 
@@ -85,6 +87,7 @@ impl AgentState {
             token_endpoint_secret,
             max_replay_body: settings.max_replay_body_bytes,
             upstream_timeout: AgentSettings::duration(settings.upstream_timeout),
+            upstream_idle_timeout: AgentSettings::duration(settings.upstream_idle_timeout),
             shared_cache: shared.is_some(),
         })
     }
@@ -107,7 +110,22 @@ impl AgentState {
             token_endpoint_secret: self.token_endpoint_secret.clone(),
             max_replay_body: self.max_replay_body,
             upstream_timeout: self.upstream_timeout,
+            upstream_idle_timeout: self.upstream_idle_timeout,
             shared_cache: self.shared_cache,
+        }
+    }
+
+    /// Closes upstream connections unused for `upstream_idle_timeout`, checking four times per
+    /// timeout, until the task is dropped. Runs on the thread whose pools these are.
+    pub(crate) async fn close_idle_connections(self: Arc<Self>) {
+        let period = (self.upstream_idle_timeout / 4).max(Duration::from_millis(50));
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            for upstream in self.upstreams.values() {
+                upstream.http.close_idle();
+            }
         }
     }
 }
@@ -130,6 +148,7 @@ impl Upstream {
             connect_timeout: AgentSettings::duration(agent.connect_timeout),
             http2_prior_knowledge: settings.http2_prior_knowledge,
             tls: Arc::new(tls_config(settings)?),
+            idle_timeout: AgentSettings::duration(agent.upstream_idle_timeout),
         };
         let origin = &base[url::Position::BeforeHost..url::Position::AfterPort];
         let http = Scheme::try_from(base.scheme())

@@ -27,8 +27,6 @@ use tower::ServiceExt;
 /// What can go wrong reaching the upstream: connecting, TLS, or the exchange itself.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Idle connections older than this are closed rather than reused (the upstream may have).
-const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// Connections kept per upstream and thread; more are closed after their response.
 const MAX_POOLED: usize = 512;
 
@@ -41,6 +39,8 @@ pub(crate) struct ConnectionSettings {
     pub http2_prior_knowledge: bool,
     /// The platform's roots plus any `ca_file` ones; ALPN is set by hyper-rustls.
     pub tls: Arc<rustls::ClientConfig>,
+    /// Unused connections older than this are closed rather than reused (`upstream_idle_timeout`).
+    pub idle_timeout: Duration,
 }
 
 /// One upstream's connections on one serving thread.
@@ -57,10 +57,21 @@ pub(crate) struct UpstreamClient {
     pool: Mutex<Pool>,
 }
 
-#[derive(Default)]
 struct Pool {
     http1: Vec<Idle>,
     http2: Option<http2::SendRequest<Body>>,
+    /// When the HTTP/2 connection last started a request.
+    http2_since: Instant,
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        Self {
+            http1: Vec::new(),
+            http2: None,
+            http2_since: Instant::now(),
+        }
+    }
 }
 
 struct Idle {
@@ -159,20 +170,44 @@ impl UpstreamClient {
         let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(http2) = &pool.http2 {
             if !http2.is_closed() {
-                return Some(Sender::Http2(http2.clone()));
+                let sender = http2.clone();
+                pool.http2_since = Instant::now();
+                return Some(Sender::Http2(sender));
             }
             pool.http2 = None;
         }
+        self.sweep(&mut pool, true).map(Sender::Http1)
+    }
+
+    /// Closes the connections that have been unused for `upstream_idle_timeout`. Called
+    /// periodically: without traffic, nothing else would look at the pool.
+    pub(crate) fn close_idle(&self) {
+        let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
+        self.sweep(&mut pool, false);
+        let http2_idle = pool.http2.as_ref().is_some_and(|http2| {
+            http2.is_closed() || pool.http2_since.elapsed() > self.settings.idle_timeout
+        });
+        if http2_idle {
+            pool.http2 = None;
+        }
+    }
+
+    /// Drops closed and stale HTTP/1.1 connections; with `take`, returns the first one that is
+    /// ready for a request.
+    fn sweep(&self, pool: &mut Pool, take: bool) -> Option<http1::SendRequest<Body>> {
         let now = Instant::now();
         let mut at = 0;
         while at < pool.http1.len() {
             let idle = &pool.http1[at];
-            if idle.sender.is_closed() || now.duration_since(idle.since) > IDLE_TIMEOUT {
+            if idle.sender.is_closed()
+                || now.duration_since(idle.since) > self.settings.idle_timeout
+            {
+                // Dropping the last sender ends the connection once it is idle.
                 pool.http1.swap_remove(at);
-            } else if idle.sender.is_ready() {
-                return Some(Sender::Http1(pool.http1.swap_remove(at).sender));
+            } else if take && idle.sender.is_ready() {
+                return Some(pool.http1.swap_remove(at).sender);
             } else {
-                // Still receiving its previous response's body.
+                // Still receiving its previous response's body, or not wanted now.
                 at += 1;
             }
         }
@@ -204,6 +239,7 @@ impl UpstreamClient {
             tokio::spawn(drive(connection));
             let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
             pool.http2 = Some(sender.clone());
+            pool.http2_since = Instant::now();
             Ok(Sender::Http2(sender))
         } else {
             let (sender, connection) = http1::handshake(stream).await?;

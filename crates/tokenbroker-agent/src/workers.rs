@@ -92,6 +92,7 @@ fn serve_on_this_thread(
     runtime.block_on(async move {
         match tokio::net::TcpListener::from_std(listener) {
             Ok(listener) => {
+                tokio::spawn(Arc::clone(&state).close_idle_connections());
                 let router = router(Arc::clone(&state));
                 connections::serve(listener, state, router, stopped).await
             }

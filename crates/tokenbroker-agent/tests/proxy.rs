@@ -417,23 +417,32 @@ async fn https_upstreams_are_verified_against_the_system_roots_plus_ca_file() {
     );
 }
 
-/// A bare HTTP/1.1 upstream that counts the connections it accepts and answers every request
-/// `200 ok`. With `hang_up_after_each`, it closes each connection right after its first answer
-/// without announcing it, as a server whose keep-alive timeout just ran out does.
-async fn counting_upstream(hang_up_after_each: bool) -> (Arc<AtomicUsize>, std::net::SocketAddr) {
+/// Connections a [`counting_upstream`] accepted, and how many of them the agent closed.
+#[derive(Default)]
+struct Connections {
+    accepted: AtomicUsize,
+    closed_by_agent: AtomicUsize,
+}
+
+/// A bare HTTP/1.1 upstream that counts connections and answers every request `200 ok`. With
+/// `hang_up_after_each`, it closes each connection right after its first answer without
+/// announcing it, as a server whose keep-alive timeout just ran out does.
+async fn counting_upstream(hang_up_after_each: bool) -> (Arc<Connections>, std::net::SocketAddr) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let connections = Arc::new(AtomicUsize::new(0));
+    let connections = Arc::new(Connections::default());
     let counted = Arc::clone(&connections);
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
-            counted.fetch_add(1, Ordering::SeqCst);
+            counted.accepted.fetch_add(1, Ordering::SeqCst);
+            let counted = Arc::clone(&counted);
             tokio::spawn(async move {
                 let mut received = Vec::new();
                 let mut buffer = [0u8; 4096];
                 while let Ok(read) = stream.read(&mut buffer).await {
                     if read == 0 {
+                        counted.closed_by_agent.fetch_add(1, Ordering::SeqCst);
                         return;
                     }
                     received.extend_from_slice(&buffer[..read]);
@@ -451,31 +460,87 @@ async fn counting_upstream(hang_up_after_each: bool) -> (Arc<AtomicUsize>, std::
     (connections, addr)
 }
 
-/// An agent in front of a [`counting_upstream`]; returns the upstream's connection count once
-/// `count` requests in a row over one caller connection have each come back `200 ok`.
-async fn connections_for_requests_in_a_row(hang_up_after_each: bool, count: usize) -> usize {
-    let server = auth_server().await;
-    let (connections, addr) = counting_upstream(hang_up_after_each).await;
-    let agent = agent(one_upstream(addr, ""), vec![entur_profile(&server, "main")]).await;
-    let caller = reqwest::Client::new();
-    for round in 0..count {
-        let response = caller
-            .get(format!("http://{}/api/x", agent.addr()))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "request {round}");
-        assert_eq!(response.text().await.unwrap(), "ok", "request {round}");
+/// An agent (with `extra` [agent] lines) in front of a [`counting_upstream`].
+struct PoolSetup {
+    _server: tokenbroker_server::LocalAuthServer,
+    connections: Arc<Connections>,
+    agent: tokenbroker_agent::Agent,
+    caller: reqwest::Client,
+}
+
+impl PoolSetup {
+    async fn start(hang_up_after_each: bool, extra: &str) -> PoolSetup {
+        let server = auth_server().await;
+        let (connections, addr) = counting_upstream(hang_up_after_each).await;
+        let agent = agent(
+            one_upstream(addr, extra),
+            vec![entur_profile(&server, "main")],
+        )
+        .await;
+        PoolSetup {
+            _server: server,
+            connections,
+            agent,
+            caller: reqwest::Client::new(),
+        }
     }
-    connections.load(Ordering::SeqCst)
+
+    /// `count` requests in a row over one caller connection, each asserted to be `200 ok`.
+    async fn requests_in_a_row(&self, count: usize) {
+        for round in 0..count {
+            let response = self
+                .caller
+                .get(format!("http://{}/api/x", self.agent.addr()))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200, "request {round}");
+            assert_eq!(response.text().await.unwrap(), "ok", "request {round}");
+        }
+    }
+
+    fn accepted(&self) -> usize {
+        self.connections.accepted.load(Ordering::SeqCst)
+    }
+
+    fn closed_by_agent(&self) -> usize {
+        self.connections.closed_by_agent.load(Ordering::SeqCst)
+    }
 }
 
 #[tokio::test]
 async fn upstream_connections_are_kept_alive_and_reused() {
-    assert_eq!(connections_for_requests_in_a_row(false, 20).await, 1);
+    let pool = PoolSetup::start(false, "").await;
+    pool.requests_in_a_row(20).await;
+    assert_eq!(pool.accepted(), 1);
+    assert_eq!(pool.closed_by_agent(), 0);
 }
 
 #[tokio::test]
 async fn an_upstream_that_drops_idle_connections_never_fails_a_request() {
-    assert_eq!(connections_for_requests_in_a_row(true, 20).await, 20);
+    let pool = PoolSetup::start(true, "").await;
+    pool.requests_in_a_row(20).await;
+    assert_eq!(pool.accepted(), 20);
+}
+
+#[tokio::test]
+async fn unused_upstream_connections_are_closed_after_the_idle_timeout() {
+    let pool = PoolSetup::start(false, "upstream_idle_timeout = 0.3").await;
+    pool.requests_in_a_row(3).await;
+    assert_eq!((pool.accepted(), pool.closed_by_agent()), (1, 0));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while pool.closed_by_agent() == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        pool.closed_by_agent(),
+        1,
+        "closed within 5 s of a 0.3 s idle timeout"
+    );
+    pool.requests_in_a_row(1).await;
+    assert_eq!(
+        pool.accepted(),
+        2,
+        "a new connection after the idle one was closed"
+    );
 }
