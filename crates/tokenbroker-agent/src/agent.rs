@@ -25,7 +25,9 @@ pub struct AgentConfig {
     pub profiles: Vec<ProfileSpec>,
 }
 
-/// A running agent. Dropping it does not stop it; call [`Agent::shutdown`].
+/// A running agent. Call [`Agent::shutdown`] to stop it gracefully. Dropping it stops it too,
+/// without waiting: the serving threads stop accepting and finish their open connections in the
+/// background, background tasks end, the Unix socket is removed; there is no logout.
 pub struct Agent {
     addr: SocketAddr,
     socket: Option<PathBuf>,
@@ -88,13 +90,15 @@ impl Agent {
 
     /// Stops accepting connections, lets in-flight requests finish (up to `drain_timeout`),
     /// then logs tokens out if `logout_on_shutdown` is set.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
+        let workers = std::mem::take(&mut self.workers);
+        let unix_server = self.unix_server.take();
         let drained = tokio::time::timeout(self.drain_timeout, async {
-            for worker in self.workers {
+            for worker in workers {
                 let _ = worker.await;
             }
-            if let Some(server) = self.unix_server {
+            if let Some(server) = unix_server {
                 let _ = server.await;
             }
         })
@@ -105,16 +109,20 @@ impl Agent {
                 "requests still running at the drain timeout were cut off"
             );
         }
-        for task in &self.background {
-            task.abort();
-        }
+        // No refresh may start while the tokens are being logged out.
+        self.stop_background();
         if self.logout_on_shutdown {
             logout::log_out_all(&self.state).await;
         }
-        if let Some(path) = &self.socket {
-            let _ = std::fs::remove_file(path);
-        }
         tracing::info!("agent stopped");
+        // Dropping self removes the Unix socket.
+    }
+
+    /// Ends the background tasks: warm-up, secret polling, idle-connection sweeping.
+    fn stop_background(&self) {
+        for task in &self.background {
+            task.abort();
+        }
     }
 
     /// Runs until SIGTERM or SIGINT, reloading secrets on SIGHUP; then shuts down gracefully.
@@ -137,6 +145,16 @@ impl Agent {
         tracing::info!("shutting down: draining in-flight requests");
         self.shutdown().await;
         Ok(())
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        self.stop_background();
+        if let Some(path) = &self.socket {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 

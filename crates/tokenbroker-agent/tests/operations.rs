@@ -407,3 +407,22 @@ async fn unix_get(socket: &std::path::Path, path: &str) -> String {
     stream.read_to_string(&mut answer).await.unwrap();
     answer
 }
+
+#[tokio::test]
+async fn dropping_the_agent_stops_it() {
+    let running = setup("").await;
+    let addr = running.agent.addr();
+    let health = reqwest::get(format!("http://{addr}/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    drop(running.agent);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while tokio::net::TcpStream::connect(addr).await.is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still accepting 5 s after the drop"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
