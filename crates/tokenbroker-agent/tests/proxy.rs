@@ -375,13 +375,11 @@ async fn https_upstreams_are_verified_against_the_system_roots_plus_ca_file() {
     let server = auth_server().await;
     let dir = tempfile::tempdir().unwrap();
     // A real HTTPS upstream: our own authorization server with a self-signed certificate.
-    let generated = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+    let certificate = tokenbroker_testkit::self_signed(dir.path());
     let files = tokenbroker_server::TlsFiles {
-        cert: dir.path().join("cert.pem"),
-        key: dir.path().join("key.pem"),
+        cert: certificate.cert,
+        key: certificate.key,
     };
-    std::fs::write(&files.cert, generated.cert.pem()).unwrap();
-    std::fs::write(&files.key, generated.signing_key.serialize_pem()).unwrap();
     let mut config = tokenbroker_server::ServerConfig::new(dir.path().join("data"));
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.tls = Some(files.clone());

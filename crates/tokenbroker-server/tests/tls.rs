@@ -7,19 +7,13 @@ use tokenbroker_server::{AuthServer, ServeError, ServerConfig, TlsFiles};
 
 /// A self-signed certificate for 127.0.0.1 and localhost, written to `dir`.
 fn certificate(dir: &Path) -> (TlsFiles, reqwest::Certificate) {
-    let generated =
-        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
-    let cert_pem = generated.cert.pem();
+    let certificate = tokenbroker_testkit::self_signed(dir);
+    let trusted = reqwest::Certificate::from_pem(certificate.cert_pem.as_bytes()).unwrap();
     let files = TlsFiles {
-        cert: dir.join("cert.pem"),
-        key: dir.join("key.pem"),
+        cert: certificate.cert,
+        key: certificate.key,
     };
-    std::fs::write(&files.cert, &cert_pem).unwrap();
-    std::fs::write(&files.key, generated.signing_key.serialize_pem()).unwrap();
-    (
-        files,
-        reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap(),
-    )
+    (files, trusted)
 }
 
 #[tokio::test]

@@ -6,10 +6,12 @@
 pub mod oauth;
 pub mod postgres;
 pub mod redis;
+pub mod tls;
 
 pub use oauth::{fetch_token, request_token};
 pub use postgres::Postgres;
 pub use redis::RedisServer;
+pub use tls::{self_signed, SelfSigned};
 
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
