@@ -82,15 +82,21 @@ async fn token(url: &str, path: &str, id: &str, secret: &str, style: &str) -> st
     .await
 }
 
-/// The claims of the token `output` printed; fails with the CLI's stderr when it printed none.
-fn claims(output: &std::process::Output) -> Value {
+/// The token `tokenbroker token` printed; fails with the CLI's stderr when it printed none.
+fn issued_jwt(output: &std::process::Output) -> String {
     assert!(
         output.status.success(),
-        "{}",
+        "tokenbroker token failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let jwt = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    tokenbroker::jwt::decode_unverified(&jwt).expect("a JWT").1
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// The claims of the token `output` printed.
+fn claims(output: &std::process::Output) -> Value {
+    tokenbroker::jwt::decode_unverified(&issued_jwt(output))
+        .expect("a JWT")
+        .1
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -323,13 +329,15 @@ async fn jwks(url: &str) -> jsonwebtoken::jwk::JwkSet {
 }
 
 fn kid_of(output: &std::process::Output) -> String {
-    let jwt = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    jsonwebtoken::decode_header(&jwt).unwrap().kid.unwrap()
+    jsonwebtoken::decode_header(issued_jwt(output))
+        .unwrap()
+        .kid
+        .unwrap()
 }
 
 /// Verifies `jwt` against the published JWKS, as any API would.
 fn verifies_with(jwks: &jsonwebtoken::jwk::JwkSet, output: &std::process::Output) -> bool {
-    let jwt = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    let jwt = issued_jwt(output);
     let header = jsonwebtoken::decode_header(&jwt).unwrap();
     let Some(jwk) = jwks.find(header.kid.as_deref().unwrap()) else {
         return false;
