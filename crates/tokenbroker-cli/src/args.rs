@@ -216,6 +216,7 @@ pub enum ClientsCommand {
     /// Show one client with its secrets' metadata and audit log.
     Show {
         /// Client id.
+        #[arg(allow_hyphen_values = true)]
         id: String,
         /// Print JSON.
         #[arg(long)]
@@ -224,6 +225,7 @@ pub enum ClientsCommand {
     /// Issue a new secret; the old ones stay valid for the overlap window.
     RotateSecret {
         /// Client id.
+        #[arg(allow_hyphen_values = true)]
         id: String,
         /// Seconds the previous secrets stay valid (default one day).
         #[arg(long, default_value_t = 86_400, value_name = "SECONDS")]
@@ -235,16 +237,19 @@ pub enum ClientsCommand {
     /// Stop a client from getting tokens.
     Disable {
         /// Client id.
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
     /// Allow a disabled client again.
     Enable {
         /// Client id.
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
     /// Delete a client and its secrets.
     Delete {
         /// Client id.
+        #[arg(allow_hyphen_values = true)]
         id: String,
     },
 }
@@ -289,8 +294,9 @@ pub struct ProfileArgs {
     /// Token endpoint URL.
     #[arg(long, value_name = "URL")]
     pub token_url: Option<String>,
-    /// Client id.
-    #[arg(long, value_name = "ID")]
+    /// Client id. May start with `-`, as ids from other servers (or older tokenbroker versions)
+    /// can.
+    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
     pub client_id: Option<String>,
     /// Name of the environment variable holding the client secret.
     #[arg(long, value_name = "VAR")]

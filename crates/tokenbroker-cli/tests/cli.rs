@@ -127,6 +127,25 @@ async fn token_json_has_the_documented_fields() {
 }
 
 #[tokio::test]
+async fn client_ids_that_start_with_a_dash_are_values_not_options() {
+    // One random base64url id in 64 starts with '-'; the CLI used to read it as an option.
+    let client = StaticClient::new("-Mdash-client", SECRET, AUDIENCE);
+    let server = LocalAuthServer::start(LocalServerConfig::with_clients([client]))
+        .await
+        .unwrap();
+    let flags: Vec<String> = flags(&server)
+        .into_iter()
+        .map(|flag| match flag.as_str() {
+            "cli-client" => "-Mdash-client".to_owned(),
+            _ => flag,
+        })
+        .collect();
+    let out = tokenbroker(&with(&["token"], &flags), &[("CLI_SECRET", SECRET)], None).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(server.tokens_issued(), 1);
+}
+
+#[tokio::test]
 async fn config_file_profiles_with_a_preset_work() {
     let server = server().await;
     let dir = tempfile::tempdir().unwrap();
