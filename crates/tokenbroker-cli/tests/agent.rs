@@ -10,7 +10,7 @@ use axum::routing::get;
 use common::BIN;
 use tokenbroker_server::{Dialect, LocalAuthServer, LocalServerConfig, StaticClient};
 use tokenbroker_testkit::RedisServer;
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 const CLIENT_ID: &str = "fleet-client";
 const SECRET: &str = "fleet-secret-0123456789abcdef";
@@ -72,7 +72,7 @@ fn write_config(
 }
 
 struct Running {
-    child: Child,
+    child: common::Process,
     base: String,
 }
 

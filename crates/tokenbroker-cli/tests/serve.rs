@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::BIN;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 const AUDIENCE: &str = "https://api.dev.entur.io";
 
@@ -34,7 +34,7 @@ fn json(output: &std::process::Output) -> Value {
 }
 
 struct Serving {
-    child: Child,
+    child: common::Process,
     url: String,
 }
 

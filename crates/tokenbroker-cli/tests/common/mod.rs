@@ -1,7 +1,10 @@
 //! Running the `tokenbroker` binary as a long-lived process (serve, agent) in tests.
 #![allow(dead_code)]
 
+use std::collections::VecDeque;
+use std::ops::{Deref, DerefMut};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -10,17 +13,55 @@ use tokio::process::{Child, Command};
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_tokenbroker");
 
+/// A `tokenbroker` process started by [`spawn_listening`], killed on drop. Its stderr is kept
+/// (the last [`KEPT_LINES`] lines) and printed if it is dropped while the test panics, so a
+/// failure shows what the server or agent said about it.
+pub struct Process {
+    child: Child,
+    stderr: Arc<Mutex<VecDeque<String>>>,
+}
+
+/// Lines of a process's stderr kept for a failure report.
+pub const KEPT_LINES: usize = 200;
+
+impl Deref for Process {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.child
+    }
+}
+
+impl DerefMut for Process {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.child
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let lines = self.stderr.lock().unwrap_or_else(PoisonError::into_inner);
+            let said: Vec<&str> = lines.iter().map(String::as_str).collect();
+            eprintln!(
+                "--- stderr of tokenbroker (pid {:?}) ---\n{}",
+                self.child.id(),
+                said.join("\n")
+            );
+        }
+    }
+}
+
 /// Starts `tokenbroker ARGS` with `env`, waits for its documented first line
-/// `listening on URL`, and returns the process (killed on drop) and the URL. Stdout keeps being
+/// `listening on URL`, and returns the process and the URL. Stdout and stderr keep being
 /// drained so the process never blocks on a full pipe.
-pub async fn spawn_listening(args: &[&str], env: &[(&str, &str)]) -> (Child, String) {
+pub async fn spawn_listening(args: &[&str], env: &[(&str, &str)]) -> (Process, String) {
     let mut command = Command::new(BIN);
     command
         .args(args)
         .env_remove("RUST_LOG")
         .env_remove("TOKENBROKER_CONFIG")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .kill_on_drop(true);
     for (name, value) in env {
         command.env(name, value);
@@ -37,5 +78,17 @@ pub async fn spawn_listening(args: &[&str], env: &[(&str, &str)]) -> (Child, Str
         .expect("the documented first line")
         .to_owned();
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, url)
+    let stderr = Arc::new(Mutex::new(VecDeque::new()));
+    let kept = Arc::clone(&stderr);
+    let mut said = BufReader::new(child.stderr.take().unwrap()).lines();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = said.next_line().await {
+            let mut kept = kept.lock().unwrap_or_else(PoisonError::into_inner);
+            if kept.len() == KEPT_LINES {
+                kept.pop_front();
+            }
+            kept.push_back(line);
+        }
+    });
+    (Process { child, stderr }, url)
 }
