@@ -52,7 +52,6 @@ pub(crate) struct UpstreamClient {
     authority: Authority,
     /// `Host` for HTTP/1.1 requests (HTTP/2 carries the authority in the request URI).
     host: HeaderValue,
-    http2_only: bool,
     settings: ConnectionSettings,
     pool: Mutex<Pool>,
 }
@@ -105,7 +104,6 @@ impl UpstreamClient {
             scheme,
             authority,
             host,
-            http2_only: settings.http2_prior_knowledge,
             settings,
             pool: Mutex::new(Pool::default()),
         })
@@ -114,12 +112,12 @@ impl UpstreamClient {
     /// The same upstream with a pool of its own, for another serving thread.
     pub(crate) fn for_another_thread(&self) -> Self {
         Self {
-            connector: connector(&self.settings),
+            // The connector holds no connections: sharing its configuration is fine.
+            connector: self.connector.clone(),
             origin: self.origin.clone(),
             scheme: self.scheme.clone(),
             authority: self.authority.clone(),
             host: self.host.clone(),
-            http2_only: self.http2_only,
             settings: self.settings.clone(),
             pool: Mutex::new(Pool::default()),
         }
@@ -231,7 +229,7 @@ impl UpstreamClient {
     /// Its connection task runs on this thread's runtime.
     async fn connect(&self) -> Result<Sender, BoxError> {
         let stream = self.connector.clone().oneshot(self.origin.clone()).await?;
-        if self.http2_only || stream.connected().is_negotiated_h2() {
+        if self.settings.http2_prior_knowledge || stream.connected().is_negotiated_h2() {
             let (sender, connection) = http2::Builder::new(TokioExecutor::new())
                 .timer(TokioTimer::new())
                 .handshake(stream)
