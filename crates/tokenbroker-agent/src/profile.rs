@@ -35,6 +35,25 @@ pub struct ProfileSpec {
     pub revocation_url: Option<Url>,
 }
 
+impl ProfileSpec {
+    /// A profile that sends only the bearer token: no `ET-Client-Name`, transaction ids or
+    /// X-JWT, no secret files to watch, nothing to end on shutdown. Set the other fields with
+    /// struct update syntax: `ProfileSpec { client_name: Some(name), ..ProfileSpec::new(n, c) }`.
+    pub fn new(name: impl Into<String>, client: ClientConfig) -> Self {
+        Self {
+            name: name.into(),
+            client,
+            client_name: None,
+            transaction_ids: false,
+            x_jwt: None,
+            secret_file: None,
+            x_jwt_password_file: None,
+            logout_url: None,
+            revocation_url: None,
+        }
+    }
+}
+
 /// Why no usable token could be had: the 503's `reason`.
 #[derive(Debug, Clone)]
 pub struct NoToken(pub String);

@@ -323,26 +323,14 @@ async fn telenor_x_jwt_and_entur_programs_through_the_agent_against_the_sandbox(
     .unwrap();
     let profiles = vec![
         tokenbroker_agent::ProfileSpec {
-            name: "telenor".into(),
-            client: telenor,
-            client_name: None,
             transaction_ids: true,
             x_jwt: Some(x_jwt),
-            secret_file: None,
             x_jwt_password_file: Some(password_file.clone()),
-            logout_url: None,
-            revocation_url: None,
+            ..tokenbroker_agent::ProfileSpec::new("telenor", telenor)
         },
         tokenbroker_agent::ProfileSpec {
-            name: "entur".into(),
-            client: entur,
             client_name: Some(tokenbroker::ClientName::new(CLIENT_NAME).unwrap()),
-            transaction_ids: false,
-            x_jwt: None,
-            secret_file: None,
-            x_jwt_password_file: None,
-            logout_url: None,
-            revocation_url: None,
+            ..tokenbroker_agent::ProfileSpec::new("entur", entur)
         },
     ];
     let settings = settings(&format!(

@@ -145,15 +145,9 @@ pub fn entur_profile(server: &LocalAuthServer, name: &str) -> ProfileSpec {
         .build()
         .unwrap();
     ProfileSpec {
-        name: name.to_owned(),
-        client,
         client_name: Some(ClientName::new(CLIENT_NAME).unwrap()),
         transaction_ids: true,
-        x_jwt: None,
-        secret_file: None,
-        x_jwt_password_file: None,
-        logout_url: None,
-        revocation_url: None,
+        ..ProfileSpec::new(name, client)
     }
 }
 

@@ -67,15 +67,8 @@ async fn start(base: &str, entur: &DevClient, client_name: &str) -> CliResult<Ag
     .audience(ENTUR_AUDIENCE)
     .build()?;
     let profile = ProfileSpec {
-        name: "entur".into(),
-        client,
         client_name: Some(ClientName::new(client_name)?),
-        transaction_ids: false,
-        x_jwt: None,
-        secret_file: None,
-        x_jwt_password_file: None,
-        logout_url: None,
-        revocation_url: None,
+        ..ProfileSpec::new("entur", client)
     };
     let settings: AgentSettings =
         toml::from_str("listen = \"127.0.0.1:0\"\nworker_threads = 1\nsecret_poll_interval = 0\n")
