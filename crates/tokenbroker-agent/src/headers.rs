@@ -3,16 +3,17 @@
 //! Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection and are dropped both ways, as are
 //! the ones a `Connection` header names. Incoming `Authorization` is always dropped: callers never
 //! choose the credentials. The profile then adds `Authorization: Bearer`, `X-JWT`,
-//! `ET-Client-Name` and `X-Transaction-Id` (seeds 000, 002, 004).
+//! `ET-Client-Name` and `X-Transaction-Id` (Entur API authentication, Telenor Sweden Open APIs).
 
 use http::header::{
     AUTHORIZATION, CONNECTION, CONTENT_LENGTH, HOST, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE,
     TRAILER, TRANSFER_ENCODING, UPGRADE,
 };
 use http::{HeaderMap, HeaderName, HeaderValue};
-use tokenbroker::client_name::CLIENT_NAME_HEADER;
-use tokenbroker::middleware::X_JWT_HEADER;
-use tokenbroker::transaction_id::{new_transaction_id, TRANSACTION_ID_HEADER};
+use tokenbroker::wire::headers::{
+    new_transaction_id, CLIENT_NAME as CLIENT_NAME_HEADER, TRANSACTION_ID as TRANSACTION_ID_HEADER,
+    X_JWT as X_JWT_HEADER,
+};
 
 use crate::profile::{Credentials, Profile};
 

@@ -3,7 +3,7 @@
 //! A sidecar that gives services in any language authenticated access to partner APIs without
 //! code: an authenticating reverse proxy per upstream (`/NAME/...` → `base_url/...` with
 //! `Authorization: Bearer`, `ET-Client-Name`, `X-Transaction-Id` and `X-JWT` as the profile says;
-//! seeds 000–004), a token endpoint (`GET /v1/token/{profile}`), `/healthz`, `/readyz` and
+//! the Entur and Telenor pages), a token endpoint (`GET /v1/token/{profile}`), `/healthz`, `/readyz` and
 //! `/metrics`. With `[agent.shared_cache]`, a fleet of agents shares one token through Redis.
 //!
 //! The CLI's `tokenbroker agent --config FILE` reads `tokenbroker.toml` and calls

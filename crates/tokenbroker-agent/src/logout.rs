@@ -1,5 +1,5 @@
 //! Ending tokens on shutdown, so a stopped agent leaves no live token behind: Telenor's logout
-//! (`GET /oauth/v2/logout` with the bearer token, answering `OK!`; seed 003) where the profile has
+//! (`GET /oauth/v2/logout` with the bearer token, answering `OK!`; Telenor Norway client credentials grant) where the profile has
 //! one, otherwise RFC 7009 revocation where it has a `revocation_url`.
 //!
 //! Skipped when the token is shared through Redis: other agents are still using it.

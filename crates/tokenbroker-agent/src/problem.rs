@@ -2,9 +2,9 @@
 
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use http::header::CACHE_CONTROL;
-use http::{HeaderValue, StatusCode};
+use http::StatusCode;
 use serde_json::{json, Map, Value};
+use tokenbroker::wire::headers::no_store;
 
 /// `{"error": code, "message": message, ...context}` with `status`.
 pub(crate) fn problem(status: StatusCode, code: &str, message: &str, context: Value) -> Response {
@@ -15,9 +15,7 @@ pub(crate) fn problem(status: StatusCode, code: &str, message: &str, context: Va
         body.extend(extra);
     }
     let mut response = (status, Json(Value::Object(body))).into_response();
-    response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    no_store(response.headers_mut());
     response
 }
 

@@ -19,17 +19,17 @@ pub struct ProfileSpec {
     pub name: String,
     /// The validated client configuration.
     pub client: ClientConfig,
-    /// `ET-Client-Name` to send (Entur, seed 000).
+    /// `ET-Client-Name` to send (Entur, Entur API authentication).
     pub client_name: Option<ClientName>,
-    /// Send a fresh `X-Transaction-Id` on every request (Telenor, seed 004).
+    /// Send a fresh `X-Transaction-Id` on every request (Telenor, Telenor Sweden Open APIs).
     pub transaction_ids: bool,
-    /// Telenor Communication X-JWT settings (seed 004).
+    /// Telenor Communication X-JWT settings (Telenor Sweden Open APIs).
     pub x_jwt: Option<XJwtConfig>,
     /// The file the client secret was read from: re-read on SIGHUP and when it changes.
     pub secret_file: Option<PathBuf>,
     /// The file the X-JWT password was read from: re-read likewise.
     pub x_jwt_password_file: Option<PathBuf>,
-    /// Where to log the token out on shutdown (Telenor `GET /oauth/v2/logout`, seed 003).
+    /// Where to log the token out on shutdown (Telenor `GET /oauth/v2/logout`, Telenor Norway client credentials grant).
     pub logout_url: Option<Url>,
     /// Where to revoke the token on shutdown (RFC 7009), for servers without a logout.
     pub revocation_url: Option<Url>,

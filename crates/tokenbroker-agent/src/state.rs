@@ -137,7 +137,7 @@ impl Upstream {
         agent: &AgentSettings,
     ) -> Result<Self, AgentError> {
         let what = format!("[[agent.upstreams]] {} base_url", settings.name);
-        let base = tokenbroker::endpoint::parse_secure_url(&settings.base_url, &what)
+        let base = tokenbroker::wire::https::parse_secure_url(&settings.base_url, &what)
             .map_err(|e| AgentError::Config(e.to_string()))?;
         if base.query().is_some() || base.fragment().is_some() {
             return Err(AgentError::Config(format!(

@@ -7,12 +7,12 @@
 
 use std::sync::Arc;
 use std::time::SystemTime;
+use tokenbroker::wire::headers::no_store;
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use http::header::CACHE_CONTROL;
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, StatusCode};
 use serde_json::json;
 use tokenbroker::ClientSecret;
 
@@ -73,8 +73,6 @@ pub(crate) async fn token(
         body["x_jwt_expires_in"] = json!(x_jwt.remaining(now).as_secs());
     }
     let mut response = Json(body).into_response();
-    response
-        .headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    no_store(response.headers_mut());
     response
 }

@@ -260,16 +260,8 @@ async fn shutdown_revokes_tokens_with_rfc_7009_where_there_is_no_logout() {
     .await;
     let token = agent_token(&agent, "main").await;
     let introspect = || async {
-        let answer: serde_json::Value = reqwest::Client::new()
-            .post(format!("{}/oauth2/introspect", server.url()))
-            .basic_auth(CLIENT_ID, Some(SECRET))
-            .form(&[("token", token.as_str())])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let answer =
+            tokenbroker_testkit::introspect(&server.url(), CLIENT_ID, SECRET, &token).await;
         answer["active"].as_bool().unwrap()
     };
     assert!(introspect().await, "active while the agent runs");

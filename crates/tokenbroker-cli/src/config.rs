@@ -77,7 +77,7 @@ pub struct ServerSection {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
-    /// `entur` or `telenor`: fills token URL, style and audience from the seeds.
+    /// `entur` or `telenor`: fills token URL, style and audience from the provider pages.
     pub preset: Option<String>,
     /// Entur environment: prod, staging or dev.
     pub environment: Option<String>,
@@ -278,8 +278,6 @@ fn apply_flags(profile: &mut Profile, args: &ProfileArgs) {
 }
 
 fn build(name: &str, profile: &Profile, where_: &str) -> CliResult<ResolvedProfile> {
-    let in_profile =
-        |e: tokenbroker::Error| CliError::usage(format!("{where_}: {}", strip_prefix(&e)));
     let client_id = profile
         .client_id
         .clone()
@@ -287,10 +285,14 @@ fn build(name: &str, profile: &Profile, where_: &str) -> CliResult<ResolvedProfi
     let secret = secret(profile, where_)?;
     let mut builder = base_builder(profile, client_id, secret, where_)?;
     if let Some(style) = &profile.auth_style {
-        builder = builder.auth_style(style.parse::<AuthStyle>().map_err(in_profile)?);
+        builder = builder.auth_style(style.parse::<AuthStyle>().map_err(in_profile(where_))?);
     }
     if let Some(encoding) = &profile.basic_encoding {
-        builder = builder.basic_encoding(encoding.parse::<BasicEncoding>().map_err(in_profile)?);
+        builder = builder.basic_encoding(
+            encoding
+                .parse::<BasicEncoding>()
+                .map_err(in_profile(where_))?,
+        );
     }
     if let Some(audience) = &profile.audience {
         builder = builder.audience(audience);
@@ -315,16 +317,16 @@ fn build(name: &str, profile: &Profile, where_: &str) -> CliResult<ResolvedProfi
         .as_deref()
         .map(ClientName::new)
         .transpose()
-        .map_err(in_profile)?;
-    let client = builder.build().map_err(in_profile)?;
+        .map_err(in_profile(where_))?;
+    let client = builder.build().map_err(in_profile(where_))?;
     let x_jwt = x_jwt(profile, &client, where_)?;
     let logout_url = logout_url(profile, &client, where_)?;
     let revocation_url = profile
         .revocation_url
         .as_deref()
-        .map(|raw| tokenbroker::endpoint::parse_secure_url(raw, "revocation_url"))
+        .map(|raw| tokenbroker::wire::https::parse_secure_url(raw, "revocation_url"))
         .transpose()
-        .map_err(|e| CliError::usage(format!("{where_}: {}", strip_prefix(&e))))?;
+        .map_err(in_profile(where_))?;
     Ok(ResolvedProfile {
         name: name.to_owned(),
         transaction_ids: profile.transaction_id || x_jwt.is_some(),
@@ -362,28 +364,18 @@ pub fn resolve_named(file: &ConfigFile, name: &str, path: &Path) -> CliResult<Re
     )
 }
 
-/// `logout_url`, or Telenor Norway's `/oauth/v2/logout` beside a `/oauth/v2/token` URL (seed 003).
+/// `logout_url`, or Telenor Norway's logout URL beside its token URL.
 fn logout_url(
     profile: &Profile,
     client: &ClientConfig,
     where_: &str,
 ) -> CliResult<Option<url::Url>> {
     if let Some(raw) = &profile.logout_url {
-        return tokenbroker::endpoint::parse_secure_url(raw, "logout_url")
+        return tokenbroker::wire::https::parse_secure_url(raw, "logout_url")
             .map(Some)
-            .map_err(|e| CliError::usage(format!("{where_}: {}", strip_prefix(&e))));
+            .map_err(|e| CliError::usage(format!("{where_}: {e}")));
     }
-    let token_url = client.token_url();
-    let norway = TelenorRegion::Norway;
-    Ok(token_url
-        .path()
-        .strip_suffix(norway.token_path())
-        .zip(norway.logout_path())
-        .map(|(prefix, logout)| {
-            let mut url = token_url.clone();
-            url.set_path(&format!("{prefix}{logout}"));
-            url
-        }))
+    Ok(TelenorRegion::logout_url_beside(client.token_url()))
 }
 
 fn base_builder(
@@ -392,8 +384,6 @@ fn base_builder(
     secret: String,
     where_: &str,
 ) -> CliResult<ClientConfigBuilder> {
-    let in_profile =
-        |e: tokenbroker::Error| CliError::usage(format!("{where_}: {}", strip_prefix(&e)));
     let builder = match profile.preset.as_deref() {
         Some("entur") => {
             let environment = profile.environment.as_deref().ok_or_else(|| {
@@ -401,7 +391,7 @@ fn base_builder(
                     "{where_}: preset entur needs environment = prod, staging or dev"
                 ))
             })?;
-            let environment: EnturEnvironment = environment.parse().map_err(in_profile)?;
+            let environment: EnturEnvironment = environment.parse().map_err(in_profile(where_))?;
             ClientConfig::entur(environment, client_id, secret)
         }
         Some("telenor") => {
@@ -410,7 +400,7 @@ fn base_builder(
                 .as_deref()
                 .unwrap_or("norway")
                 .parse()
-                .map_err(in_profile)?;
+                .map_err(in_profile(where_))?;
             let base_url = match (&profile.base_url, region) {
                 (Some(url), _) => url.clone(),
                 (None, TelenorRegion::Norway) => TelenorRegion::NORWAY_BASE_URL.to_owned(),
@@ -515,6 +505,11 @@ fn read_secret(
     Err(CliError::usage(format!(
         "{where_}: no secret: {how_to_set}"
     )))
+}
+
+/// A usage error naming the profile, for any library error.
+fn in_profile<E: Into<tokenbroker::Error>>(where_: &str) -> impl Fn(E) -> CliError + '_ {
+    move |e| CliError::usage(format!("{where_}: {}", strip_prefix(&e.into())))
 }
 
 /// The library's "invalid configuration: " prefix is noise after "profile X in FILE: ".

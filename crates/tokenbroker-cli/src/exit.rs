@@ -51,11 +51,20 @@ impl fmt::Display for CliError {
     }
 }
 
+impl From<tokenbroker::wire::WireError> for CliError {
+    fn from(error: tokenbroker::wire::WireError) -> Self {
+        tokenbroker::Error::from(error).into()
+    }
+}
+
 impl From<tokenbroker::Error> for CliError {
     fn from(error: tokenbroker::Error) -> Self {
         use tokenbroker::Error;
         let code = match &error {
-            Error::Config(_) | Error::InsecureUrl { .. } => USAGE,
+            Error::Config(_)
+            | Error::Value(_)
+            | Error::Environment(_)
+            | Error::InsecureUrl { .. } => USAGE,
             Error::Rejected(_) => REJECTED,
             _ => FAILURE,
         };

@@ -94,7 +94,7 @@ fn issued_jwt(output: &std::process::Output) -> String {
 
 /// The claims of the token `output` printed.
 fn claims(output: &std::process::Output) -> Value {
-    tokenbroker::jwt::decode_unverified(&issued_jwt(output))
+    tokenbroker::wire::jwt::decode_unverified(&issued_jwt(output))
         .expect("a JWT")
         .1
 }

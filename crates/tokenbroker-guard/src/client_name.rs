@@ -1,4 +1,4 @@
-//! The `ET-Client-Name` policy of an API (seed 000: "Requests without ET-Client-Name may be rate
+//! The `ET-Client-Name` policy of an API (Entur API authentication: "Requests without ET-Client-Name may be rate
 //! limited or blocked"; the value is `<company>-<application>`, lowercase, no spaces).
 //!
 //! - [`ClientNamePolicy::Require`]: a missing or malformed name is 400 with the rule.
@@ -21,7 +21,8 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http::header::RETRY_AFTER;
 use http::{HeaderValue, Request, StatusCode};
 use serde_json::json;
-use tokenbroker::client_name::{ClientName, CLIENT_NAME_HEADER};
+use tokenbroker_wire::headers::CLIENT_NAME as CLIENT_NAME_HEADER;
+use tokenbroker_wire::ClientName;
 use tower::{Layer, Service};
 
 /// Keyed states kept before idle ones are swept.

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
 
+use crate::verifier::{default_algorithms, TokenRules};
+
 /// How a guard validates tokens.
 #[derive(Debug, Clone)]
 pub struct GuardConfig {
@@ -72,7 +74,7 @@ impl GuardConfig {
             issuer: issuer.into(),
             audience: audience.into(),
             jwks_url: None,
-            algorithms: vec![Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA],
+            algorithms: default_algorithms(),
             leeway: Duration::from_secs(30),
             max_token_bytes: 8 * 1024,
             required_typ: None,
@@ -82,10 +84,17 @@ impl GuardConfig {
     }
 }
 
-/// True for the algorithms a guard may accept: asymmetric signatures only.
-pub(crate) fn is_asymmetric(algorithm: Algorithm) -> bool {
-    !matches!(
-        algorithm,
-        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
-    )
+impl GuardConfig {
+    /// The token rules this configuration sets: its issuer and audience, algorithms, leeway, size
+    /// limit and `typ`.
+    pub fn rules(&self) -> TokenRules {
+        TokenRules {
+            issuer: self.issuer.clone(),
+            audience: Some(self.audience.clone()),
+            algorithms: self.algorithms.clone(),
+            leeway: self.leeway,
+            max_token_bytes: self.max_token_bytes,
+            required_typ: self.required_typ.clone(),
+        }
+    }
 }

@@ -2,18 +2,15 @@
 
 use std::sync::Arc;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{decode, decode_header, Algorithm, Validation};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::config::{is_asymmetric, GuardConfig};
-use crate::jwks::{JwksCache, KeyLookup};
+use crate::config::GuardConfig;
+use crate::jwks::JwksCache;
 use crate::metrics::GuardMetrics;
 use crate::rejection::Rejection;
 use crate::revocations::RevocationList;
 use crate::token::VerifiedToken;
+use crate::verifier::Verifier;
 
 /// The key cache and the revocation list `config` asks for, not yet fetched.
 fn sources(
@@ -45,6 +42,7 @@ pub struct GuardError {
 /// `exp`/`nbf`, and the revocation list. Cheap to share (`Arc`).
 pub struct Guard {
     config: GuardConfig,
+    verifier: Verifier<Arc<JwksCache>>,
     jwks: Arc<JwksCache>,
     revocations: Option<Arc<RevocationList>>,
     metrics: GuardMetrics,
@@ -55,7 +53,6 @@ impl Guard {
     /// Discovers the JWKS (RFC 8414) when no URL is configured, fetches the keys and the
     /// revocations once, and starts keeping both fresh. Needs a Tokio runtime.
     pub async fn start(mut config: GuardConfig) -> Result<Arc<Self>, GuardError> {
-        check_algorithms(&config)?;
         if config.jwks_url.is_none() {
             config.jwks_url = Some(discover_jwks(&config).await?);
         }
@@ -71,16 +68,15 @@ impl Guard {
                 tracing::warn!(%message, "revocation feed unavailable at start");
             }
         }
-        Ok(Self::run(config, jwks, revocations))
+        Self::run(config, jwks, revocations)
     }
 
     /// Starts a guard without waiting for the issuer: `config.jwks_url` must be set; keys and
     /// revocations are fetched in the background and on first use. For APIs served by the same
     /// process as their issuer, which is not answering yet when the guard is built.
     pub fn spawn(config: GuardConfig) -> Result<Arc<Self>, GuardError> {
-        check_algorithms(&config)?;
         let (jwks, revocations) = sources(&config)?;
-        Ok(Self::run(config, jwks, revocations))
+        Self::run(config, jwks, revocations)
     }
 
     /// The guard, with tasks keeping its keys and revocations fresh.
@@ -88,20 +84,27 @@ impl Guard {
         config: GuardConfig,
         jwks: Arc<JwksCache>,
         revocations: Option<Arc<RevocationList>>,
-    ) -> Arc<Self> {
+    ) -> Result<Arc<Self>, GuardError> {
+        let verifier = Verifier::new(config.rules(), Arc::clone(&jwks)).map_err(|symmetric| {
+            error(
+                &config,
+                format!("{symmetric:?} is symmetric; a guard accepts asymmetric algorithms only"),
+            )
+        })?;
         let mut background = vec![tokio::spawn(Arc::clone(&jwks).keep_fresh())];
         if let (Some(list), Some(feed)) = (&revocations, &config.revocations) {
             background.push(tokio::spawn(
                 Arc::clone(list).keep_polling(feed.poll_interval),
             ));
         }
-        Arc::new(Self {
+        Ok(Arc::new(Self {
             config,
+            verifier,
             jwks,
             revocations,
             metrics: GuardMetrics::default(),
             background,
-        })
+        }))
     }
 
     /// Checks `token` and returns its verified claims (counted in the metrics).
@@ -141,82 +144,19 @@ impl Guard {
             .render(self.jwks.fetch_count(), self.jwks.key_count())
     }
 
-    /// Checks `token` without counting it (the layer counts each request once, scope included).
+    /// Checks `token` without counting it (the layer counts each request once, scope included):
+    /// the shared [`Verifier`], then the revocation list.
     pub(crate) async fn check(&self, token: &str) -> Result<VerifiedToken, Rejection> {
-        if token.len() > self.config.max_token_bytes {
-            return Err(Rejection::TooLarge);
-        }
-        let algorithm = self.allowed_algorithm(token)?;
-        let header = decode_header(token).map_err(|_| Rejection::Malformed)?;
-        if let Some(required) = &self.config.required_typ {
-            if !header
-                .typ
-                .as_deref()
-                .is_some_and(|typ| typ.eq_ignore_ascii_case(required))
-            {
-                return Err(Rejection::Type);
-            }
-        }
-        let kid = header.kid.as_deref().ok_or(Rejection::Malformed)?;
-        let key = self.jwks.key(kid).await.map_err(|lookup| match lookup {
-            KeyLookup::Unknown => Rejection::UnknownKey,
-            KeyLookup::Unavailable => Rejection::KeysUnavailable,
-        })?;
-        if key.algorithm.is_some_and(|declared| declared != algorithm) {
-            return Err(Rejection::Algorithm);
-        }
-        let claims = decode::<Map<String, Value>>(token, &key.key, &self.validation(algorithm))
-            .map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => Rejection::Expired,
-                ErrorKind::ImmatureSignature => Rejection::NotYetValid,
-                ErrorKind::InvalidIssuer => Rejection::Issuer,
-                ErrorKind::InvalidAudience => Rejection::Audience,
-                ErrorKind::InvalidSignature => Rejection::Signature,
-                ErrorKind::InvalidAlgorithm | ErrorKind::InvalidKeyFormat => Rejection::Algorithm,
-                _ => Rejection::Malformed,
-            })?
-            .claims;
-        let verified = VerifiedToken::new(claims);
-        // RFC 7519 §4.1.4: not accepted *on or after* exp (jsonwebtoken still accepts it during
-        // that very second). This also keeps a 401 consistent with the layer's 408 deadline.
-        if verified.expires_at() + self.config.leeway <= std::time::SystemTime::now() {
-            return Err(Rejection::Expired);
-        }
+        let verified = self
+            .verifier
+            .verify(token, std::time::SystemTime::now())
+            .await?;
         if let (Some(list), Some(jti)) = (&self.revocations, verified.jti()) {
             if list.is_revoked(jti) {
                 return Err(Rejection::Revoked);
             }
         }
         Ok(verified)
-    }
-
-    /// The header's `alg`, if it is on the allow-list. Read before anything else, so `none` and
-    /// HS* (algorithm confusion) are refused by name.
-    fn allowed_algorithm(&self, token: &str) -> Result<Algorithm, Rejection> {
-        let header_segment = token.split('.').next().ok_or(Rejection::Malformed)?;
-        let bytes = URL_SAFE_NO_PAD
-            .decode(header_segment)
-            .map_err(|_| Rejection::Malformed)?;
-        let header: Value = serde_json::from_slice(&bytes).map_err(|_| Rejection::Malformed)?;
-        let name = header
-            .get("alg")
-            .and_then(Value::as_str)
-            .ok_or(Rejection::Malformed)?;
-        let algorithm: Algorithm = name.parse().map_err(|_| Rejection::Algorithm)?;
-        if !self.config.algorithms.contains(&algorithm) || !is_asymmetric(algorithm) {
-            return Err(Rejection::Algorithm);
-        }
-        Ok(algorithm)
-    }
-
-    fn validation(&self, algorithm: Algorithm) -> Validation {
-        let mut validation = Validation::new(algorithm);
-        validation.set_issuer(&[&self.config.issuer]);
-        validation.set_audience(&[&self.config.audience]);
-        validation.leeway = self.config.leeway.as_secs();
-        validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
-        validation
     }
 }
 
@@ -225,16 +165,6 @@ impl Drop for Guard {
         for task in &self.background {
             task.abort();
         }
-    }
-}
-
-fn check_algorithms(config: &GuardConfig) -> Result<(), GuardError> {
-    match config.algorithms.iter().find(|a| !is_asymmetric(**a)) {
-        Some(algorithm) => Err(error(
-            config,
-            format!("{algorithm:?} is symmetric; a guard accepts asymmetric algorithms only"),
-        )),
-        None => Ok(()),
     }
 }
 

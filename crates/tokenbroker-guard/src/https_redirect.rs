@@ -1,5 +1,5 @@
 //! What a plain-HTTP listener answers when the API (or the authorization server) only speaks
-//! HTTPS (seed 001):
+//! HTTPS (Entur partner authentication):
 //! "301/302 — attempts to connect with HTTP will end in a redirection", "405 — your BFF is trying
 //! to connect via HTTP". GET and HEAD are redirected to the same path over HTTPS; other methods
 //! get 405, since a redirected POST would be replayed without its body (or with its credentials).

@@ -17,15 +17,8 @@ use arc_swap::ArcSwap;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey};
 
-use crate::config::{is_asymmetric, JwksPolicy};
-
-/// A verification key from the JWKS.
-pub struct VerifyingKey {
-    /// The key.
-    pub key: DecodingKey,
-    /// The algorithm the JWK declares, if any: a token must use exactly this one.
-    pub algorithm: Option<Algorithm>,
-}
+use crate::config::JwksPolicy;
+use crate::verifier::{is_asymmetric, KeyLookup, KeySource, VerifyingKey};
 
 /// One fetched key set.
 struct KeySet {
@@ -42,15 +35,6 @@ impl KeySet {
             max_age: Duration::ZERO,
         }
     }
-}
-
-/// Why no key could be found for a token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyLookup {
-    /// The issuer does not publish this `kid` (even after a refresh, or within the cooldown).
-    Unknown,
-    /// The keys are too old to trust and the issuer cannot be reached.
-    Unavailable,
 }
 
 /// The cached JWKS of one issuer.
@@ -191,6 +175,18 @@ impl JwksCache {
             fetched_at: Instant::now(),
             max_age,
         })
+    }
+}
+
+impl KeySource for JwksCache {
+    async fn key(&self, kid: &str) -> Result<Arc<VerifyingKey>, KeyLookup> {
+        JwksCache::key(self, kid).await
+    }
+}
+
+impl<K: KeySource> KeySource for Arc<K> {
+    async fn key(&self, kid: &str) -> Result<Arc<VerifyingKey>, KeyLookup> {
+        K::key(self, kid).await
     }
 }
 

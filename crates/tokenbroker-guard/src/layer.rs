@@ -1,7 +1,7 @@
 //! The guard as a tower [`Layer`]: put it in front of routes; handlers behind it only run for
 //! requests with a valid token holding the route's scopes.
 //!
-//! Seed 000/002's 408: a request is admitted with its token's `exp`; if the handler is still
+//! Entur's authentication pages's 408: a request is admitted with its token's `exp`; if the handler is still
 //! running when the token expires (long uploads, slow backends), the request is cancelled and
 //! answered 408 "token expired during processing — obtain a new token". (The deadline covers the
 //! handler until it returns its response; a streaming body already under way is not cut.)
@@ -15,9 +15,9 @@ use futures::future::BoxFuture;
 use http::Request;
 use tower::{Layer, Service};
 
-use crate::bearer::{bearer_token, Presented};
 use crate::guard::Guard;
 use crate::rejection::Rejection;
+use tokenbroker_wire::headers::{bearer_token, Presented};
 
 /// Validates the bearer token of every request, requiring `scopes`.
 #[derive(Clone)]

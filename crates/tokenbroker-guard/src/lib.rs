@@ -1,10 +1,10 @@
 //! # tokenbroker-guard
 //!
 //! The API side of OAuth2 client credentials: "the API validates the access token on every
-//! request" (seed 001). A [`GuardLayer`] in front of axum/tower routes checks the bearer token
+//! request" (Entur partner authentication). A [`GuardLayer`] in front of axum/tower routes checks the bearer token
 //! (RFC 6750) against the issuer's keys (JWKS, RFC 7517; discovered per RFC 8414), its `iss`,
 //! `aud`, `exp`/`nbf`, `typ` and the issuer's revocation feed, enforces per-route scopes, and
-//! answers the way the seeds describe: 401 for a missing, invalid or expired token; 403 for a
+//! answers the way the provider pages describe: 401 for a missing, invalid or expired token; 403 for a
 //! valid token without the permission; 408 when the token expires during processing.
 //!
 //! ```no_run
@@ -23,7 +23,6 @@
 
 #![warn(missing_docs)]
 
-pub mod bearer;
 pub mod client_name;
 pub mod config;
 pub mod guard;
@@ -34,6 +33,7 @@ pub mod metrics;
 pub mod rejection;
 pub mod revocations;
 pub mod token;
+pub mod verifier;
 
 pub use client_name::{ClientNameLayer, ClientNamePolicy, RateLimits};
 pub use config::{GuardConfig, JwksPolicy, RevocationFeed};
@@ -41,6 +41,7 @@ pub use guard::{Guard, GuardError};
 pub use layer::{GuardLayer, GuardService};
 pub use rejection::Rejection;
 pub use token::VerifiedToken;
+pub use verifier::{KeyLookup, KeySource, TokenRules, Verifier, VerifyingKey};
 
 /// The workspace README's examples (client library and guard), compiled as doctests so they
 /// cannot rot. They live here because this crate sees both.

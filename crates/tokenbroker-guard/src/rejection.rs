@@ -1,10 +1,10 @@
 //! Why a request was refused, and the HTTP answer for it.
 //!
-//! Seed 000/002: 401 for a missing, invalid or expired token; 403 for a valid token without the
+//! Entur's authentication pages: 401 for a missing, invalid or expired token; 403 for a valid token without the
 //! permission (scope); 408 when the token expired during processing. RFC 6750 §3 shapes the
 //! `WWW-Authenticate` challenge: no error code when no token was sent, `invalid_token` for a bad
 //! one, `insufficient_scope` with the needed scope for 403. The JSON body says the same in words;
-//! an expired token says so explicitly, as Telenor's APIs do (seed 004).
+//! an expired token says so explicitly, as Telenor's APIs do (Telenor Sweden Open APIs).
 
 use axum::response::{IntoResponse, Response};
 use axum::Json;

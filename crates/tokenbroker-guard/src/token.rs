@@ -15,10 +15,13 @@ pub struct VerifiedToken {
     claims: Map<String, Value>,
     scopes: Vec<String>,
     expires_at: SystemTime,
+    not_before: Option<SystemTime>,
 }
 
 impl VerifiedToken {
-    pub(crate) fn new(claims: Map<String, Value>) -> Self {
+    /// The token of verified `claims`; `None` when `exp` is not a whole number of seconds the
+    /// clock can represent, or `nbf` is present and not one.
+    pub(crate) fn new(claims: Map<String, Value>) -> Option<Self> {
         // RFC 9068 §2.2.3: `scope` is space-separated; some issuers send an `scp` array.
         let scopes = match (claims.get("scope"), claims.get("scp")) {
             (Some(Value::String(scope)), _) => {
@@ -30,12 +33,17 @@ impl VerifiedToken {
                 .collect(),
             _ => Vec::new(),
         };
-        let exp = claims.get("exp").and_then(Value::as_u64).unwrap_or(0);
-        Self {
-            expires_at: SystemTime::UNIX_EPOCH + Duration::from_secs(exp),
+        let expires_at = claims.get("exp").and_then(numeric_date)?;
+        let not_before = match claims.get("nbf") {
+            None => None,
+            Some(nbf) => Some(numeric_date(nbf)?),
+        };
+        Some(Self {
+            expires_at,
+            not_before,
             claims,
             scopes,
-        }
+        })
     }
 
     /// The `client_id` claim (or `azp`, or `sub`): who is calling.
@@ -65,6 +73,11 @@ impl VerifiedToken {
         self.expires_at
     }
 
+    /// When the token becomes valid (`nbf`), if it says.
+    pub fn not_before(&self) -> Option<SystemTime> {
+        self.not_before
+    }
+
     /// Every claim.
     pub fn claims(&self) -> &Map<String, Value> {
         &self.claims
@@ -74,6 +87,11 @@ impl VerifiedToken {
     pub fn jti(&self) -> Option<&str> {
         self.claims.get("jti").and_then(Value::as_str)
     }
+}
+
+/// An RFC 7519 §2 NumericDate as whole seconds, if the clock can represent it.
+fn numeric_date(value: &Value) -> Option<SystemTime> {
+    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(value.as_u64()?))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for VerifiedToken {

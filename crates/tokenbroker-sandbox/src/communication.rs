@@ -1,4 +1,4 @@
-//! Telenor Sweden's Communication APIs (seed 004): a second credential on top of the bearer token.
+//! Telenor Sweden's Communication APIs (Telenor Sweden Open APIs): a second credential on top of the bearer token.
 //!
 //! `POST /b2b/corporate/auth/right/v2/hasPermission/corporate/?service=<API name>` with
 //! `Authorization: Bearer`, `X-Transaction-Id` and `{clientId, userId, password}` returns
@@ -26,7 +26,7 @@ pub const SERVICE_RULES_PATH: &str = "/b2b/mobile-admin/productCatalogManagement
 /// The `aud` of X-JWTs (they are only good for the Communication APIs).
 pub const X_JWT_AUDIENCE: &str = "telenor-communication";
 
-/// The sandbox's Communication user (seed 004's `userId`/`password`).
+/// The sandbox's Communication user (Telenor Sweden Open APIs's `userId`/`password`).
 #[derive(Clone)]
 pub struct CommunicationUser {
     /// The user id.

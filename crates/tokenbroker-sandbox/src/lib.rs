@@ -45,7 +45,7 @@ pub struct Sandbox {
 /// Sandbox settings beyond the server's.
 #[derive(Debug, Clone)]
 pub struct SandboxOptions {
-    /// Lifetime of X-JWTs from hasPermission (seed 004: one hour).
+    /// Lifetime of X-JWTs from hasPermission (Telenor Sweden Open APIs: one hour).
     pub x_jwt_lifetime: Duration,
 }
 
@@ -57,7 +57,7 @@ impl Default for SandboxOptions {
     }
 }
 
-/// The sandbox's Communication user id (seed 004's example `userId`).
+/// The sandbox's Communication user id (Telenor Sweden Open APIs's example `userId`).
 pub const COMMUNICATION_USER_ID: u64 = 1_234_567;
 
 impl Sandbox {
@@ -93,7 +93,7 @@ impl Sandbox {
             partner_api::routes(guard(ENTUR_AUDIENCE, leeway), Arc::clone(&telenor)).merge(
                 communication::routes(
                     telenor,
-                    // X-JWTs expire on the second, as seed 004's APIs answer 401 once they have.
+                    // X-JWTs expire on the second, as Telenor Sweden Open APIs's APIs answer 401 once they have.
                     guard(communication::X_JWT_AUDIENCE, Duration::ZERO),
                     bound.signer(),
                     bound.issuer.clone(),

@@ -1,10 +1,10 @@
-//! Demo partner APIs, each behind its own guard, answering like the seeds' examples.
+//! Demo partner APIs, each behind its own guard, answering like the providers' examples.
 //!
-//! - Entur-like: `GET /personalisation/v1/programs/{id}` (seed 002's example request), requiring
-//!   the `personalisation:read` scope and `ET-Client-Name` (seed 000).
+//! - Entur-like: `GET /personalisation/v1/programs/{id}` (Entur partner API authentication's example request), requiring
+//!   the `personalisation:read` scope and `ET-Client-Name` (Entur API authentication).
 //! - `GET /personalisation/v1/programs/{id}/export?seconds=N`: the same, but slow — a token that
 //!   expires meanwhile gets 408.
-//! - Telenor-like: `GET /corporate/fixed-network/product-catalog/product-offers` (seed 004's
+//! - Telenor-like: `GET /corporate/fixed-network/product-catalog/product-offers` (Telenor Sweden Open APIs's
 //!   usage example), bearer token only.
 
 use std::convert::Infallible;
@@ -16,7 +16,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use tokenbroker_guard::{ClientNameLayer, ClientNamePolicy, Guard, GuardLayer, VerifiedToken};
 
-/// The audience the Entur-like API accepts (Entur's dev environment, seed 002).
+/// The audience the Entur-like API accepts (Entur's dev environment, Entur partner API authentication).
 pub const ENTUR_AUDIENCE: &str = "https://api.dev.entur.io";
 /// The scope the Entur-like program route needs.
 pub const PROGRAMS_SCOPE: &str = "personalisation:read";
@@ -62,7 +62,7 @@ struct ExportQuery {
 }
 
 /// A slow export (`?seconds=N`, at most 30): long enough for a token to expire mid-request,
-/// which the guard answers with 408 (seed 000/002).
+/// which the guard answers with 408 (Entur's authentication pages).
 async fn export(Path(id): Path<u32>, Query(query): Query<ExportQuery>) -> Json<Value> {
     let seconds = query.seconds.unwrap_or(5).min(30);
     tokio::time::sleep(std::time::Duration::from_secs(seconds)).await;

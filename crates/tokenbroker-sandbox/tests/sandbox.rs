@@ -1,5 +1,5 @@
 //! The sandbox: dev clients get tokens from the AS and call the demo partner APIs on the same
-//! listener, which answer the seeds' statuses.
+//! listener, which answer the providers' statuses.
 
 use tokenbroker_sandbox::partner_api::ENTUR_AUDIENCE;
 use tokenbroker_sandbox::Sandbox;

@@ -1,6 +1,6 @@
 //! Telenor's Communication flow end to end: the client library gets a bearer token, exchanges it
 //! for an X-JWT at hasPermission, and calls a Communication API with Bearer + X-JWT +
-//! X-Transaction-Id; expired X-JWTs are refused with the seed's message and renewed by the client.
+//! X-Transaction-Id; expired X-JWTs are refused with Telenor's message and renewed by the client.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,7 +67,7 @@ async fn bearer_plus_x_jwt_reaches_the_communication_api_and_renews_after_expiry
     assert_eq!(refused.status(), 401);
     assert!(refused.text().await.unwrap().contains("X-JWT is required"));
 
-    // An expired X-JWT is refused with the seed's message…
+    // An expired X-JWT is refused with Telenor's message…
     let (first_bearer, first_x_jwt) = x_jwt.credentials().await.unwrap();
     tokio::time::sleep(Duration::from_millis(3_200)).await;
     let stale = reqwest::Client::new()

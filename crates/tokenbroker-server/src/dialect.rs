@@ -1,12 +1,11 @@
-//! Which provider's conventions a token endpoint follows.
-//!
-//! The paths are the providers' own: Entur `/oauth/token` (seed 001), Telenor Norway
-//! `/oauth/v2/token` (seed 003), Telenor Sweden `/openapi/oauth2/token` (seed 004). Telenor adds
-//! numeric error codes to its errors, and Sweden's example response carries `expires_in` as a
-//! string.
+//! Which provider the server stands in for. The providers' own token paths and conventions
+//! ([`Dialect`]) are the shared vocabulary's ([`tokenbroker_wire::provider`]).
+
+pub use tokenbroker_wire::provider::Dialect;
 
 /// Which provider the server stands in for: decides the standard path's dialect and the default
-/// token lifetime (Entur 24 h, seed 002; Telenor 1 h, seed 004).
+/// token lifetime (Entur 24 h, Entur partner API authentication;
+/// Telenor 1 h, Telenor Sweden Open APIs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Profile {
     /// Entur / Auth0.
@@ -48,35 +47,3 @@ impl std::str::FromStr for Profile {
 
 /// The standard token path, advertised in the metadata; speaks the server profile's dialect.
 pub const STANDARD_TOKEN_PATH: &str = "/oauth2/token";
-
-/// A provider's token-endpoint conventions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    /// Entur (Auth0-style): JSON bodies, RFC 6749 errors.
-    Entur,
-    /// Telenor Norway (Apigee-style): Basic + form, numeric error codes.
-    TelenorNorway,
-    /// Telenor Sweden: Basic + form, `expires_in` as a string.
-    TelenorSweden,
-}
-
-impl Dialect {
-    /// The token endpoint path.
-    pub fn token_path(self) -> &'static str {
-        match self {
-            Self::Entur => "/oauth/token",
-            Self::TelenorNorway => "/oauth/v2/token",
-            Self::TelenorSweden => "/openapi/oauth2/token",
-        }
-    }
-
-    /// Whether errors carry Telenor's numeric codes.
-    pub fn numeric_codes(self) -> bool {
-        !matches!(self, Self::Entur)
-    }
-
-    /// Whether `expires_in` is sent as a string by default (seed 004's example response).
-    pub fn expires_in_as_string(self) -> bool {
-        matches!(self, Self::TelenorSweden)
-    }
-}

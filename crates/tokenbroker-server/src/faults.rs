@@ -30,7 +30,7 @@ pub enum ExpiresInFormat {
     Dialect = 0,
     /// Always a JSON number.
     Number = 1,
-    /// Always a numeric string, as seed 004 shows (`"3599"`).
+    /// Always a numeric string, as Telenor Sweden Open APIs shows (`"3599"`).
     String = 2,
     /// Left out: clients must use the JWT's `exp`.
     Missing = 3,
@@ -83,7 +83,7 @@ impl Faults {
             .store(seconds.unwrap_or(0), Ordering::Relaxed);
     }
 
-    /// Issues random opaque tokens instead of JWTs (Telenor's tokens look like this, seed 003),
+    /// Issues random opaque tokens instead of JWTs (Telenor's tokens look like this, Telenor Norway client credentials grant),
     /// so clients cannot read an `exp` claim.
     pub fn set_opaque_tokens(&self, opaque: bool) {
         self.opaque_tokens.store(opaque, Ordering::Relaxed);

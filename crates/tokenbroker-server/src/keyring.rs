@@ -5,7 +5,7 @@
 //! until every token it signed has expired.
 
 use crate::keys::SigningKey;
-use crate::verify::Verifier;
+use crate::verify::OwnTokens;
 
 /// One key and its schedule (Unix seconds).
 #[derive(Debug)]
@@ -23,7 +23,7 @@ pub struct KeyEntry {
 /// The keys of an issuer at one moment.
 pub struct KeyRing {
     entries: Vec<KeyEntry>,
-    verifier: Verifier,
+    verifier: OwnTokens,
 }
 
 impl KeyRing {
@@ -32,7 +32,7 @@ impl KeyRing {
         assert!(!entries.is_empty(), "a key ring needs a key");
         let keys: Vec<&SigningKey> = entries.iter().map(|e| &e.key).collect();
         Self {
-            verifier: Verifier::new(issuer, &keys),
+            verifier: OwnTokens::new(issuer, &keys),
             entries,
         }
     }
@@ -76,7 +76,7 @@ impl KeyRing {
     }
 
     /// Verifies tokens signed by any key of the ring.
-    pub fn verifier(&self) -> &Verifier {
+    pub fn verifier(&self) -> &OwnTokens {
         &self.verifier
     }
 }

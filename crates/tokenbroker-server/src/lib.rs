@@ -1,8 +1,8 @@
 //! # tokenbroker-server
 //!
 //! An OAuth2 authorization server for the client credentials grant (RFC 6749 §4.4) issuing
-//! RFC 9068 JWT access tokens, speaking the dialects of Entur (seeds 000–002) and Telenor
-//! (seeds 003–004).
+//! RFC 9068 JWT access tokens, speaking the dialects of Entur (Entur's authentication pages) and Telenor
+//! (Telenor's authentication pages).
 //!
 //! This is its first slice: [`LocalAuthServer`] runs on a loopback port with static clients, an
 //! RS256 key, a JWKS endpoint, request counters and [`Faults`] — the faithful stand-in that the

@@ -1,10 +1,13 @@
-//! Error responses of the token endpoint: RFC 6749 §5.2, plus Telenor's numeric codes.
+//! Error responses of the token endpoint: [RFC 6749 §5.2](https://www.rfc-editor.org/rfc/rfc6749#section-5.2)
+//! bodies ([`ErrorBody`]), plus Telenor's numeric codes ([`TelenorCode`]) where the endpoint
+//! speaks Telenor's dialect.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use tokenbroker_wire::headers::no_store;
+use tokenbroker_wire::oauth_error::{ErrorBody, TelenorCode};
 
-/// An RFC 6749 §5.2 error, optionally with a Telenor error code (seed 003).
+/// An RFC 6749 §5.2 error, optionally with a Telenor error code.
 #[derive(Debug, Clone)]
 pub struct OAuthError {
     /// HTTP status.
@@ -13,11 +16,9 @@ pub struct OAuthError {
     pub error: &'static str,
     /// Human-readable `error_description`.
     pub description: String,
-    /// Telenor-style numeric code, sent only by Telenor-dialect endpoints.
-    pub code: Option<u32>,
-    /// The status Telenor-dialect endpoints use when it differs from RFC 6749's (e.g. 403 for an
-    /// illegal scope, seed 003).
-    pub status_with_codes: Option<StatusCode>,
+    /// Telenor's code, sent (with its own status, e.g. 403 for an illegal scope) only by
+    /// Telenor-dialect endpoints.
+    pub code: Option<TelenorCode>,
     /// Add `WWW-Authenticate: Basic` (RFC 6749 §5.2: invalid_client with Basic authentication).
     pub basic_challenge: bool,
     /// Seconds for a `Retry-After` header.
@@ -32,7 +33,6 @@ impl OAuthError {
             error,
             description: description.into(),
             code: None,
-            status_with_codes: None,
             basic_challenge: false,
             retry_after: None,
         }
@@ -60,26 +60,20 @@ impl OAuthError {
         Self::new(StatusCode::UNAUTHORIZED, "invalid_client", description)
     }
 
-    /// Attaches a Telenor error code.
-    pub fn with_code(mut self, code: u32) -> Self {
+    /// Attaches Telenor's code for this error.
+    pub fn with_code(mut self, code: TelenorCode) -> Self {
         self.code = Some(code);
         self
     }
 
-    /// Uses `status` instead of the RFC one where numeric codes are spoken.
-    pub fn with_status_for_codes(mut self, status: StatusCode) -> Self {
-        self.status_with_codes = Some(status);
-        self
-    }
-
-    /// Adapts the error to a dialect: Telenor keeps its codes and statuses, RFC 6749 drops both.
+    /// Adapts the error to a dialect: Telenor's answers carry the code and its status, RFC 6749's
+    /// neither.
     pub fn for_dialect(mut self, numeric_codes: bool) -> Self {
-        if numeric_codes {
-            if let Some(status) = self.status_with_codes {
-                self.status = status;
+        match self.code {
+            Some(code) if numeric_codes => {
+                self.status = StatusCode::from_u16(code.status).unwrap_or(self.status);
             }
-        } else {
-            self.code = None;
+            _ => self.code = None,
         }
         self
     }
@@ -93,13 +87,14 @@ impl OAuthError {
 
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
-        let mut body = json!({ "error": self.error, "error_description": self.description });
-        if let Some(code) = self.code {
-            body["code"] = json!(code);
-        }
+        let body = ErrorBody {
+            error: self.error.to_owned(),
+            error_description: Some(self.description),
+            code: self.code.map(|code| code.code),
+        };
         let mut response = (self.status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        no_store(headers);
         if let Some(seconds) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }

@@ -13,8 +13,8 @@ use crate::state::AppState;
 pub const REVOCATION_PATH: &str = "/oauth2/revoke";
 /// RFC 7662 introspection endpoint.
 pub const INTROSPECTION_PATH: &str = "/oauth2/introspect";
-/// Telenor's logout endpoint (seed 003).
-pub const LOGOUT_PATH: &str = "/oauth/v2/logout";
+/// Telenor's logout endpoint (Telenor Norway client credentials grant).
+pub const LOGOUT_PATH: &str = tokenbroker_wire::provider::TELENOR_NORWAY_LOGOUT_PATH;
 /// The revocation feed guards poll.
 pub const REVOCATION_FEED_PATH: &str = "/revocations";
 

@@ -2,7 +2,7 @@
 //!
 //! Clients live in the registry (SQLite in the data directory, or PostgreSQL by URL so several
 //! nodes share one registry); keys and the pepper live in the data directory and survive
-//! restarts. Plain HTTP is only served on loopback addresses unless explicitly allowed (seed 001:
+//! restarts. Plain HTTP is only served on loopback addresses unless explicitly allowed (Entur partner authentication:
 //! communication with the authentication server enforces HTTPS).
 
 use std::net::SocketAddr;
@@ -44,7 +44,7 @@ pub struct ServerConfig {
     pub algorithm: KeyAlgorithm,
     /// Serve HTTPS with this certificate chain and key (PEM files).
     pub tls: Option<TlsFiles>,
-    /// Also listen for plain HTTP here, answering 301 (GET/HEAD) or 405 towards HTTPS (seed 001).
+    /// Also listen for plain HTTP here, answering 301 (GET/HEAD) or 405 towards HTTPS (Entur partner authentication).
     pub http_redirect: Option<SocketAddr>,
 }
 

@@ -1,83 +1,68 @@
-//! Checking tokens this server issued: signature by a published key, issuer and expiry.
+//! Checking tokens this server issued, with the guard's verifier — the same answer to "is this
+//! token valid" that every API behind a guard gets. The server's rules: its own issuer, any
+//! audience, `typ: at+jwt`, no leeway; its keys come from the key ring instead of a JWKS fetch.
 //! (The denylist is the registry's; callers check it after this.)
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::SystemTime;
 
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
+use serde_json::Value;
+use tokenbroker_guard::verifier::{default_algorithms, KeyLookup, KeySource, TokenRules};
+use tokenbroker_guard::{Rejection, Verifier, VerifyingKey};
+use tokenbroker_wire::jwt::{AccessTokenClaims, ACCESS_TOKEN_TYP};
 
-use crate::claims::AccessTokenClaims;
 use crate::keys::SigningKey;
 
-/// Why a presented token is not one of ours, or no longer valid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenProblem {
-    /// Not a JWT, or unreadable.
-    Malformed,
-    /// Signed by a key we do not publish, or the signature does not verify.
-    BadSignature,
-    /// Issued by someone else.
-    WrongIssuer,
-    /// Past its `exp`.
-    Expired,
-}
+/// The longest token the server reads (its own are well under 2 KiB).
+const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
-impl TokenProblem {
-    /// A short description for error bodies.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Self::Malformed => "the token is not a JWT issued by this server",
-            Self::BadSignature => "the token's signature does not verify with this server's keys",
-            Self::WrongIssuer => "the token was issued by another server",
-            Self::Expired => "the token has expired",
-        }
+/// The ring's public keys by `kid`.
+#[derive(Debug)]
+pub struct RingKeys(HashMap<String, Arc<VerifyingKey>>);
+
+impl KeySource for RingKeys {
+    async fn key(&self, kid: &str) -> Result<Arc<VerifyingKey>, KeyLookup> {
+        self.0.get(kid).cloned().ok_or(KeyLookup::Unknown)
     }
 }
 
-/// Verifies tokens signed by any of the server's published keys.
-pub struct Verifier {
-    issuer: String,
-    keys: HashMap<String, (Algorithm, DecodingKey)>,
-}
+/// Verifies tokens signed by any of the server's keys.
+#[derive(Debug)]
+pub struct OwnTokens(Verifier<RingKeys>);
 
-impl Verifier {
+impl OwnTokens {
     /// A verifier for tokens of `issuer` signed by `keys`.
     pub fn new(issuer: &str, keys: &[&SigningKey]) -> Self {
         let keys = keys
             .iter()
             .filter_map(|key| {
-                Some((
-                    key.kid().to_owned(),
-                    (key.algorithm(), key.decoding_key().ok()?),
-                ))
+                let verifying = VerifyingKey {
+                    key: key.decoding_key().ok()?,
+                    algorithm: Some(key.algorithm()),
+                };
+                Some((key.kid().to_owned(), Arc::new(verifying)))
             })
             .collect();
-        Self {
+        let rules = TokenRules {
             issuer: issuer.to_owned(),
-            keys,
-        }
+            audience: None,
+            algorithms: default_algorithms(),
+            leeway: std::time::Duration::ZERO,
+            max_token_bytes: MAX_TOKEN_BYTES,
+            required_typ: Some(ACCESS_TOKEN_TYP.to_owned()),
+        };
+        Self(Verifier::new(rules, RingKeys(keys)).expect("the default algorithms are asymmetric"))
     }
 
-    /// The claims of `token` if it is ours, correctly signed and not expired.
-    pub fn verify(&self, token: &str) -> Result<AccessTokenClaims, TokenProblem> {
-        let header = decode_header(token).map_err(|_| TokenProblem::Malformed)?;
-        let kid = header.kid.ok_or(TokenProblem::Malformed)?;
-        let (algorithm, key) = self.keys.get(&kid).ok_or(TokenProblem::BadSignature)?;
-        if header.alg != *algorithm {
-            return Err(TokenProblem::BadSignature);
-        }
-        let mut validation = Validation::new(*algorithm);
-        validation.set_issuer(&[&self.issuer]);
-        validation.validate_aud = false;
-        validation.leeway = 0;
-        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-        decode::<AccessTokenClaims>(token, key, &validation)
-            .map(|data| data.claims)
-            .map_err(|error| match error.kind() {
-                ErrorKind::ExpiredSignature => TokenProblem::Expired,
-                ErrorKind::InvalidIssuer => TokenProblem::WrongIssuer,
-                ErrorKind::InvalidSignature => TokenProblem::BadSignature,
-                _ => TokenProblem::Malformed,
-            })
+    /// The claims of `token` if it is ours, correctly signed and valid at `now`.
+    pub async fn verify(
+        &self,
+        token: &str,
+        now: SystemTime,
+    ) -> Result<AccessTokenClaims, Rejection> {
+        let verified = self.0.verify(token, now).await?;
+        serde_json::from_value(Value::Object(verified.claims().clone()))
+            .map_err(|_| Rejection::Malformed)
     }
 }

@@ -1,5 +1,5 @@
 //! Every token-endpoint error path, in both dialects: RFC 6749 §5.2 errors on the Entur and
-//! standard paths, plus Telenor's numeric codes and statuses on its path (seed 003).
+//! standard paths, plus Telenor's numeric codes and statuses on its path (Telenor Norway client credentials grant).
 
 use serde_json::Value;
 use tokenbroker_server::{LocalAuthServer, LocalServerConfig, StaticClient};

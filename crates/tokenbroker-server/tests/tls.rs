@@ -1,4 +1,4 @@
-//! HTTPS with rustls, the plain-HTTP redirect listener (seed 001: 301 for GET, 405 otherwise),
+//! HTTPS with rustls, the plain-HTTP redirect listener (Entur partner authentication: 301 for GET, 405 otherwise),
 //! and the refusal to serve plain HTTP on a non-loopback address.
 
 use std::path::Path;

@@ -273,7 +273,7 @@ async fn refresh_tokens_rotate_and_are_single_use() {
     let rotated = refreshed.body["refresh_token"].as_str().unwrap();
     assert_ne!(
         rotated, refresh,
-        "the refresh token itself is refreshed (seed 003)"
+        "the refresh token itself is refreshed (Telenor Norway client credentials grant)"
     );
     assert_eq!(
         introspect(&server, refreshed.body["access_token"].as_str().unwrap()).await["scope"],

@@ -1,6 +1,6 @@
 //! Test harness shared by tokenbroker's crates (dev-dependency only, never published).
 //!
-//! Tests talk to real servers (PRODUCT.md): these start them from the binaries on this machine
+//! Tests talk to real servers (the project's rule): these start them from the binaries on this machine
 //! on ephemeral loopback ports and stop them when dropped. `.ci/run` installs the packages.
 
 pub mod oauth;
@@ -8,7 +8,7 @@ pub mod postgres;
 pub mod redis;
 pub mod tls;
 
-pub use oauth::{fetch_token, request_token};
+pub use oauth::{fetch_token, introspect, request_token};
 pub use postgres::Postgres;
 pub use redis::RedisServer;
 pub use tls::{self_signed, SelfSigned};

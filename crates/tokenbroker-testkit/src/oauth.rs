@@ -24,3 +24,18 @@ pub async fn fetch_token(base: &str, id: &str, secret: &str) -> String {
         .unwrap_or_else(|| panic!("no access_token in {response}"))
         .to_owned()
 }
+
+/// Asks `{base}/oauth2/introspect` (RFC 7662 §2.1) about `token`, authenticated with Basic; the
+/// JSON answer.
+pub async fn introspect(base: &str, id: &str, secret: &str, token: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .post(format!("{base}/oauth2/introspect"))
+        .basic_auth(id, Some(secret))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .expect("the introspection endpoint answers")
+        .json()
+        .await
+        .expect("a JSON introspection answer")
+}

@@ -5,11 +5,13 @@ use std::time::Duration;
 use url::Url;
 
 use crate::cache_key::CacheKey;
-use crate::endpoint::parse_secure_url;
 use crate::error::Error;
-use crate::preset::{check_entur_pairing, EnturEnvironment, TelenorRegion};
-use crate::request::{AuthStyle, BasicEncoding, TokenParams};
-use crate::secret::ClientSecret;
+use crate::request::TokenParams;
+use crate::wire::client_auth::{AuthStyle, BasicEncoding};
+use crate::wire::https::parse_secure_url;
+use crate::wire::provider::{check_entur_pairing, EnturEnvironment, TelenorRegion};
+use crate::wire::ClientSecret;
+use secrecy::ExposeSecret;
 
 /// Lifetime assumed when the server sends neither `expires_in` nor a JWT `exp`.
 pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
@@ -52,7 +54,7 @@ impl ClientConfig {
         }
     }
 
-    /// Entur preset (seed 002): the environment's token URL and audience, JSON style.
+    /// Entur preset (Entur partner API authentication): the environment's token URL and audience, JSON style.
     pub fn entur(
         environment: EnturEnvironment,
         client_id: impl Into<String>,
@@ -63,7 +65,7 @@ impl ClientConfig {
             .audience(environment.audience())
     }
 
-    /// Telenor preset (seeds 003/004): Basic authentication and a form body at the region's path
+    /// Telenor preset (Telenor's authentication pages): Basic authentication and a form body at the region's path
     /// below `base_url`.
     pub fn telenor(
         base_url: &str,
@@ -207,7 +209,7 @@ impl ClientConfigBuilder {
                 "client_id contains control characters".into(),
             ));
         }
-        if self.client_secret.expose().is_empty() {
+        if self.client_secret.expose_secret().is_empty() {
             return Err(Error::Config(
                 "client_secret is empty; set client_secret_env or client_secret_file".into(),
             ));

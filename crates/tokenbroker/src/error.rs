@@ -1,12 +1,16 @@
 //! Everything that can go wrong, each as one readable line: what failed, where, and the likely fix.
 //!
-//! The hints come from the seeds' troubleshooting lists (Entur: 401/403/408/301/302/405,
+//! The hints come from the providers' troubleshooting lists (Entur: 401/403/408/301/302/405,
 //! `invalid_grant`, `unauthorized_client`; Telenor: numeric error codes). Messages never contain
 //! a secret or a token: server-supplied text is trimmed and scrubbed of the client secret before it
 //! is kept.
 
 use std::fmt;
 use std::time::Duration;
+
+use crate::wire::oauth_error::TelenorCode;
+use crate::wire::provider::MismatchedEnvironment;
+use crate::wire::WireError;
 
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -19,11 +23,18 @@ pub enum Error {
     #[error("invalid configuration: {0}")]
     Config(String),
 
-    /// A URL that would carry credentials or tokens is not HTTPS (seed 001).
-    #[error(
-        "refusing to send credentials or tokens to {url} over plain HTTP: use an https:// URL \
-         (plain HTTP is allowed only for loopback addresses such as 127.0.0.1 or localhost)"
-    )]
+    /// A configured value breaks a wire rule (a URL, a client name, a choice); the cause names
+    /// the value and the rule.
+    #[error("invalid configuration: {0}")]
+    Value(#[source] WireError),
+
+    /// An Entur token URL paired with another environment's audience.
+    #[error("invalid configuration: {0}")]
+    Environment(#[source] MismatchedEnvironment),
+
+    /// A URL that would carry credentials or tokens is not HTTPS (Entur partner authentication);
+    /// the wording is the wire rule's own.
+    #[error("{}", WireError::InsecureUrl { url: url.clone() })]
     InsecureUrl {
         /// The offending URL, without user info or query.
         url: String,
@@ -93,6 +104,8 @@ impl Error {
             Self::Network { .. } | Self::Unavailable { .. } | Self::Interrupted(_) => true,
             Self::InvalidResponse { status, .. } => *status >= 500,
             Self::Config(_)
+            | Self::Value(_)
+            | Self::Environment(_)
             | Self::InsecureUrl { .. }
             | Self::Rejected(_)
             | Self::BudgetExhausted { .. } => false,
@@ -116,6 +129,21 @@ impl Error {
     }
 }
 
+impl From<WireError> for Error {
+    fn from(error: WireError) -> Self {
+        match error {
+            WireError::InsecureUrl { url } => Self::InsecureUrl { url },
+            other => Self::Value(other),
+        }
+    }
+}
+
+impl From<MismatchedEnvironment> for Error {
+    fn from(error: MismatchedEnvironment) -> Self {
+        Self::Environment(error)
+    }
+}
+
 /// The innermost cause of `error`, as text. HTTP client errors wrap the useful reason (refused,
 /// reset, unknown certificate) in layers that only repeat the URL or say "client error".
 pub fn innermost_cause(error: &(dyn std::error::Error + 'static)) -> String {
@@ -127,7 +155,7 @@ pub fn innermost_cause(error: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// A refusal from the authorization server: RFC 6749 §5.2 error fields and, for Telenor-style
-/// servers, their numeric error code (seed 003).
+/// servers, their numeric error code (Telenor Norway client credentials grant).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
     /// The token endpoint.
@@ -143,7 +171,7 @@ pub struct Rejection {
 }
 
 impl Rejection {
-    /// The likely fix, from the seeds' troubleshooting lists.
+    /// The likely fix, from the providers' troubleshooting lists.
     pub fn hint(&self) -> &'static str {
         if let Some(hint) = self
             .provider_code
@@ -194,37 +222,17 @@ const HINT_PERMISSION: &str =
 const HINT_WIRE_STYLE: &str = "the server did not accept the request's shape: check auth_style \
      (json for Entur, basic for Telenor, form for client_secret_post servers) and the parameters";
 
-/// The meaning of a Telenor numeric error code (seed 003), for a status and code pair.
-pub fn telenor_code_meaning(status: u16, code: u32) -> Option<&'static str> {
-    Some(match (status, code) {
-        (400, 2) => "missing or invalid grant_type",
-        (401, 1) => "invalid client id",
-        (401, 2) => "invalid access token",
-        (401, 4) => "invalid authorization code",
-        (401, 5) => "not authorized to create access token",
-        (401, 6) => "missing or bad Authorization header",
-        (401, 7) => "invalid refresh_token",
-        (401, 9) => "invalid client data",
-        (401, 21) => "insufficient permissions to use the requested grant_type",
-        (401, 22) => "Basic Authentication failed, bad username or password",
-        (403, 8) => "illegal or unauthorized scope",
-        (403, 12) => "invalid redirect URI",
-        (403, 15) => "illegal response type",
-        (500, 2) => "internal server error",
-        (500, 16) => "invalid app attributes, contact the Telenor admin",
-        _ => return None,
-    })
-}
-
 fn telenor_hint(status: u16, code: u32) -> Option<&'static str> {
-    Some(match (status, code) {
-        (400, 2) | (401, 21) => HINT_WIRE_STYLE,
-        (401, 1) | (401, 22) | (401, 9) => HINT_BAD_CREDENTIALS,
-        (401, 6) => {
+    Some(match TelenorCode::lookup(status, code)? {
+        TelenorCode::INVALID_GRANT_TYPE | TelenorCode::GRANT_TYPE_NOT_PERMITTED => HINT_WIRE_STYLE,
+        TelenorCode::INVALID_CLIENT_ID
+        | TelenorCode::BASIC_AUTH_FAILED
+        | TelenorCode::INVALID_CLIENT_DATA => HINT_BAD_CREDENTIALS,
+        TelenorCode::BAD_AUTHORIZATION_HEADER => {
             "send Authorization: Basic base64(client_id:client_secret): set auth_style = basic \
              (or try basic_encoding = raw if the secret has special characters)"
         }
-        (401, 5) | (403, 8) => HINT_PERMISSION,
+        TelenorCode::NOT_AUTHORIZED | TelenorCode::ILLEGAL_SCOPE => HINT_PERMISSION,
         _ => return None,
     })
 }
@@ -240,8 +248,8 @@ impl fmt::Display for Rejection {
             write!(f, " {error}")?;
         }
         if let Some(code) = self.provider_code {
-            match telenor_code_meaning(self.status, code) {
-                Some(meaning) => write!(f, " (error code {code}: {meaning})")?,
+            match TelenorCode::lookup(self.status, code) {
+                Some(known) => write!(f, " (error code {code}: {})", known.meaning)?,
                 None => write!(f, " (error code {code})")?,
             }
         }
@@ -267,7 +275,7 @@ mod tests {
     }
 
     #[test]
-    fn hints_follow_the_seeds() {
+    fn hints_follow_the_provider_pages() {
         let cases = [
             (rejection(401, Some("invalid_client"), None), "secret"),
             (rejection(401, Some("unauthorized_client"), None), "changed"),

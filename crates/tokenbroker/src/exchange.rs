@@ -12,14 +12,15 @@ use http::StatusCode;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::ClientConfig;
-use crate::endpoint::redact_url;
 use crate::error::Error;
 use crate::expiry::effective_expiry;
-use crate::jwt::peek_times;
 use crate::request;
 use crate::response::{parse_error_body, parse_success};
-use crate::secret::ClientSecret;
 use crate::token::AccessToken;
+use crate::wire::https::redact_url;
+use crate::wire::jwt::peek_times;
+use crate::wire::ClientSecret;
+use secrecy::ExposeSecret;
 
 /// The largest token response body we read; real ones are a few KiB.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
@@ -51,7 +52,7 @@ impl TokenClient {
     /// A client that reads time from `clock` (tests move it forward).
     pub fn with_clock(config: ClientConfig, clock: Arc<dyn Clock>) -> Result<Self, Error> {
         let http = reqwest::Client::builder()
-            // A redirect would resend credentials somewhere else; report it instead (seed 001:
+            // A redirect would resend credentials somewhere else; report it instead (Entur partner authentication:
             // 301/302 mean "use HTTPS").
             .redirect(reqwest::redirect::Policy::none())
             .timeout(config.request_timeout())
@@ -174,7 +175,7 @@ impl TokenClient {
         body: &[u8],
         config: &ClientConfig,
     ) -> Error {
-        let parsed = parse_error_body(body, config.client_secret().expose());
+        let parsed = parse_error_body(body, config.client_secret().expose_secret());
         let code = status.as_u16();
         let transient = status.is_server_error()
             || status == StatusCode::TOO_MANY_REQUESTS

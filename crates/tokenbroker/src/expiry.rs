@@ -1,13 +1,13 @@
 //! When a freshly received token expires.
 //!
-//! Seed 000/002: track expiry "via the `expires_in` field from the token response or the `exp`
+//! Entur's authentication pages: track expiry "via the `expires_in` field from the token response or the `exp`
 //! claim inside the JWT". We take the earlier of the two, because whichever is earlier is when the
 //! API starts answering 401. A difference of more than a minute means the server's clock and ours
 //! disagree; we say so once in the log, since it makes refresh-ahead timing unreliable.
 
 use std::time::{Duration, SystemTime};
 
-use crate::jwt::JwtTimes;
+use crate::wire::jwt::JwtTimes;
 
 /// Disagreement between `expires_in` and `exp` above which we warn about clock skew.
 const SKEW_WARNING: Duration = Duration::from_secs(60);

@@ -9,7 +9,7 @@
 //! ([`EnturEnvironment`], [`TelenorRegion`]).
 //!
 //! The data flows one way, a module per step:
-//! [`config`] → [`request`] → [`exchange`] (→ `response`, [`expiry`]) → [`token`] →
+//! [`config`] → [`request`] ([`wire::client_auth`]) → [`exchange`] (→ `response`, [`expiry`]) → [`token`] →
 //! [`source`] (cache, refresh ahead) → [`middleware`] (headers on the API request).
 //!
 //! ```no_run
@@ -30,41 +30,38 @@
 #![warn(missing_docs)]
 
 pub mod cache_key;
-pub mod client_name;
 pub mod clock;
 pub mod config;
-pub mod endpoint;
 pub mod error;
 pub mod exchange;
 pub mod expiry;
-pub mod fingerprint;
-pub mod jwt;
 pub mod middleware;
-pub mod preset;
 #[cfg(feature = "redis")]
 pub mod redis_cache;
 pub mod request;
 mod response;
 pub mod revocation;
-pub mod secret;
 pub mod source;
 pub mod token;
-pub mod transaction_id;
 pub mod x_jwt;
 
+/// The vocabulary shared with the server, the guard and the agent: header names, the HTTPS rule,
+/// provider facts, the client-authentication codec, JWT peeking.
+pub use tokenbroker_wire as wire;
+
 pub use cache_key::CacheKey;
-pub use client_name::ClientName;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{ClientConfig, ClientConfigBuilder};
 pub use error::{Error, Rejection};
 pub use exchange::TokenClient;
 pub use middleware::AuthMiddleware;
-pub use preset::{EnturEnvironment, TelenorRegion};
-pub use request::{AuthStyle, BasicEncoding, TokenParams};
-pub use secret::ClientSecret;
+pub use request::TokenParams;
 pub use source::{
     Backoff, BudgetLeft, CachedTokenSource, CachedTokenSourceBuilder, FetchBudget, RefreshPolicy,
     SharedCache, SourceStats, TokenSource,
 };
 pub use token::AccessToken;
+pub use wire::client_auth::{AuthStyle, BasicEncoding};
+pub use wire::provider::{EnturEnvironment, TelenorRegion};
+pub use wire::{ClientName, ClientSecret};
 pub use x_jwt::{XJwtConfig, XJwtSource};

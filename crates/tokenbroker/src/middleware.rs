@@ -1,9 +1,9 @@
 //! Putting the token and the provider's headers on every API request (reqwest-middleware).
 //!
-//! - `Authorization: Bearer <token>` (RFC 6750 §2.1; seed 002 "for every Partner API request").
-//! - `ET-Client-Name` when configured (seed 000: without it, requests may be rate limited or
+//! - `Authorization: Bearer <token>` (RFC 6750 §2.1; Entur partner API authentication "for every Partner API request").
+//! - `ET-Client-Name` when configured (Entur API authentication: without it, requests may be rate limited or
 //!   blocked).
-//! - `X-Transaction-Id`, fresh per request, when configured (seed 004).
+//! - `X-Transaction-Id`, fresh per request, when configured (Telenor Sweden Open APIs).
 //!
 //! On a 401 the token is reported to the source (which drops it if it is still current) and the
 //! request is retried once with a fresh token — only if a *different* token is available and the
@@ -16,11 +16,11 @@ use http::{Extensions, StatusCode};
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 
-use crate::client_name::{ClientName, CLIENT_NAME_HEADER};
-use crate::endpoint::require_https;
 use crate::source::TokenSource;
 use crate::token::AccessToken;
-use crate::transaction_id::{new_transaction_id, TRANSACTION_ID_HEADER};
+use crate::wire::headers::{self, new_transaction_id};
+use crate::wire::https::require_https;
+use crate::wire::ClientName;
 use crate::x_jwt::XJwtSource;
 
 /// Middleware that authenticates every request with tokens from a [`TokenSource`].
@@ -30,9 +30,6 @@ pub struct AuthMiddleware<S> {
     transaction_ids: bool,
     x_jwt: Option<Arc<XJwtSource<S>>>,
 }
-
-/// The header Telenor's Communication APIs read the X-JWT from (seed 004).
-pub const X_JWT_HEADER: &str = "X-JWT";
 
 impl<S> AuthMiddleware<S> {
     /// Adds `Authorization: Bearer` from `source`.
@@ -74,13 +71,13 @@ impl<S> AuthMiddleware<S> {
         {
             let mut value = x_jwt;
             value.set_sensitive(true);
-            headers.insert(X_JWT_HEADER, value);
+            headers.insert(headers::X_JWT, value);
         }
         if let Some(name) = &self.client_name {
-            headers.insert(CLIENT_NAME_HEADER, name.header_value().clone());
+            headers.insert(headers::CLIENT_NAME, name.header_value().clone());
         }
         if self.transaction_ids {
-            headers.insert(TRANSACTION_ID_HEADER, new_transaction_id());
+            headers.insert(headers::TRANSACTION_ID, new_transaction_id());
         }
         request
     }

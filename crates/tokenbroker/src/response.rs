@@ -1,6 +1,6 @@
 //! Reading what the token endpoint answered: a token (RFC 6749 §5.1) or an error (§5.2).
 //!
-//! Real servers bend the RFC: Telenor sends `expires_in` as a string (`"3599"`, seeds 003/004),
+//! Real servers bend the RFC: Telenor sends `expires_in` as a string (`"3599"`, Telenor's authentication pages),
 //! Apigee wraps errors in `{"fault": …}`, and proxies answer with HTML. Each shape either becomes a
 //! [`TokenResponse`] or an [`Error`] that says what was wrong; nothing here panics on outside input.
 

@@ -1,19 +1,18 @@
 //! Token revocation, RFC 7009: telling the authorization server that an access token is no
 //! longer needed, for example when a service shuts down, so a leaked copy stops working.
 //!
-//! Telenor's logout (seed 003: `GET /oauth/v2/logout` with the bearer token) is the provider's
+//! Telenor's logout (Telenor Norway client credentials grant: `GET /oauth/v2/logout` with the bearer token) is the provider's
 //! own form of the same; RFC 7009 servers (our own `tokenbroker serve` among them) take
 //! `POST token=…&token_type_hint=access_token` with the client's credentials.
 
-use http::header::AUTHORIZATION;
 use url::Url;
 
-use crate::endpoint::require_https;
 use crate::error::Error;
 use crate::exchange::TokenClient;
-use crate::request::basic::basic_authorization;
-use crate::request::AuthStyle;
+use crate::request::with_credentials;
 use crate::token::AccessToken;
+use crate::wire::client_auth::AuthStyle;
+use crate::wire::https::{redact_url, require_https};
 
 impl TokenClient {
     /// Revokes `token` at `revocation_url` (RFC 7009 §2.1), authenticating as for token requests:
@@ -23,30 +22,22 @@ impl TokenClient {
     pub async fn revoke(&self, revocation_url: &Url, token: &AccessToken) -> Result<(), Error> {
         require_https(revocation_url)?;
         let config = self.config();
-        let mut pairs = vec![
+        let params = [
             ("token", token.secret()),
             ("token_type_hint", "access_token"),
         ];
-        let mut request = self.http().post(revocation_url.clone());
-        match config.auth_style() {
-            AuthStyle::Basic => {
-                let header = basic_authorization(
-                    config.client_id(),
-                    config.client_secret().expose(),
-                    config.basic_encoding(),
-                );
-                request = request.header(AUTHORIZATION, header);
-            }
-            AuthStyle::Form | AuthStyle::Json => {
-                pairs.push(("client_id", config.client_id()));
-                pairs.push(("client_secret", config.client_secret().expose()));
-            }
-        }
-        let response = request
-            .form(&pairs)
-            .send()
-            .await
-            .map_err(|e| self.network_error(&e))?;
+        // RFC 7009 has no JSON style: JSON clients send their credentials in the form body.
+        let style = match config.auth_style() {
+            AuthStyle::Basic => AuthStyle::Basic,
+            AuthStyle::Form | AuthStyle::Json => AuthStyle::Form,
+        };
+        let request = with_credentials(
+            self.http().post(revocation_url.clone()),
+            &config,
+            style,
+            &params,
+        );
+        let response = request.send().await.map_err(|e| self.network_error(&e))?;
         let status = response.status();
         if status.is_success() {
             tracing::info!(token = token.fingerprint(), "access token revoked");
@@ -54,7 +45,7 @@ impl TokenClient {
         }
         let body = self.read_body(response).await?;
         // The refusal is parsed as the token endpoint's would be; it names the revocation URL.
-        let label = crate::endpoint::redact_url(revocation_url);
+        let label = redact_url(revocation_url);
         Err(match self.refusal(status, None, &body, &config) {
             Error::Rejected(mut rejection) => {
                 rejection.url = label;

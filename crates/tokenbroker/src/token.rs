@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use http::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::fingerprint::fingerprint;
+use crate::wire::fingerprint;
 
 /// A bearer access token (RFC 6749 §1.4, RFC 6750) and when it stops being valid.
 ///
@@ -93,7 +93,7 @@ impl AccessToken {
         self.0.scope.as_deref()
     }
 
-    /// The refresh token, when the server issued one (Telenor, seed 003).
+    /// The refresh token, when the server issued one (Telenor, Telenor Norway client credentials grant).
     pub fn refresh_token(&self) -> Option<&str> {
         self.0.refresh_token.as_ref().map(|t| t.expose_secret())
     }

@@ -1,4 +1,4 @@
-//! Telenor Sweden's X-JWT (seed 004) as a chained credential.
+//! Telenor Sweden's X-JWT (Telenor Sweden Open APIs) as a chained credential.
 //!
 //! Communication APIs need a second token: `POST …/hasPermission/corporate/?service=<API name>`
 //! with the current bearer token, a unique `X-Transaction-Id` and `{clientId, userId, password}`
@@ -14,19 +14,20 @@ use serde_json::{json, Value};
 use url::Url;
 
 use crate::clock::{Clock, SystemClock};
-use crate::endpoint::{redact_url, require_https};
 use crate::error::Error;
-use crate::jwt::peek_times;
-use crate::secret::ClientSecret;
 use crate::source::TokenSource;
 use crate::token::AccessToken;
-use crate::transaction_id::{new_transaction_id, TRANSACTION_ID_HEADER};
+use crate::wire::headers::{self, new_transaction_id};
+use crate::wire::https::{parse_secure_url, redact_url, require_https};
+use crate::wire::jwt::peek_times;
+use crate::wire::ClientSecret;
+use secrecy::ExposeSecret;
 
 /// After a refused or failed hasPermission call, callers get the same error for this long instead
 /// of each making a new call (a wrong password would otherwise cost one call per API request).
 const FAILURE_COOLDOWN: Duration = Duration::from_secs(5);
 
-/// Lifetime assumed when the X-JWT carries no `exp` (seed 004: one hour).
+/// Lifetime assumed when the X-JWT carries no `exp` (Telenor Sweden Open APIs: one hour).
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 
 /// Where and as whom to ask for X-JWTs.
@@ -51,7 +52,7 @@ impl XJwtConfig {
         user_id: u64,
         password: impl Into<ClientSecret>,
     ) -> Result<Self, Error> {
-        let mut url = crate::endpoint::parse_secure_url(
+        let mut url = parse_secure_url(
             &format!(
                 "{}/b2b/corporate/auth/right/v2/hasPermission/corporate/",
                 base_url.trim_end_matches('/')
@@ -185,7 +186,7 @@ impl<S: TokenSource> XJwtSource<S> {
         let body = json!({
             "clientId": self.config.client_id,
             "userId": self.config.user_id,
-            "password": password.expose(),
+            "password": password.expose_secret(),
         });
         let response = self
             .http
@@ -194,7 +195,7 @@ impl<S: TokenSource> XJwtSource<S> {
                 http::header::AUTHORIZATION,
                 bearer.authorization_header().clone(),
             )
-            .header(TRANSACTION_ID_HEADER, new_transaction_id())
+            .header(headers::TRANSACTION_ID, new_transaction_id())
             .json(&body)
             .send()
             .await
@@ -217,7 +218,7 @@ impl<S: TokenSource> XJwtSource<S> {
                 .ok()
                 .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
                 .unwrap_or_default()
-                .replace(password.expose(), "[redacted]");
+                .replace(password.expose_secret(), "[redacted]");
             return Err(Error::Rejected(crate::error::Rejection {
                 url: label.clone(),
                 status,

@@ -29,7 +29,7 @@ async fn the_oauth2_crate_gets_tokens_with_basic_and_post() {
             .request_async(&http)
             .await
             .unwrap_or_else(|e| panic!("{auth_type:?}: {e:?}"));
-        let claims = tokenbroker::jwt::decode_unverified(response.access_token().secret())
+        let claims = tokenbroker::wire::jwt::decode_unverified(response.access_token().secret())
             .unwrap()
             .1;
         assert_eq!(claims["client_id"], "interop-client");

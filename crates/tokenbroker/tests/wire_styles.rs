@@ -5,7 +5,8 @@ mod common;
 use std::time::{Duration, SystemTime};
 
 use common::*;
-use tokenbroker::{jwt, AuthStyle, BasicEncoding, ClientConfig, TokenClient};
+use tokenbroker::wire::jwt;
+use tokenbroker::{AuthStyle, BasicEncoding, ClientConfig, TokenClient};
 use tokenbroker_server::{Dialect, ExpiresInFormat};
 
 async fn fetch(
@@ -69,7 +70,7 @@ async fn basic_style_works_rfc_encoded_and_raw() {
 #[tokio::test]
 async fn expires_in_as_a_string_is_understood() {
     let server = server().await;
-    // Telenor Sweden sends "expires_in": "3599"-style strings by default (seed 004).
+    // Telenor Sweden sends "expires_in": "3599"-style strings by default (Telenor Sweden Open APIs).
     // Opaque tokens, so expires_in is the only source of the expiry.
     server.faults().set_opaque_tokens(true);
     let token = fetch(telenor(&server, Dialect::TelenorSweden))

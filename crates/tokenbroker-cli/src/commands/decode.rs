@@ -13,7 +13,7 @@ pub fn run(jwt: Option<&str>) -> CliResult {
         Some(jwt) if jwt != "-" => jwt.trim().to_owned(),
         _ => read_stdin()?,
     };
-    let (header, claims) = tokenbroker::jwt::decode_unverified(&jwt).ok_or_else(|| {
+    let (header, claims) = tokenbroker::wire::jwt::decode_unverified(&jwt).ok_or_else(|| {
         CliError::usage("not a JWT: expected three base64url parts separated by '.' with JSON header and claims")
     })?;
     println!("Signature NOT verified: this shows what the token says, not that it is genuine.");

@@ -11,7 +11,7 @@ use crate::args::{KeysArgs, KeysCommand};
 use crate::commands::registry::{default_data_dir, open, print_json, registry_error};
 use crate::exit::{CliError, CliResult};
 
-/// Tokens of the Entur profile live 24 h (seed 002): never retire a key sooner by default.
+/// Tokens of the Entur profile live 24 h (Entur partner API authentication): never retire a key sooner by default.
 const MINIMUM_RETAIN: Duration = Duration::from_secs(24 * 3600);
 
 /// Runs one key-management command.

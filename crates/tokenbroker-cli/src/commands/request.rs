@@ -26,7 +26,7 @@ pub struct RequestSpec<'a> {
 /// Sends the request; the body goes to stdout, the status to stderr; non-2xx exits non-zero.
 pub async fn run(args: &ProfileArgs, spec: RequestSpec<'_>) -> CliResult {
     let profile = config::resolve(args)?;
-    let url = tokenbroker::endpoint::parse_secure_url(spec.url, "URL")?;
+    let url = tokenbroker::wire::https::parse_secure_url(spec.url, "URL")?;
     let method = Method::from_bytes(spec.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| CliError::usage(format!("-X {:?} is not an HTTP method", spec.method)))?;
     let source = Arc::new(CachedTokenSource::new(TokenClient::new(profile.client)?));

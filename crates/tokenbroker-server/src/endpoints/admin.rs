@@ -1,6 +1,6 @@
 //! The admin HTTP API (`/admin/…`): client management for administrators.
 //!
-//! Seeds 000/002: only users with the client-administrator role may create clients. Here an
+//! Entur's authentication pages: only users with the client-administrator role may create clients. Here an
 //! administrator authenticates with `Authorization: Bearer tba_…` (made with
 //! `tokenbroker admins create`); `client-admin` may change clients, `viewer` may only read.
 //! Every change is in the audit log under `admin:<name>`. A web portal can be built on this API.
@@ -8,6 +8,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use tokenbroker_wire::headers::{bearer_token, Presented};
 
 use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
 use axum::http::request::Parts;
@@ -64,16 +65,12 @@ impl FromRequestParts<Arc<AppState>> for AdminCaller {
                 ),
             ));
         }
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .ok_or_else(|| unauthorized("send Authorization: Bearer <administrator token>"))?;
-        match state.registry.authenticate_admin(token.trim()).await {
+        let Presented::Token(token) = bearer_token(&parts.headers) else {
+            return Err(unauthorized(
+                "send Authorization: Bearer <administrator token>",
+            ));
+        };
+        match state.registry.authenticate_admin(token).await {
             Ok(Some(admin)) => Ok(Self(admin)),
             Ok(None) => {
                 state.limiter.record_failure(&keys);

@@ -3,13 +3,16 @@
 //! The caller must authenticate as a registered client (§2.1). Revoked, expired, foreign and
 //! malformed tokens are all simply `{"active": false}` (§2.2).
 
+use std::time::SystemTime;
+
 use std::sync::Arc;
+use tokenbroker_wire::headers::no_store;
 
 use axum::body::Bytes;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
@@ -29,9 +32,7 @@ pub async fn introspect(
     match introspect_inner(&state, peer.ip(), &headers, &body).await {
         Ok(answer) => {
             let mut response = Json(answer).into_response();
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            no_store(response.headers_mut());
             response
         }
         Err(error) => without_codes(error).into_response(),
@@ -47,7 +48,12 @@ async fn introspect_inner(
     let request = client_auth::parse(headers, body)?;
     client_auth::authenticate(state, peer, &request).await?;
     let token = required_token(&request)?;
-    let Ok(claims) = state.keyring().verifier().verify(token) else {
+    let Ok(claims) = state
+        .keyring()
+        .verifier()
+        .verify(token, SystemTime::now())
+        .await
+    else {
         return Ok(json!({ "active": false }));
     };
     if state

@@ -1,8 +1,12 @@
-//! Making tokens stop working: RFC 7009 revocation, Telenor's logout (seed 003), and the feed
+//! Making tokens stop working: RFC 7009 revocation, Telenor's logout (Telenor Norway client credentials grant), and the feed
 //! that lets guards learn about revocations within seconds.
+
+use std::time::SystemTime;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use tokenbroker_wire::headers::{bearer_token, no_store, Presented};
+use tokenbroker_wire::oauth_error::{ErrorBody, TelenorCode};
 
 use axum::body::Bytes;
 use std::net::{IpAddr, SocketAddr};
@@ -14,10 +18,11 @@ use axum::Json;
 use serde_json::json;
 
 use crate::claims::AccessTokenClaims;
-use crate::client_auth::{self, ClientRequest};
+use crate::client_auth;
 use crate::oauth_error::OAuthError;
 use crate::state::AppState;
 use crate::time::unix_now;
+use tokenbroker_wire::client_auth::ClientRequest;
 
 /// `POST /oauth2/revoke` (RFC 7009 §2.1): the client revokes one of its own tokens.
 ///
@@ -46,7 +51,12 @@ async fn revoke_inner(
     let token = required_token(&request)?;
     let hint = request.param("token_type_hint");
     if hint != Some("refresh_token") {
-        if let Ok(claims) = state.keyring().verifier().verify(token) {
+        if let Ok(claims) = state
+            .keyring()
+            .verifier()
+            .verify(token, SystemTime::now())
+            .await
+        {
             if claims.client_id != client.client_id {
                 return Err(OAuthError::new(
                     StatusCode::BAD_REQUEST,
@@ -66,42 +76,43 @@ async fn revoke_inner(
     Ok(())
 }
 
-/// `GET /oauth/v2/logout` with `Authorization: Bearer …` (Telenor, seed 003): invalidates that
-/// token and answers `OK!`. Errors per the seed: 401 code 6 (missing or bad header), 401 code 2
+/// `GET /oauth/v2/logout` with `Authorization: Bearer …` (Telenor Norway client credentials
+/// grant): invalidates that token and answers `OK!`. Errors as the page lists them: 401 code 6 (missing or bad header), 401 code 2
 /// (invalid token).
 pub async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let Some(token) = bearer(&headers) else {
+    let Presented::Token(token) = bearer_token(&headers) else {
         return telenor_error(
-            StatusCode::UNAUTHORIZED,
-            6,
+            TelenorCode::BAD_AUTHORIZATION_HEADER,
             "Missing or bad Authorization header",
         );
     };
-    let claims = match state.keyring().verifier().verify(token) {
+    let claims = match state
+        .keyring()
+        .verifier()
+        .verify(token, SystemTime::now())
+        .await
+    {
         Ok(claims) => claims,
-        Err(problem) => return telenor_error(StatusCode::UNAUTHORIZED, 2, problem.describe()),
+        Err(problem) => {
+            return telenor_error(TelenorCode::INVALID_ACCESS_TOKEN, &problem.to_string())
+        }
     };
     match state.registry.is_revoked(&claims.jti).await {
         Ok(true) => {
-            return telenor_error(StatusCode::UNAUTHORIZED, 2, "the token was already revoked")
+            return telenor_error(
+                TelenorCode::INVALID_ACCESS_TOKEN,
+                "the token was already revoked",
+            )
         }
         Ok(false) => {}
         Err(error) => {
             tracing::error!(%error, "denylist unavailable");
-            return telenor_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                2,
-                "Internal Server Error",
-            );
+            return telenor_error(TelenorCode::INTERNAL_ERROR, "Internal Server Error");
         }
     }
     match deny(&state, &claims).await {
         Ok(()) => (StatusCode::OK, "OK!").into_response(),
-        Err(_) => telenor_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            2,
-            "Internal Server Error",
-        ),
+        Err(_) => telenor_error(TelenorCode::INTERNAL_ERROR, "Internal Server Error"),
     }
 }
 
@@ -127,9 +138,7 @@ pub async fn feed(
             let mut response =
                 Json(json!({ "revocations": revocations, "server_time": server_time }))
                     .into_response();
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            no_store(response.headers_mut());
             response
         }
         Err(error) => server_error(error).into_response(),
@@ -161,7 +170,7 @@ pub(crate) fn server_error(error: impl std::fmt::Display) -> OAuthError {
         "server_error",
         "the registry is unavailable",
     )
-    .with_code(2)
+    .with_code(TelenorCode::INTERNAL_ERROR)
 }
 
 /// RFC 7009/7662 endpoints speak plain RFC 6749 errors.
@@ -169,23 +178,21 @@ pub(crate) fn without_codes(error: OAuthError) -> OAuthError {
     error.for_dialect(false)
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
-}
-
-fn telenor_error(status: StatusCode, code: u32, description: &str) -> Response {
-    let error = if code == 6 {
+/// Telenor's logout errors: an RFC 6750 `invalid_token` (or `invalid_request` for a missing
+/// header) with the numeric code, and a Bearer challenge on 401.
+fn telenor_error(code: TelenorCode, description: &str) -> Response {
+    let error = if code == TelenorCode::BAD_AUTHORIZATION_HEADER {
         "invalid_request"
     } else {
         "invalid_token"
     };
-    let mut response = (
-        status,
-        Json(json!({ "error": error, "error_description": description, "code": code })),
-    )
-        .into_response();
+    let status = StatusCode::from_u16(code.status).unwrap_or(StatusCode::UNAUTHORIZED);
+    let body = ErrorBody {
+        error: error.to_owned(),
+        error_description: Some(description.to_owned()),
+        code: Some(code.code),
+    };
+    let mut response = (status, Json(body)).into_response();
     if status == StatusCode::UNAUTHORIZED {
         let challenge = format!("Bearer error=\"{error}\"");
         if let Ok(value) = HeaderValue::from_str(&challenge) {

@@ -2,11 +2,13 @@
 //! receive refresh tokens, the refresh token grant (§6) with rotation.
 //!
 //! Authenticates the client in whichever style it used, checks the audience (Entur: server and
-//! audience must belong to the same environment, seed 001) and the scope (requested ⊆ granted,
+//! audience must belong to the same environment, Entur partner authentication) and the scope (requested ⊆ granted,
 //! RFC 6749 §3.3), and answers with a signed RFC 9068 JWT. Fault knobs can make it misbehave.
 
 use std::sync::Arc;
 use std::time::Duration;
+use tokenbroker_wire::headers::no_store;
+use tokenbroker_wire::oauth_error::TelenorCode;
 
 use axum::body::Bytes;
 use std::net::{IpAddr, SocketAddr};
@@ -18,12 +20,13 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use crate::claims::{sign, AccessTokenClaims};
-use crate::client_auth::{self, ClientRequest};
+use crate::client_auth;
 use crate::dialect::Dialect;
 use crate::faults::{BodyFault, ExpiresInFormat};
 use crate::oauth_error::OAuthError;
 use crate::registry::ClientRecord;
 use crate::state::AppState;
+use tokenbroker_wire::client_auth::ClientRequest;
 
 /// Handles one token request in `dialect`.
 pub async fn token(
@@ -136,7 +139,7 @@ fn mint(state: &AppState, grant: &Grant, lifetime: Duration) -> Result<String, O
             "server_error",
             format!("signing failed: {e}"),
         )
-        .with_code(2)
+        .with_code(TelenorCode::INTERNAL_ERROR)
     })
 }
 
@@ -153,7 +156,7 @@ async fn refresh(
             "unauthorized_client",
             "this client is not configured for refresh tokens",
         )
-        .with_code(21));
+        .with_code(TelenorCode::GRANT_TYPE_NOT_PERMITTED));
     }
     let presented = request
         .param("refresh_token")
@@ -170,8 +173,7 @@ async fn refresh(
             "invalid_grant",
             "the refresh token is invalid, expired, already used or another client's",
         )
-        .with_code(7)
-        .with_status_for_codes(StatusCode::UNAUTHORIZED));
+        .with_code(TelenorCode::INVALID_REFRESH_TOKEN));
     };
     // The client may have lost the audience since: never grant more than it holds now.
     if !client.audiences.contains(&stored.audience) {
@@ -211,13 +213,13 @@ fn grant_type(request: &ClientRequest) -> Result<GrantType, OAuthError> {
         None => Err(OAuthError::invalid_request(
             "grant_type is missing; send grant_type=client_credentials",
         )
-        .with_code(2)),
+        .with_code(TelenorCode::INVALID_GRANT_TYPE)),
         Some(other) => Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
             format!("grant_type {other:?} is not supported here; use client_credentials"),
         )
-        .with_code(2)),
+        .with_code(TelenorCode::INVALID_GRANT_TYPE)),
     }
 }
 
@@ -268,8 +270,7 @@ fn choose_scope(
                 "invalid_scope",
                 format!("scope {scope:?} is not granted to this client"),
             )
-            .with_code(8)
-            .with_status_for_codes(StatusCode::FORBIDDEN));
+            .with_code(TelenorCode::ILLEGAL_SCOPE));
         }
         if !granted.contains(&scope) {
             granted.push(scope);
@@ -312,9 +313,7 @@ fn token_response(
     }
     let mut response = Json(body).into_response();
     // RFC 6749 §5.1: token responses must not be cached.
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    no_store(response.headers_mut());
     response
 }
 

@@ -1,6 +1,6 @@
 //! Administrators and their roles: who may manage clients through the admin API.
 //!
-//! Seeds 000/002: only users with the client-administrator role ("Klientadministrator") in an
+//! Entur's authentication pages: only users with the client-administrator role ("Klientadministrator") in an
 //! organisation can create clients. An administrator authenticates with a bearer token of the form
 //! `tba_<id>.<secret>`: the id finds the record, the secret is checked against its keyed hash.
 
@@ -21,7 +21,7 @@ const TOKEN_PREFIX: &str = "tba_";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
-    /// May create, rotate, disable, enable and delete clients (seed 000's "Klientadministrator").
+    /// May create, rotate, disable, enable and delete clients (Entur API authentication's "Klientadministrator").
     ClientAdmin,
     /// May list and show clients and read the audit log.
     Viewer,

@@ -1,7 +1,7 @@
 //! The client registry: clients, their secrets, administrators and an audit log, in SQLite (the
 //! embedded default) or PostgreSQL (several AS nodes sharing one registry), through sqlx.
 //!
-//! Seeds 000/002: clients are created by an administrator holding the client-administrator role,
+//! Entur's authentication pages: clients are created by an administrator holding the client-administrator role,
 //! and the secret is shown once ("Store the generated Client ID and Client Secret securely").
 //! Secrets are stored hashed ([`hashing`]); rotation keeps the old secret valid for an overlap
 //! window so deployments can switch without downtime.

@@ -1,5 +1,5 @@
-//! Refresh tokens (RFC 6749 §6) for clients configured to receive them (Telenor returns one, seed
-//! 003: "The refresh token itself will also be refreshed"). Each is single-use: redeeming it
+//! Refresh tokens (RFC 6749 §6) for clients configured to receive them (Telenor returns one,
+//! Telenor Norway client credentials grant: "The refresh token itself will also be refreshed"). Each is single-use: redeeming it
 //! deletes it and issues a new one (rotation). Only its keyed hash is stored.
 
 use std::time::Duration;

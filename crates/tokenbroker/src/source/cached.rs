@@ -1,6 +1,6 @@
 //! The cached token source: lock-free reads, refresh ahead, one fetch at a time.
 //!
-//! Seeds 000/002: "Cache access tokens securely and reuse them until they expire"; seed 001:
+//! Entur's authentication pages: "Cache access tokens securely and reuse them until they expire"; Entur partner authentication:
 //! re-authenticate "some time before it expires". How:
 //!
 //! - The current token sits in an [`ArcSwapOption`]: reading it takes no lock, which matters

@@ -1,6 +1,6 @@
 //! When to refresh, when a token is too old to hand out, and how hard to retry.
 //!
-//! Seed 001: "re-authenticates before it expire … Re-authentication will take some time, so execute
+//! Entur partner authentication: "re-authenticates before it expire … Re-authentication will take some time, so execute
 //! it some time before it expires."
 
 use std::time::{Duration, SystemTime};

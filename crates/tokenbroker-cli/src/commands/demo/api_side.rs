@@ -1,4 +1,4 @@
-//! The API side of the demo: the seed's statuses from the sandbox's demo partner APIs, the 401 →
+//! The API side of the demo: the providers' statuses from the sandbox's demo partner APIs, the 401 →
 //! re-authenticate → retry recovery after a logout, and Telenor's X-JWT flow.
 
 use std::sync::Arc;

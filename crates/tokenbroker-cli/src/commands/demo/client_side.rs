@@ -78,7 +78,7 @@ async fn entur_token(server: &LocalAuthServer, secret: &str) -> CliResult {
     let token = TokenClient::new(entur(server, secret).build()?)?
         .fetch()
         .await?;
-    let (header, claims) = tokenbroker::jwt::decode_unverified(token.secret())
+    let (header, claims) = tokenbroker::wire::jwt::decode_unverified(token.secret())
         .ok_or_else(|| CliError::failure("the server did not issue a JWT"))?;
     println!(
         "   token {} — a JWT, typ {}, kid {}…",
@@ -150,7 +150,7 @@ async fn telenor_tokens(server: &LocalAuthServer, secret: &str) -> CliResult {
         .fetch()
         .await?;
     println!(
-        "   Sweden /openapi/oauth2/token answers \"expires_in\": \"3600\" (a string, as seed 004 shows) → understood: expires in {}\n",
+        "   Sweden /openapi/oauth2/token answers \"expires_in\": \"3600\" (a string, as Telenor Sweden Open APIs shows) → understood: expires in {}\n",
         human(sweden.remaining(SystemTime::now()))
     );
     Ok(())
@@ -211,7 +211,11 @@ async fn helpful_errors(server: &LocalAuthServer) {
             .build()
             .map(|_| ()),
     );
-    show(ClientName::new("Forsen Utvikling-Infoplakat").map(|_| ()));
+    show(
+        ClientName::new("Forsen Utvikling-Infoplakat")
+            .map(|_| ())
+            .map_err(Into::into),
+    );
     show(
         ClientConfig::builder("http://partner.entur.org/oauth/token", "id", "secret")
             .build()

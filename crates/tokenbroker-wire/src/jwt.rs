@@ -1,15 +1,43 @@
-//! Reading a JWT access token's time claims without verifying it.
+//! JWTs as both sides read them: peeking at a token's claims without verifying it (the client is
+//! not the audience of its own access token and holds no keys for it), and the
+//! [RFC 9068](https://www.rfc-editor.org/rfc/rfc9068) claim set the server issues and the guard
+//! checks. Verification itself lives in the guard.
 //!
-//! Seed 000/002: expiry can be tracked "via the `expires_in` field from the token response or the
-//! `exp` claim inside the JWT". The client is not the audience of its own access token and holds no
-//! keys for it, so it only *reads* the claims (RFC 7519 §4.1.4 `exp`, §4.1.6 `iat`); the API
-//! verifies the signature.
+//! Entur partner API authentication: expiry can be tracked "via the `expires_in` field from the
+//! token response or the `exp` claim inside the JWT".
 
 use std::time::{Duration, SystemTime};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+/// The `typ` header of an RFC 9068 access token
+/// ([§2.1](https://www.rfc-editor.org/rfc/rfc9068#section-2.1)).
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
+/// The claims of an RFC 9068 access token ([§2.2](https://www.rfc-editor.org/rfc/rfc9068#section-2.2)).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccessTokenClaims {
+    /// Issuer: the authorization server's identifier.
+    pub iss: String,
+    /// Subject: for client credentials, the client itself (RFC 9068 §2.2).
+    pub sub: String,
+    /// The client the token was issued to.
+    pub client_id: String,
+    /// The API the token is for.
+    pub aud: String,
+    /// Granted scopes, space-separated (omitted when none).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub scope: Option<String>,
+    /// Issued at (seconds since the epoch).
+    pub iat: u64,
+    /// Expires at (seconds since the epoch).
+    pub exp: u64,
+    /// Unique token id, for revocation.
+    pub jti: String,
+}
 
 /// The time claims of a JWT, read without verification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,7 +48,8 @@ pub struct JwtTimes {
     pub issued_at: Option<SystemTime>,
 }
 
-/// The JSON header and claims of a compact JWT (RFC 7519 §7.2), not verified.
+/// The JSON header and claims of a compact JWT
+/// ([RFC 7519 §7.2](https://www.rfc-editor.org/rfc/rfc7519#section-7.2)), not verified.
 ///
 /// Returns `None` when `token` is not a three-part JWT with JSON header and payload; opaque
 /// tokens (Telenor's are) are normal and not an error.
@@ -33,7 +62,8 @@ pub fn decode_unverified(token: &str) -> Option<(Value, Value)> {
     Some((decode_segment(header)?, decode_segment(payload)?))
 }
 
-/// The `exp` and `iat` claims of `token`, when it is a JWT.
+/// The `exp` and `iat` claims of `token`, when it is a JWT
+/// ([RFC 7519 §4.1.4](https://www.rfc-editor.org/rfc/rfc7519#section-4.1.4), §4.1.6).
 pub fn peek_times(token: &str) -> Option<JwtTimes> {
     let (_, claims) = decode_unverified(token)?;
     Some(JwtTimes {
@@ -48,8 +78,9 @@ fn decode_segment(segment: &str) -> Option<Value> {
     value.is_object().then_some(value)
 }
 
-/// An RFC 7519 §2 NumericDate: seconds since the epoch, possibly fractional.
-fn numeric_date(value: &Value) -> Option<SystemTime> {
+/// An [RFC 7519 §2](https://www.rfc-editor.org/rfc/rfc7519#section-2) NumericDate: seconds since
+/// the epoch, possibly fractional; `None` outside 0..=10^11 (year 5138).
+pub fn numeric_date(value: &Value) -> Option<SystemTime> {
     let seconds = value.as_f64()?;
     if !(0.0..=1e11).contains(&seconds) {
         return None;
@@ -60,6 +91,7 @@ fn numeric_date(value: &Value) -> Option<SystemTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn jwt(claims: &str) -> String {
         let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","typ":"at+jwt"}"#);
@@ -84,5 +116,17 @@ mod tests {
         let odd = peek_times(&jwt(r#"{"exp":"tomorrow","iat":-5}"#)).unwrap();
         assert_eq!(odd.expires_at, None);
         assert_eq!(odd.issued_at, None);
+    }
+
+    proptest! {
+        #[test]
+        fn any_exp_is_read_or_ignored_never_a_panic(exp in any::<i128>(), fraction in any::<f64>()) {
+            let _ = peek_times(&jwt(&format!(r#"{{"exp":{exp},"iat":{fraction}}}"#)));
+        }
+
+        #[test]
+        fn any_text_is_peeked_without_panic(token in ".{0,120}") {
+            let _ = decode_unverified(&token);
+        }
     }
 }

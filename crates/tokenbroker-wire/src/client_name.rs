@@ -1,18 +1,15 @@
 //! `ET-Client-Name`: who is calling, on every Entur request.
 //!
-//! Seed 000/002: "Use a value that uniquely identifies your company and application, in the form
-//! `<company>-<application>` (lowercase, no spaces)", e.g. `forsen_utvikling-infoplakat`.
-//! Requests without it may be rate limited or blocked.
+//! Entur API authentication: "Use a value that uniquely identifies your company and application,
+//! in the form `<company>-<application>` (lowercase, no spaces)", e.g.
+//! `forsen_utvikling-infoplakat`. Requests without it may be rate limited or blocked.
 
 use std::fmt;
 use std::str::FromStr;
 
 use http::HeaderValue;
 
-use crate::error::Error;
-
-/// The header name Entur uses to identify the calling application.
-pub const CLIENT_NAME_HEADER: &str = "ET-Client-Name";
+use crate::WireError;
 
 /// The longest value we accept; real names are far shorter.
 const MAX_LEN: usize = 100;
@@ -25,41 +22,18 @@ pub struct ClientName {
 }
 
 impl ClientName {
-    /// Validates `value` against the seed's rule.
-    pub fn new(value: &str) -> Result<Self, Error> {
-        let rule = "ET-Client-Name must be <company>-<application>, lowercase, no spaces \
-                    (for example forsen_utvikling-infoplakat)";
-        let reject = |why: &str| {
-            Err(Error::Config(format!(
-                "client_name {value:?}: {why}; {rule}"
-            )))
-        };
-        if value.is_empty() {
-            return reject("is empty");
+    /// Validates `value` against Entur's rule.
+    pub fn new(value: &str) -> Result<Self, WireError> {
+        if let Some(reason) = rule_broken_by(value) {
+            return Err(WireError::InvalidClientName {
+                value: value.to_owned(),
+                reason,
+            });
         }
-        if value.len() > MAX_LEN {
-            return reject("is longer than 100 characters");
-        }
-        if value.chars().any(char::is_whitespace) {
-            return reject("contains a space");
-        }
-        if value.chars().any(|c| c.is_uppercase()) {
-            return reject("contains uppercase letters");
-        }
-        if let Some(bad) = value
-            .chars()
-            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || "_-.".contains(*c)))
-        {
-            return reject(&format!("contains {bad:?}"));
-        }
-        let Some((company, application)) = value.split_once('-') else {
-            return reject("has no '-' between company and application");
-        };
-        if company.is_empty() || application.is_empty() {
-            return reject("needs both a company and an application part");
-        }
-        let header = HeaderValue::from_str(value)
-            .map_err(|_| Error::Config(format!("client_name {value:?} is not a valid header")))?;
+        let header = HeaderValue::from_str(value).map_err(|_| WireError::InvalidClientName {
+            value: value.to_owned(),
+            reason: "is not a valid header value".into(),
+        })?;
         Ok(Self {
             value: value.to_owned(),
             header,
@@ -77,8 +51,37 @@ impl ClientName {
     }
 }
 
+/// Which part of the rule `value` breaks, if any.
+fn rule_broken_by(value: &str) -> Option<String> {
+    if value.is_empty() {
+        return Some("is empty".into());
+    }
+    if value.len() > MAX_LEN {
+        return Some(format!("is longer than {MAX_LEN} characters"));
+    }
+    if value.chars().any(char::is_whitespace) {
+        return Some("contains a space".into());
+    }
+    if value.chars().any(char::is_uppercase) {
+        return Some("contains uppercase letters".into());
+    }
+    if let Some(bad) = value
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || "_-.".contains(*c)))
+    {
+        return Some(format!("contains {bad:?}"));
+    }
+    match value.split_once('-') {
+        None => Some("has no '-' between company and application".into()),
+        Some((company, application)) if company.is_empty() || application.is_empty() => {
+            Some("needs both a company and an application part".into())
+        }
+        Some(_) => None,
+    }
+}
+
 impl FromStr for ClientName {
-    type Err = Error;
+    type Err = WireError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::new(s)
@@ -102,7 +105,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_seed_example_is_valid() {
+    fn the_pages_example_is_valid() {
         let name = ClientName::new("forsen_utvikling-infoplakat").unwrap();
         assert_eq!(name.as_str(), "forsen_utvikling-infoplakat");
         assert!(ClientName::new("acme-route-planner.v2").is_ok());

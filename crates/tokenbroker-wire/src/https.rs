@@ -1,30 +1,33 @@
 //! The HTTPS rule: credentials and tokens only travel over TLS, except to this machine.
 //!
-//! Seed 001: "Communication to authentication servers enforce HTTPS", and Entur answers plain HTTP
-//! with 301/302/405. PRODUCT.md § Conventions: loopback (127.0.0.0/8, ::1, localhost) may use
+//! Entur partner authentication: "Communication to authentication servers enforce HTTPS", and
+//! Entur answers plain HTTP with 301/302/405. Loopback (127.0.0.0/8, ::1, `localhost`) may use
 //! HTTP so a local authorization server works in development and tests.
 
 use std::net::IpAddr;
 
 use url::{Host, Url};
 
-use crate::error::Error;
+use crate::WireError;
 
 /// Parses `raw` as a URL and applies [`require_https`]; `what` names it in errors
 /// (for example `token_url`).
-pub fn parse_secure_url(raw: &str, what: &str) -> Result<Url, Error> {
-    let url = Url::parse(raw.trim())
-        .map_err(|e| Error::Config(format!("{what} {raw:?} is not a valid URL: {e}")))?;
+pub fn parse_secure_url(raw: &str, what: &str) -> Result<Url, WireError> {
+    let url = Url::parse(raw.trim()).map_err(|source| WireError::InvalidUrl {
+        what: what.to_owned(),
+        value: raw.to_owned(),
+        source,
+    })?;
     require_https(&url)?;
     Ok(url)
 }
 
 /// Refuses any URL that is not `https://`, unless its host is a loopback address.
-pub fn require_https(url: &Url) -> Result<(), Error> {
+pub fn require_https(url: &Url) -> Result<(), WireError> {
     match url.scheme() {
         "https" => Ok(()),
         "http" if is_loopback(url) => Ok(()),
-        _ => Err(Error::InsecureUrl {
+        _ => Err(WireError::InsecureUrl {
             url: redact_url(url),
         }),
     }
@@ -44,7 +47,7 @@ pub fn is_loopback(url: &Url) -> bool {
 }
 
 /// The URL without user info, query or fragment: safe to put in an error message.
-pub(crate) fn redact_url(url: &Url) -> String {
+pub fn redact_url(url: &Url) -> String {
     let mut shown = url.clone();
     let _ = shown.set_username("");
     let _ = shown.set_password(None);
@@ -57,7 +60,7 @@ pub(crate) fn redact_url(url: &Url) -> String {
 mod tests {
     use super::*;
 
-    fn check(raw: &str) -> Result<Url, Error> {
+    fn check(raw: &str) -> Result<Url, WireError> {
         parse_secure_url(raw, "token_url")
     }
 
@@ -98,8 +101,9 @@ mod tests {
     }
 
     #[test]
-    fn garbage_is_a_config_error_naming_the_field() {
-        let err = check("not a url").unwrap_err().to_string();
-        assert!(err.contains("token_url"), "{err}");
+    fn garbage_is_an_error_naming_the_field_and_keeping_the_cause() {
+        let err = check("not a url").unwrap_err();
+        assert!(err.to_string().contains("token_url"), "{err}");
+        assert!(std::error::Error::source(&err).is_some());
     }
 }

@@ -1,0 +1,235 @@
+//! The access-token verifier: the one answer to "is this token valid" for the guard on the API
+//! side and for the authorization server's own introspection, logout and revocation.
+//!
+//! In order, each refusal named:
+//! 1. the size limit, before any parsing;
+//! 2. the header: `alg` on the allow-list and asymmetric (so `none` and HS* algorithm confusion
+//!    are refused by name), no `crit` extension we do not understand
+//!    ([RFC 7515 §4.1.11](https://www.rfc-editor.org/rfc/rfc7515#section-4.1.11): we understand
+//!    none), the required `typ` ([RFC 9068 §2.1](https://www.rfc-editor.org/rfc/rfc9068#section-2.1)),
+//!    a `kid`;
+//! 3. the key for that `kid` from a [`KeySource`], whose declared algorithm must match;
+//! 4. the signature, `iss` and (when the rules name one) `aud`;
+//! 5. time, against the caller's clock: not on or after `exp`
+//!    ([RFC 7519 §4.1.4](https://www.rfc-editor.org/rfc/rfc7519#section-4.1.4)) and not before
+//!    `nbf` (§4.1.5), both give or take the leeway.
+//!
+//! Revocation is the caller's: the guard polls a feed, the server asks its registry.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
+use serde_json::{Map, Value};
+
+use crate::rejection::Rejection;
+use crate::token::VerifiedToken;
+
+/// A verification key: the public key and the algorithm it is for.
+pub struct VerifyingKey {
+    /// The key.
+    pub key: DecodingKey,
+    /// The algorithm the key declares, if any: a token must use exactly this one.
+    pub algorithm: Option<Algorithm>,
+}
+
+impl std::fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyingKey")
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why no key could be found for a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyLookup {
+    /// The issuer does not publish this `kid`.
+    Unknown,
+    /// The keys cannot be had (the issuer is unreachable and the known keys are too old).
+    Unavailable,
+}
+
+/// Where the verifier finds the key named by a token's `kid`: the guard's JWKS cache, or the
+/// authorization server's own key ring.
+pub trait KeySource: Send + Sync {
+    /// The key for `kid`.
+    fn key(&self, kid: &str) -> impl Future<Output = Result<Arc<VerifyingKey>, KeyLookup>> + Send;
+}
+
+/// What makes a token acceptable, besides its key.
+#[derive(Debug, Clone)]
+pub struct TokenRules {
+    /// The expected `iss`.
+    pub issuer: String,
+    /// The `aud` a token must contain; `None` accepts any audience (the issuer's own view).
+    pub audience: Option<String>,
+    /// Accepted signature algorithms; symmetric ones are never accepted.
+    pub algorithms: Vec<Algorithm>,
+    /// Clock skew tolerated on `exp` and `nbf`.
+    pub leeway: Duration,
+    /// Tokens longer than this are refused before any parsing.
+    pub max_token_bytes: usize,
+    /// When set, the header's `typ` must equal it (case-insensitively).
+    pub required_typ: Option<String>,
+}
+
+/// The algorithms a verifier accepts by default: RS256, ES256 and EdDSA.
+pub fn default_algorithms() -> Vec<Algorithm> {
+    vec![Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA]
+}
+
+/// True for the algorithms a verifier may accept: asymmetric signatures only (HS* would let anyone
+/// holding the public key forge tokens).
+pub fn is_asymmetric(algorithm: Algorithm) -> bool {
+    !matches!(
+        algorithm,
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+    )
+}
+
+/// Verifies access tokens against [`TokenRules`] with keys from a [`KeySource`].
+#[derive(Debug)]
+pub struct Verifier<K> {
+    rules: TokenRules,
+    keys: K,
+}
+
+impl<K: KeySource> Verifier<K> {
+    /// A verifier; refuses rules that allow a symmetric algorithm.
+    pub fn new(rules: TokenRules, keys: K) -> Result<Self, Algorithm> {
+        if let Some(symmetric) = rules.algorithms.iter().find(|a| !is_asymmetric(**a)) {
+            return Err(*symmetric);
+        }
+        Ok(Self { rules, keys })
+    }
+
+    /// The rules.
+    pub fn rules(&self) -> &TokenRules {
+        &self.rules
+    }
+
+    /// The key source.
+    pub fn keys(&self) -> &K {
+        &self.keys
+    }
+
+    /// The verified claims of `token` at time `now`, or why it is refused.
+    pub async fn verify(&self, token: &str, now: SystemTime) -> Result<VerifiedToken, Rejection> {
+        if token.len() > self.rules.max_token_bytes {
+            return Err(Rejection::TooLarge);
+        }
+        let header = Header::read(token)?;
+        let algorithm = self.allowed(&header)?;
+        let kid = header.kid.as_deref().ok_or(Rejection::Malformed)?;
+        let key = self.keys.key(kid).await.map_err(|lookup| match lookup {
+            KeyLookup::Unknown => Rejection::UnknownKey,
+            KeyLookup::Unavailable => Rejection::KeysUnavailable,
+        })?;
+        if key.algorithm.is_some_and(|declared| declared != algorithm) {
+            return Err(Rejection::Algorithm);
+        }
+        let claims = decode::<Map<String, Value>>(token, &key.key, &self.validation(algorithm))
+            .map_err(|e| match e.kind() {
+                ErrorKind::InvalidIssuer => Rejection::Issuer,
+                ErrorKind::InvalidAudience => Rejection::Audience,
+                ErrorKind::InvalidSignature => Rejection::Signature,
+                ErrorKind::InvalidAlgorithm | ErrorKind::InvalidKeyFormat => Rejection::Algorithm,
+                _ => Rejection::Malformed,
+            })?
+            .claims;
+        let verified = VerifiedToken::new(claims).ok_or(Rejection::Malformed)?;
+        self.check_time(&verified, now)?;
+        Ok(verified)
+    }
+
+    /// The header's algorithm, if the rules accept it and the header.
+    fn allowed(&self, header: &Header) -> Result<Algorithm, Rejection> {
+        let algorithm: Algorithm = header.alg.parse().map_err(|_| Rejection::Algorithm)?;
+        if !self.rules.algorithms.contains(&algorithm) || !is_asymmetric(algorithm) {
+            return Err(Rejection::Algorithm);
+        }
+        if header.crit {
+            return Err(Rejection::Malformed);
+        }
+        if let Some(required) = &self.rules.required_typ {
+            if !header
+                .typ
+                .as_deref()
+                .is_some_and(|typ| typ.eq_ignore_ascii_case(required))
+            {
+                return Err(Rejection::Type);
+            }
+        }
+        Ok(algorithm)
+    }
+
+    /// Signature, `iss` and `aud` by jsonwebtoken; time is checked by [`Self::check_time`] against
+    /// the caller's clock.
+    fn validation(&self, algorithm: Algorithm) -> Validation {
+        let mut validation = Validation::new(algorithm);
+        validation.set_issuer(&[&self.rules.issuer]);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        match &self.rules.audience {
+            Some(audience) => {
+                validation.set_audience(&[audience]);
+                validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+            }
+            None => {
+                validation.validate_aud = false;
+                validation.set_required_spec_claims(&["exp", "iss"]);
+            }
+        }
+        validation
+    }
+
+    fn check_time(&self, token: &VerifiedToken, now: SystemTime) -> Result<(), Rejection> {
+        let leeway = self.rules.leeway;
+        // Not accepted *on or after* exp; a time beyond what the clock can represent never comes.
+        if token
+            .expires_at()
+            .checked_add(leeway)
+            .is_some_and(|last| last <= now)
+        {
+            return Err(Rejection::Expired);
+        }
+        if let Some(not_before) = token.not_before() {
+            if now.checked_add(leeway).is_none_or(|late| late < not_before) {
+                return Err(Rejection::NotYetValid);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The parts of a JWS header ([RFC 7515 §4.1](https://www.rfc-editor.org/rfc/rfc7515#section-4.1))
+/// checked before any key is looked up.
+struct Header {
+    alg: String,
+    typ: Option<String>,
+    kid: Option<String>,
+    crit: bool,
+}
+
+impl Header {
+    fn read(token: &str) -> Result<Self, Rejection> {
+        let segment = token.split('.').next().ok_or(Rejection::Malformed)?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(segment)
+            .map_err(|_| Rejection::Malformed)?;
+        let header: Map<String, Value> =
+            serde_json::from_slice(&bytes).map_err(|_| Rejection::Malformed)?;
+        let text = |name: &str| header.get(name).and_then(Value::as_str).map(str::to_owned);
+        Ok(Self {
+            alg: text("alg").ok_or(Rejection::Malformed)?,
+            typ: text("typ"),
+            kid: text("kid"),
+            crit: header.contains_key("crit"),
+        })
+    }
+}
