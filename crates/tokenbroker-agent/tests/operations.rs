@@ -1,12 +1,10 @@
 //! The agent's own endpoints and lifecycle: token endpoint, health, metrics, budget, secret
 //! reload, graceful shutdown and logout, and the X-JWT flow against the sandbox.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use tokenbroker::{AuthStyle, ClientConfig};
 use tokenbroker_agent::SECRET_HEADER;
 use tokenbroker_server::Dialect;

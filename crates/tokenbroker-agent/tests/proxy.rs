@@ -1,12 +1,10 @@
 //! The authenticating reverse proxy against a real AS and a recording upstream.
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use futures::StreamExt;
 
 #[tokio::test]

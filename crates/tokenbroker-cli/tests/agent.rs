@@ -1,13 +1,11 @@
 //! `tokenbroker agent` as processes: a fleet sharing one token through a real redis-server,
 //! Redis dying mid-run, SIGHUP secret reload, SIGTERM drain.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
+use crate::common::BIN;
 use axum::routing::get;
-use common::BIN;
 use tokenbroker_server::{Dialect, LocalAuthServer, LocalServerConfig, StaticClient};
 use tokenbroker_testkit::RedisServer;
 use tokio::process::Command;
@@ -72,7 +70,7 @@ fn write_config(
 }
 
 struct Running {
-    child: common::Process,
+    child: crate::common::Process,
     base: String,
 }
 
@@ -93,7 +91,7 @@ async fn start_agent(config: &Path) -> Running {
         ("FLEET_SECRET", SECRET),
         ("TOKENBROKER_CACHE_KEY", CACHE_KEY),
     ];
-    let (child, base) = common::spawn_listening(&args, &env).await;
+    let (child, base) = crate::common::spawn_listening(&args, &env).await;
     Running { child, base }
 }
 

@@ -1,11 +1,9 @@
 //! `tokenbroker serve` with `tokenbroker clients`, run as an operator would.
 
-mod common;
-
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::BIN;
+use crate::common::BIN;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
@@ -34,13 +32,13 @@ fn json(output: &std::process::Output) -> Value {
 }
 
 struct Serving {
-    child: common::Process,
+    child: crate::common::Process,
     url: String,
 }
 
 async fn serve(data_dir: &str) -> Serving {
     let args = ["serve", "--data-dir", data_dir, "--listen", "127.0.0.1:0"];
-    let (child, url) = common::spawn_listening(&args, &[]).await;
+    let (child, url) = crate::common::spawn_listening(&args, &[]).await;
     Serving { child, url }
 }
 

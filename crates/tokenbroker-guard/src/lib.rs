@@ -42,9 +42,3 @@ pub use layer::{GuardLayer, GuardService};
 pub use rejection::Rejection;
 pub use token::VerifiedToken;
 pub use verifier::{KeyLookup, KeySource, TokenRules, Verifier, VerifyingKey};
-
-/// The workspace README's examples (client library and guard), compiled as doctests so they
-/// cannot rot. They live here because this crate sees both.
-#[doc = include_str!("../../../README.md")]
-#[cfg(doctest)]
-pub struct ReadmeDoctests;

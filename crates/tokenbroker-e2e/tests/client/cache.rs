@@ -1,11 +1,9 @@
 //! The cached source: single flight, refresh ahead, failure handling, invalidation.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::*;
+use super::common::*;
 use tokenbroker::{CachedTokenSource, FetchBudget, ManualClock, RefreshPolicy, TokenClient};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

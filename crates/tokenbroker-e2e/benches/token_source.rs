@@ -13,7 +13,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-#[path = "../tests/common/oauth2_http.rs"]
+#[path = "../tests/client/common/oauth2_http.rs"]
 mod oauth2_http;
 
 use criterion::{criterion_group, criterion_main, Criterion};

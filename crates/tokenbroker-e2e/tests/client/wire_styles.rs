@@ -1,10 +1,8 @@
 //! Each wire style and each `expires_in` shape, against the real local authorization server.
 
-mod common;
-
 use std::time::{Duration, SystemTime};
 
-use common::*;
+use super::common::*;
 use tokenbroker::wire::jwt;
 use tokenbroker::{AuthStyle, BasicEncoding, ClientConfig, TokenClient};
 use tokenbroker_server::{Dialect, ExpiresInFormat};

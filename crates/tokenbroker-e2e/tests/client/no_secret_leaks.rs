@@ -1,14 +1,10 @@
 //! Secrets and tokens never reach logs, Debug output or error messages — checked with TRACE on.
 
-#[path = "common/api.rs"]
-mod api;
-mod common;
-
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use api::{Api, ApiState};
-use common::*;
+use super::common::api::{Api, ApiState};
+use super::common::*;
 use reqwest_middleware::ClientBuilder;
 use tokenbroker::{AuthMiddleware, AuthStyle, ClientConfig, TokenClient};
 use tokenbroker_server::Dialect;

@@ -1,12 +1,9 @@
 //! The Redis shared cache against a real `redis-server` and the local authorization server.
-#![cfg(feature = "redis")]
-
-mod common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::*;
+use super::common::*;
 use tokenbroker::redis_cache::{CacheCipher, RedisCacheConfig, RedisTokenCache};
 use tokenbroker::{CachedTokenSource, TokenClient};
 use tokenbroker_testkit::RedisServer;

@@ -1,10 +1,8 @@
 //! Every class of failure becomes a typed error whose one-line message says what and why.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use super::common::*;
 use tokenbroker::{ClientConfig, Error, TokenClient};
 use tokenbroker_server::{BodyFault, Dialect};
 
@@ -149,7 +147,7 @@ async fn unreachable_and_slow_servers_are_network_errors() {
     assert!(matches!(error, Error::Network { .. }), "{error:?}");
     assert!(error.is_transient());
 
-    let server = common::server().await;
+    let server = super::common::server().await;
     server.faults().set_delay(Duration::from_secs(2));
     let error = fail(entur(&server).request_timeout(Duration::from_millis(200))).await;
     assert!(error.to_string().contains("no answer within"), "{error}");

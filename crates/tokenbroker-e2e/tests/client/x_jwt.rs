@@ -1,13 +1,11 @@
 //! The X-JWT source against a hasPermission endpoint that refuses: one call per cooldown, not one
 //! per API request; a replaced password is tried at once.
 
-mod common;
-
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use super::common::*;
 use axum::routing::post;
-use common::*;
 use tokenbroker::{ClientSecret, XJwtConfig, XJwtSource};
 
 #[tokio::test]

@@ -1,13 +1,9 @@
 //! The middleware puts the token and provider headers on requests and recovers from one 401.
 
-#[path = "common/api.rs"]
-mod api;
-mod common;
-
 use std::sync::Arc;
 
-use api::{Api, ApiState};
-use common::*;
+use super::common::api::{Api, ApiState};
+use super::common::*;
 use reqwest_middleware::ClientBuilder;
 use tokenbroker::{AuthMiddleware, CachedTokenSource, ClientName};
 

@@ -1,6 +1,9 @@
 //! Shared set-up for the integration tests: a real local authorization server with known clients.
 #![allow(dead_code)]
 
+pub mod api;
+pub mod oauth2_http;
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -1,9 +1,6 @@
 //! A client nobody here wrote — the `oauth2` crate — gets tokens from our authorization server
 //! with client_secret_basic and client_secret_post, and our client library understands them.
 
-#[path = "common/oauth2_http.rs"]
-mod oauth2_http;
-
 use oauth2::basic::BasicClient;
 use oauth2::{AuthType, ClientId, ClientSecret, Scope, TokenResponse, TokenUrl};
 use tokenbroker_server::{LocalAuthServer, LocalServerConfig, StaticClient};
@@ -17,7 +14,7 @@ async fn the_oauth2_crate_gets_tokens_with_basic_and_post() {
     let server = LocalAuthServer::start(LocalServerConfig::with_clients([client]))
         .await
         .unwrap();
-    let http = oauth2_http::oauth2_http(reqwest::Client::new());
+    let http = super::common::oauth2_http::oauth2_http(reqwest::Client::new());
     for auth_type in [AuthType::BasicAuth, AuthType::RequestBody] {
         let peer = BasicClient::new(ClientId::new("interop-client".into()))
             .set_client_secret(ClientSecret::new(SECRET.into()))

@@ -1,0 +1,11 @@
+//! The authorization server over real HTTP: token lifecycle, admin API, error paths, registry backends, TLS, operations, and the one-verifier verdicts.
+//!
+//! One test binary for the crate; each module is one area.
+
+mod admin_api;
+mod error_paths;
+mod one_verifier;
+mod operations;
+mod registry;
+mod tls;
+mod token_lifecycle;
