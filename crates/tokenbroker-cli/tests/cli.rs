@@ -349,7 +349,7 @@ async fn demo_runs_and_exits_zero() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let shown = text(&out.stdout);
     assert!(
-        shown.contains("10,000 concurrent callers on a cold cache: 1 request(s)"),
+        shown.contains("10,000 concurrent callers on a cold cache: 1 token request(s)"),
         "{shown}"
     );
     assert!(shown.contains("1 call(s) waited"), "{shown}");

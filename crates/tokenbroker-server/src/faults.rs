@@ -1,10 +1,24 @@
-//! Fault knobs: make the local server misbehave the ways real ones do, on demand.
+//! Test doubles (the `testing` feature only): fault knobs that make the local server misbehave
+//! the ways real ones do, and counters of what reached it.
 //!
-//! Tests and the demo flip these at run time to check that the client survives slow servers,
-//! error statuses, broken bodies and the `expires_in` variants real providers send.
+//! They sit in a layer around the router ([`TestDoubles::wrap`]) that only
+//! [`LocalAuthServer`](crate::LocalAuthServer) adds, so no shipped request path consults them.
+//! Tests flip the knobs at run time to check that clients survive slow servers, error statuses,
+//! broken bodies and the `expires_in` variants real providers send.
 
 use std::sync::atomic::{AtomicU16, AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::dialect::{Dialect, STANDARD_TOKEN_PATH};
 
 /// A broken body the token endpoint can send instead of a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +41,7 @@ pub enum BodyFault {
 #[repr(u8)]
 pub enum ExpiresInFormat {
     /// The endpoint's dialect decides (a string for Telenor Sweden, a number elsewhere).
-    Dialect = 0,
+    AsTheDialectSays = 0,
     /// Always a JSON number.
     Number = 1,
     /// Always a numeric string, as Telenor Sweden Open APIs shows (`"3599"`).
@@ -95,7 +109,7 @@ impl Faults {
         self.fail_with_status(None);
         self.set_retry_after(None);
         self.set_body(BodyFault::None);
-        self.set_expires_in(ExpiresInFormat::Dialect);
+        self.set_expires_in(ExpiresInFormat::AsTheDialectSays);
         self.advertise_expires_in(None);
         self.set_opaque_tokens(false);
     }
@@ -130,7 +144,7 @@ impl Faults {
             1 => ExpiresInFormat::Number,
             2 => ExpiresInFormat::String,
             3 => ExpiresInFormat::Missing,
-            _ => ExpiresInFormat::Dialect,
+            _ => ExpiresInFormat::AsTheDialectSays,
         }
     }
 
@@ -142,4 +156,186 @@ impl Faults {
         let secs = self.advertised_expires_in.load(Ordering::Relaxed);
         (secs != 0).then_some(secs)
     }
+}
+
+/// What reached the server, counted by the test layer.
+#[derive(Debug, Default)]
+struct Counters {
+    token_requests: AtomicU64,
+    tokens_issued: AtomicU64,
+    jwks_requests: AtomicU64,
+}
+
+/// The test doubles of one server: its fault knobs and its counters.
+#[derive(Debug, Default)]
+pub struct TestDoubles {
+    faults: Faults,
+    counters: Counters,
+}
+
+/// The JWKS path, whose requests are counted.
+const JWKS_PATH: &str = "/.well-known/jwks.json";
+
+/// Token responses are tiny; anything bigger is passed on untouched.
+const MAX_REWRITTEN_BODY: usize = 64 * 1024;
+
+impl TestDoubles {
+    /// The fault knobs.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Requests that reached a token endpoint, failed ones included.
+    pub fn token_requests(&self) -> u64 {
+        self.counters.token_requests.load(Ordering::Relaxed)
+    }
+
+    /// Tokens issued (token responses with status 200).
+    pub fn tokens_issued(&self) -> u64 {
+        self.counters.tokens_issued.load(Ordering::Relaxed)
+    }
+
+    /// Requests for the JWKS.
+    pub fn jwks_requests(&self) -> u64 {
+        self.counters.jwks_requests.load(Ordering::Relaxed)
+    }
+
+    /// `router` with these doubles around every route.
+    pub fn wrap(self: &Arc<Self>, router: Router) -> Router {
+        router.layer(axum::middleware::from_fn_with_state(
+            Arc::clone(self),
+            inject,
+        ))
+    }
+}
+
+fn is_token_path(path: &str) -> bool {
+    path == STANDARD_TOKEN_PATH || Dialect::ALL.iter().any(|d| d.token_path() == path)
+}
+
+/// Counts, then delays, fails or rewrites token responses as the knobs say.
+async fn inject(State(doubles): State<Arc<TestDoubles>>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if path == JWKS_PATH {
+        doubles
+            .counters
+            .jwks_requests
+            .fetch_add(1, Ordering::Relaxed);
+    }
+    if !is_token_path(path) {
+        return next.run(request).await;
+    }
+    doubles
+        .counters
+        .token_requests
+        .fetch_add(1, Ordering::Relaxed);
+    let faults = &doubles.faults;
+    if let Some(delay) = faults.delay() {
+        tokio::time::sleep(delay).await;
+    }
+    if let Some(status) = faults.status() {
+        return injected_failure(status, faults.retry_after());
+    }
+    let response = next.run(request).await;
+    if response.status() != StatusCode::OK {
+        return response;
+    }
+    doubles
+        .counters
+        .tokens_issued
+        .fetch_add(1, Ordering::Relaxed);
+    match broken_body(faults.body()) {
+        Some(broken) => broken,
+        None => rewrite_token_response(response, faults).await,
+    }
+}
+
+/// Applies the `expires_in` and opaque-token knobs to a token response.
+async fn rewrite_token_response(response: Response, faults: &Faults) -> Response {
+    let untouched = faults.expires_in() == ExpiresInFormat::AsTheDialectSays
+        && faults.advertised_expires_in().is_none()
+        && !faults.opaque_tokens();
+    if untouched {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = to_bytes(body, MAX_REWRITTEN_BODY).await else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "test layer: unreadable body",
+        )
+            .into_response();
+    };
+    let Ok(mut token) = serde_json::from_slice::<Value>(&bytes) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    if faults.opaque_tokens() {
+        token["access_token"] = json!(opaque_token());
+    }
+    let issued = match &token["expires_in"] {
+        Value::String(text) => text.parse().ok(),
+        other => other.as_u64(),
+    };
+    if let Some(seconds) = faults.advertised_expires_in().or(issued) {
+        let as_string = token["expires_in"].is_string();
+        match faults.expires_in() {
+            ExpiresInFormat::Number => token["expires_in"] = json!(seconds),
+            ExpiresInFormat::String => token["expires_in"] = json!(seconds.to_string()),
+            ExpiresInFormat::Missing => {
+                token
+                    .as_object_mut()
+                    .map(|fields| fields.remove("expires_in"));
+            }
+            ExpiresInFormat::AsTheDialectSays if as_string => {
+                token["expires_in"] = json!(seconds.to_string())
+            }
+            ExpiresInFormat::AsTheDialectSays => token["expires_in"] = json!(seconds),
+        }
+    }
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(token.to_string()))
+}
+
+/// The misbehaving body a [`BodyFault`] asks for, if any.
+fn broken_body(fault: BodyFault) -> Option<Response> {
+    Some(match fault {
+        BodyFault::None => return None,
+        BodyFault::NotJson => (StatusCode::OK, "this is not json").into_response(),
+        BodyFault::Html => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/html")],
+            "<html><body><h1>502 Bad Gateway</h1></body></html>",
+        )
+            .into_response(),
+        BodyFault::MissingAccessToken => {
+            Json(json!({ "token_type": "Bearer", "expires_in": 3600 })).into_response()
+        }
+        BodyFault::Oversized => {
+            Json(json!({ "access_token": "x".repeat(1 << 20), "token_type": "Bearer" }))
+                .into_response()
+        }
+    })
+}
+
+fn injected_failure(status: u16, retry_after: Option<u64>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (
+        status,
+        Json(json!({ "error": "temporarily_unavailable", "error_description": "fault injected by the test server" })),
+    )
+        .into_response();
+    if let Some(seconds) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+/// A random token that is not a JWT: 256 bits, base64url.
+fn opaque_token() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut bytes).expect("the system RNG works");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }

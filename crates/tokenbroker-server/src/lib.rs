@@ -4,9 +4,10 @@
 //! RFC 9068 JWT access tokens, speaking the dialects of Entur (Entur's authentication pages) and Telenor
 //! (Telenor's authentication pages).
 //!
-//! This is its first slice: [`LocalAuthServer`] runs on a loopback port with static clients, an
-//! RS256 key, a JWKS endpoint, request counters and [`Faults`] — the faithful stand-in that the
-//! client library's tests and the demo run against.
+//! [`AuthServer`] is the server `tokenbroker serve` runs; [`LocalAuthServer`] runs on a loopback
+//! port with static clients and an RS256 key, the faithful stand-in the demo runs against. With
+//! the `testing` feature (tests only), the local server also counts requests and takes fault
+//! knobs, in a layer no shipped request path goes through.
 
 #![warn(missing_docs)]
 
@@ -15,6 +16,7 @@ pub mod client_auth;
 pub mod data_dir;
 pub mod dialect;
 pub mod endpoints;
+#[cfg(feature = "testing")]
 pub mod faults;
 pub mod keyring;
 pub mod keys;
@@ -32,7 +34,8 @@ pub mod verify;
 
 pub use claims::AccessTokenClaims;
 pub use dialect::{Dialect, Profile};
-pub use faults::{BodyFault, ExpiresInFormat, Faults};
+#[cfg(feature = "testing")]
+pub use faults::{BodyFault, ExpiresInFormat, Faults, TestDoubles};
 pub use keyring::KeyRing;
 pub use keys::{KeyAlgorithm, SigningKey};
 pub use local::{LocalAuthServer, LocalServerConfig, StartError};

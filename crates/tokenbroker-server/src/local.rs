@@ -1,14 +1,16 @@
 //! A real authorization server on a loopback port, for tests, the demo and local development.
 //!
 //! It issues real RS256 JWTs over real HTTP, so the client is tested against the wire, not a
-//! mock. Start it, point a client at one of its token URLs, read its counters, flip its faults.
+//! mock. Start it and point a client at one of its token URLs; with the `testing` feature, read
+//! its counters and flip its faults ([`TestDoubles`](crate::faults::TestDoubles)).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::dialect::{Dialect, Profile};
-use crate::faults::Faults;
+#[cfg(feature = "testing")]
+use crate::faults::{Faults, TestDoubles};
 use crate::keyring::KeyRing;
 use crate::keys::{KeyError, SigningKey};
 use crate::registry::{Pepper, Registry, RegistryError};
@@ -70,6 +72,8 @@ pub enum StartError {
 pub struct LocalAuthServer {
     addr: SocketAddr,
     state: Arc<AppState>,
+    #[cfg(feature = "testing")]
+    doubles: Arc<TestDoubles>,
     _handle: ServerHandle,
 }
 
@@ -107,11 +111,18 @@ impl LocalAuthServer {
             registry,
             config.default_lifetime,
         ));
-        let handle = ServerHandle::spawn(listener, router(Arc::clone(&state)));
+        let app = router(Arc::clone(&state));
+        #[cfg(feature = "testing")]
+        let doubles = Arc::new(TestDoubles::default());
+        #[cfg(feature = "testing")]
+        let app = doubles.wrap(app);
+        let handle = ServerHandle::spawn(listener, app);
         tracing::debug!(%addr, "local authorization server listening");
         Ok(Self {
             addr,
             state,
+            #[cfg(feature = "testing")]
+            doubles,
             _handle: handle,
         })
     }
@@ -147,18 +158,21 @@ impl LocalAuthServer {
     }
 
     /// Requests that reached a token endpoint, failed ones included.
+    #[cfg(feature = "testing")]
     pub fn token_requests(&self) -> u64 {
-        self.state.token_requests()
+        self.doubles.token_requests()
     }
 
     /// Requests for the JWKS (verifiers fetching keys).
+    #[cfg(feature = "testing")]
     pub fn jwks_requests(&self) -> u64 {
-        self.state.jwks_requests()
+        self.doubles.jwks_requests()
     }
 
     /// Tokens issued.
+    #[cfg(feature = "testing")]
     pub fn tokens_issued(&self) -> u64 {
-        self.state.tokens_issued()
+        self.doubles.tokens_issued()
     }
 
     /// The client registry (in memory).
@@ -167,8 +181,9 @@ impl LocalAuthServer {
     }
 
     /// The fault knobs.
+    #[cfg(feature = "testing")]
     pub fn faults(&self) -> &Faults {
-        &self.state.faults
+        self.doubles.faults()
     }
 
     /// Changes the lifetime of tokens for clients without their own.

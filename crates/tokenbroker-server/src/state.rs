@@ -4,7 +4,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::dialect::Profile;
-use crate::faults::Faults;
 use arc_swap::ArcSwap;
 
 use crate::keyring::KeyRing;
@@ -22,16 +21,11 @@ pub struct AppState {
     pub profile: Profile,
     /// Known clients.
     pub registry: Registry,
-    /// Fault knobs.
-    pub faults: Faults,
     /// Brute-force protection for client authentication.
     pub limiter: FailureLimiter,
     /// Prometheus metrics.
     pub metrics: ServerMetrics,
     default_lifetime_secs: AtomicU64,
-    token_requests: AtomicU64,
-    tokens_issued: AtomicU64,
-    jwks_requests: AtomicU64,
 }
 
 impl AppState {
@@ -48,13 +42,9 @@ impl AppState {
             issuer,
             profile,
             registry,
-            faults: Faults::default(),
             limiter: FailureLimiter::default(),
             metrics: ServerMetrics::default(),
             default_lifetime_secs: AtomicU64::new(default_lifetime.as_secs().max(1)),
-            token_requests: AtomicU64::new(0),
-            tokens_issued: AtomicU64::new(0),
-            jwks_requests: AtomicU64::new(0),
         }
     }
 
@@ -72,32 +62,5 @@ impl AppState {
     pub fn set_default_lifetime(&self, lifetime: Duration) {
         self.default_lifetime_secs
             .store(lifetime.as_secs().max(1), Ordering::Relaxed);
-    }
-
-    /// Requests that reached the token endpoint.
-    pub fn token_requests(&self) -> u64 {
-        self.token_requests.load(Ordering::Relaxed)
-    }
-
-    /// Tokens issued.
-    pub fn tokens_issued(&self) -> u64 {
-        self.tokens_issued.load(Ordering::Relaxed)
-    }
-
-    /// Requests for the JWKS.
-    pub fn jwks_requests(&self) -> u64 {
-        self.jwks_requests.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn count_jwks_request(&self) {
-        self.jwks_requests.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(crate) fn count_token_request(&self) {
-        self.token_requests.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(crate) fn count_token_issued(&self) {
-        self.tokens_issued.fetch_add(1, Ordering::Relaxed);
     }
 }

@@ -16,7 +16,6 @@ pub const JWKS_MAX_AGE_SECONDS: u64 = 300;
 
 /// Serves the JWK Set with `Cache-Control: max-age`.
 pub async fn jwks(State(state): State<Arc<AppState>>) -> Response {
-    state.count_jwks_request();
     let ring = state.keyring();
     let mut response = Json(jwk_set(ring.published(unix_now()))).into_response();
     response.headers_mut().insert(

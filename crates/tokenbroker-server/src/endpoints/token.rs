@@ -3,18 +3,15 @@
 //!
 //! Authenticates the client in whichever style it used, checks the audience (Entur: server and
 //! audience must belong to the same environment, Entur partner authentication) and the scope (requested ⊆ granted,
-//! RFC 6749 §3.3), and answers with a signed RFC 9068 JWT. Fault knobs can make it misbehave.
+//! RFC 6749 §3.3), and answers with a signed RFC 9068 JWT.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
-use tokenbroker_wire::headers::no_store;
-use tokenbroker_wire::oauth_error::TelenorCode;
 
 use axum::body::Bytes;
-use std::net::{IpAddr, SocketAddr};
-
 use axum::extract::{ConnectInfo, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
@@ -22,11 +19,12 @@ use serde_json::{json, Value};
 use crate::claims::{sign, AccessTokenClaims};
 use crate::client_auth;
 use crate::dialect::Dialect;
-use crate::faults::{BodyFault, ExpiresInFormat};
 use crate::oauth_error::OAuthError;
 use crate::registry::ClientRecord;
 use crate::state::AppState;
 use tokenbroker_wire::client_auth::ClientRequest;
+use tokenbroker_wire::headers::no_store;
+use tokenbroker_wire::oauth_error::TelenorCode;
 
 /// Handles one token request in `dialect`.
 pub async fn token(
@@ -37,13 +35,6 @@ pub async fn token(
     body: Bytes,
 ) -> Response {
     let started = std::time::Instant::now();
-    state.count_token_request();
-    if let Some(delay) = state.faults.delay() {
-        tokio::time::sleep(delay).await;
-    }
-    if let Some(status) = state.faults.status() {
-        return injected_failure(status, state.faults.retry_after());
-    }
     let outcome = issue(&state, peer.ip(), dialect, &headers, &body).await;
     state.metrics.observe(started.elapsed());
     match outcome {
@@ -104,12 +95,10 @@ async fn issue(
     } else {
         None
     };
-    state.count_token_issued();
     state
         .metrics
         .issued(&grant.client.client_id, &grant.audience);
     Ok(token_response(
-        state,
         dialect,
         token,
         lifetime,
@@ -119,9 +108,6 @@ async fn issue(
 }
 
 fn mint(state: &AppState, grant: &Grant, lifetime: Duration) -> Result<String, OAuthError> {
-    if state.faults.opaque_tokens() {
-        return Ok(opaque_token());
-    }
     let now = crate::time::unix_now().max(0) as u64;
     let claims = AccessTokenClaims {
         iss: state.issuer.clone(),
@@ -280,31 +266,20 @@ fn choose_scope(
 }
 
 fn token_response(
-    state: &AppState,
     dialect: Dialect,
     token: String,
     lifetime: Duration,
     scope: Option<String>,
     refresh_token: Option<String>,
 ) -> Response {
-    let faults = &state.faults;
-    if let Some(broken) = broken_body(faults.body()) {
-        return broken;
-    }
-    let seconds = faults.advertised_expires_in().unwrap_or(lifetime.as_secs());
-    let expires_in = match faults.expires_in() {
-        ExpiresInFormat::Number => Some(json!(seconds)),
-        ExpiresInFormat::String => Some(json!(seconds.to_string())),
-        ExpiresInFormat::Missing => None,
-        ExpiresInFormat::Dialect if dialect.expires_in_as_string() => {
-            Some(json!(seconds.to_string()))
-        }
-        ExpiresInFormat::Dialect => Some(json!(seconds)),
+    let seconds = lifetime.as_secs();
+    let expires_in = if dialect.expires_in_as_string() {
+        json!(seconds.to_string())
+    } else {
+        json!(seconds)
     };
-    let mut body = json!({ "access_token": token, "token_type": "Bearer" });
-    if let Some(expires_in) = expires_in {
-        body["expires_in"] = expires_in;
-    }
+    let mut body =
+        json!({ "access_token": token, "token_type": "Bearer", "expires_in": expires_in });
     if let Some(scope) = scope {
         body["scope"] = Value::String(scope);
     }
@@ -315,48 +290,4 @@ fn token_response(
     // RFC 6749 §5.1: token responses must not be cached.
     no_store(response.headers_mut());
     response
-}
-
-/// The misbehaving body a [`BodyFault`] asks for, if any.
-fn broken_body(fault: BodyFault) -> Option<Response> {
-    Some(match fault {
-        BodyFault::None => return None,
-        BodyFault::NotJson => (StatusCode::OK, "this is not json").into_response(),
-        BodyFault::Html => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/html")],
-            "<html><body><h1>502 Bad Gateway</h1></body></html>",
-        )
-            .into_response(),
-        BodyFault::MissingAccessToken => {
-            Json(json!({ "token_type": "Bearer", "expires_in": 3600 })).into_response()
-        }
-        BodyFault::Oversized => {
-            Json(json!({ "access_token": "x".repeat(1 << 20), "token_type": "Bearer" }))
-                .into_response()
-        }
-    })
-}
-
-fn injected_failure(status: u16, retry_after: Option<u64>) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = (
-        status,
-        Json(json!({ "error": "temporarily_unavailable", "error_description": "fault injected by the test server" })),
-    )
-        .into_response();
-    if let Some(seconds) = retry_after {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-    }
-    response
-}
-
-/// A random token that is not a JWT: 256 bits, base64url.
-fn opaque_token() -> String {
-    use base64::Engine;
-    let mut bytes = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut bytes).expect("the system RNG works");
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
