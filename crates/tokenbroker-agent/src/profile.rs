@@ -5,54 +5,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use tokenbroker::profile::SecretSource;
 use tokenbroker::redis_cache::RedisTokenCache;
 use tokenbroker::{
-    AccessToken, Backoff, CachedTokenSource, ClientConfig, ClientName, ClientSecret, FetchBudget,
-    RefreshPolicy, TokenClient, XJwtConfig, XJwtSource,
+    AccessToken, Backoff, CachedTokenSource, ClientName, ClientSecret, FetchBudget, RefreshPolicy,
+    TokenClient, XJwtSource,
 };
 use url::Url;
 
-/// A resolved `[profiles.NAME]`, as the CLI builds it from `tokenbroker.toml`.
-#[derive(Debug, Clone)]
-pub struct ProfileSpec {
-    /// The profile's name, used in paths (`/v1/token/NAME`), errors and metrics.
-    pub name: String,
-    /// The validated client configuration.
-    pub client: ClientConfig,
-    /// `ET-Client-Name` to send (Entur, Entur API authentication).
-    pub client_name: Option<ClientName>,
-    /// Send a fresh `X-Transaction-Id` on every request (Telenor, Telenor Sweden Open APIs).
-    pub transaction_ids: bool,
-    /// Telenor Communication X-JWT settings (Telenor Sweden Open APIs).
-    pub x_jwt: Option<XJwtConfig>,
-    /// The file the client secret was read from: re-read on SIGHUP and when it changes.
-    pub secret_file: Option<PathBuf>,
-    /// The file the X-JWT password was read from: re-read likewise.
-    pub x_jwt_password_file: Option<PathBuf>,
-    /// Where to log the token out on shutdown (Telenor `GET /oauth/v2/logout`, Telenor Norway client credentials grant).
-    pub logout_url: Option<Url>,
-    /// Where to revoke the token on shutdown (RFC 7009), for servers without a logout.
-    pub revocation_url: Option<Url>,
-}
-
-impl ProfileSpec {
-    /// A profile that sends only the bearer token: no `ET-Client-Name`, transaction ids or
-    /// X-JWT, no secret files to watch, nothing to end on shutdown. Set the other fields with
-    /// struct update syntax: `ProfileSpec { client_name: Some(name), ..ProfileSpec::new(n, c) }`.
-    pub fn new(name: impl Into<String>, client: ClientConfig) -> Self {
-        Self {
-            name: name.into(),
-            client,
-            client_name: None,
-            transaction_ids: false,
-            x_jwt: None,
-            secret_file: None,
-            x_jwt_password_file: None,
-            logout_url: None,
-            revocation_url: None,
-        }
-    }
-}
+/// A resolved `[profiles.NAME]`: the client library's [`Profile`](tokenbroker::Profile), as the
+/// CLI loads it from `tokenbroker.toml`.
+pub use tokenbroker::Profile as ProfileSpec;
 
 /// Why no usable token could be had: the 503's `reason`.
 #[derive(Debug, Clone)]
@@ -203,23 +166,15 @@ impl Profile {
         let Some(path) = path else {
             return Ok(None);
         };
-        let keeping = format!("keeping the current {what}");
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            format!(
-                "profile {}: cannot re-read the {what} file {}: {e}; {keeping}",
-                self.name,
-                path.display()
-            )
-        })?;
-        let value = text.trim_end_matches(['\r', '\n']);
-        if value.is_empty() {
-            return Err(format!(
-                "profile {}: the {what} file {} is empty; {keeping}",
-                self.name,
-                path.display()
-            ));
-        }
-        Ok(Some(ClientSecret::new(value)))
+        SecretSource::File(path.to_owned())
+            .load()
+            .map(Some)
+            .map_err(|error| {
+                format!(
+                    "profile {}: cannot re-read the {what}: {error}; keeping the current {what}",
+                    self.name
+                )
+            })
     }
 }
 

@@ -234,13 +234,13 @@ fn tls_config(settings: &UpstreamSettings) -> Result<rustls::ClientConfig, Agent
 fn shared_cache(settings: &SharedCacheSettings) -> Result<Arc<RedisTokenCache>, AgentError> {
     let key = env_secret(&settings.key_env, "[agent.shared_cache] key_env")?;
     let cipher = CacheCipher::from_base64(&key, &format!("${}", settings.key_env))
-        .map_err(|e| AgentError::Config(format!("[agent.shared_cache] {}", strip(&e))))?;
+        .map_err(|e| AgentError::Config(format!("[agent.shared_cache] {}", e.detail())))?;
     let mut config = RedisCacheConfig::new(settings.redis_url.clone(), cipher);
     config.key_prefix = settings.key_prefix.clone();
     config.operation_timeout = Duration::from_millis(settings.timeout_ms.max(1));
     config.max_wait = Duration::from_millis(settings.max_wait_ms);
     let cache = RedisTokenCache::new(config)
-        .map_err(|e| AgentError::Config(format!("[agent.shared_cache] {}", strip(&e))))?;
+        .map_err(|e| AgentError::Config(format!("[agent.shared_cache] {}", e.detail())))?;
     Ok(Arc::new(cache))
 }
 
@@ -251,11 +251,4 @@ fn env_secret(var: &str, key: &str) -> Result<String, AgentError> {
             "{key}: environment variable {var} is not set"
         ))),
     }
-}
-
-fn strip(error: &tokenbroker::Error) -> String {
-    let text = error.to_string();
-    text.strip_prefix("invalid configuration: ")
-        .map(str::to_owned)
-        .unwrap_or(text)
 }

@@ -120,6 +120,12 @@ impl Error {
         }
     }
 
+    /// The message without its "invalid configuration" heading, for callers that already say
+    /// where the configuration came from ("profile NAME in FILE: …").
+    pub fn detail(&self) -> Detail<'_> {
+        Detail(self)
+    }
+
     /// The rejection details, when the server refused the request.
     pub fn rejection(&self) -> Option<&Rejection> {
         match self {
@@ -141,6 +147,21 @@ impl From<WireError> for Error {
 impl From<MismatchedEnvironment> for Error {
     fn from(error: MismatchedEnvironment) -> Self {
         Self::Environment(error)
+    }
+}
+
+/// An [`Error`] shown without the "invalid configuration" heading ([`Error::detail`]).
+#[derive(Debug)]
+pub struct Detail<'a>(&'a Error);
+
+impl fmt::Display for Detail<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Error::Config(message) => f.write_str(message),
+            Error::Value(error) => error.fmt(f),
+            Error::Environment(error) => error.fmt(f),
+            other => other.fmt(f),
+        }
     }
 }
 

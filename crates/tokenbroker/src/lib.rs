@@ -36,6 +36,7 @@ pub mod error;
 pub mod exchange;
 pub mod expiry;
 pub mod middleware;
+pub mod profile;
 #[cfg(feature = "redis")]
 pub mod redis_cache;
 pub mod request;
@@ -55,6 +56,7 @@ pub use config::{ClientConfig, ClientConfigBuilder};
 pub use error::{Error, Rejection};
 pub use exchange::TokenClient;
 pub use middleware::AuthMiddleware;
+pub use profile::Profile;
 pub use request::TokenParams;
 pub use source::{
     Backoff, BudgetLeft, CachedTokenSource, CachedTokenSourceBuilder, FetchBudget, RefreshPolicy,

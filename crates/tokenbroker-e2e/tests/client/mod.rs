@@ -9,6 +9,7 @@ mod errors;
 mod interop;
 mod middleware;
 mod no_secret_leaks;
+mod profile;
 mod shared_cache;
 mod wire_styles;
 mod x_jwt;
