@@ -9,11 +9,8 @@ use http::header::{
     AUTHORIZATION, CONNECTION, CONTENT_LENGTH, HOST, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE,
     TRAILER, TRANSFER_ENCODING, UPGRADE,
 };
-use http::{HeaderMap, HeaderName, HeaderValue};
-use tokenbroker::wire::headers::{
-    new_transaction_id, CLIENT_NAME as CLIENT_NAME_HEADER, TRANSACTION_ID as TRANSACTION_ID_HEADER,
-    X_JWT as X_JWT_HEADER,
-};
+use http::{HeaderMap, HeaderName};
+use tokenbroker::apply_api_headers;
 
 use crate::profile::{Credentials, Profile};
 
@@ -43,27 +40,16 @@ pub(crate) fn keep_forwardable(headers: &mut HeaderMap, keep_content_length: boo
     }
 }
 
-/// Adds the profile's credentials and provider headers. A caller's own `X-Transaction-Id` is
-/// kept (it correlates their logs with the provider's); otherwise a fresh one is made per request.
+/// Adds the profile's credentials and provider headers, by the client library's one rule
+/// ([`apply_api_headers`]): a caller's own `X-Transaction-Id` is kept.
 pub(crate) fn authenticate(headers: &mut HeaderMap, profile: &Profile, credentials: &Credentials) {
-    headers.insert(
-        AUTHORIZATION,
-        credentials.bearer.authorization_header().clone(),
+    apply_api_headers(
+        headers,
+        &credentials.bearer,
+        credentials.x_jwt.as_ref(),
+        profile.client_name.as_ref(),
+        profile.transaction_ids,
     );
-    headers.remove(X_JWT_HEADER);
-    if let Some(x_jwt) = &credentials.x_jwt {
-        if let Ok(mut value) = HeaderValue::from_str(x_jwt.secret()) {
-            value.set_sensitive(true);
-            headers.insert(X_JWT_HEADER, value);
-        }
-    }
-    if let Some(name) = &profile.client_name {
-        headers.insert(CLIENT_NAME_HEADER, name.header_value().clone());
-    }
-    let wants_transaction_id = profile.transaction_ids || credentials.x_jwt.is_some();
-    if wants_transaction_id && !headers.contains_key(TRANSACTION_ID_HEADER) {
-        headers.insert(TRANSACTION_ID_HEADER, new_transaction_id());
-    }
 }
 
 /// Removes the hop-by-hop headers and those the `Connection` header names, in place: this runs
@@ -87,6 +73,7 @@ pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::HeaderValue;
 
     #[test]
     fn hop_by_hop_and_caller_credentials_do_not_cross() {

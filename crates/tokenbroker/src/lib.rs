@@ -29,6 +29,7 @@
 
 #![warn(missing_docs)]
 
+mod api_headers;
 pub mod cache_key;
 pub mod clock;
 pub mod config;
@@ -50,6 +51,7 @@ pub mod x_jwt;
 /// provider facts, the client-authentication codec, JWT peeking.
 pub use tokenbroker_wire as wire;
 
+pub use api_headers::apply_api_headers;
 pub use cache_key::CacheKey;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{ClientConfig, ClientConfigBuilder};

@@ -11,14 +11,13 @@
 
 use std::sync::Arc;
 
-use http::header::AUTHORIZATION;
 use http::{Extensions, StatusCode};
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next};
 
+use crate::api_headers::apply_api_headers;
 use crate::source::TokenSource;
 use crate::token::AccessToken;
-use crate::wire::headers::{self, new_transaction_id};
 use crate::wire::https::require_https;
 use crate::wire::ClientName;
 use crate::x_jwt::XJwtSource;
@@ -63,22 +62,13 @@ impl<S> AuthMiddleware<S> {
     }
 
     fn decorate(&self, mut request: Request, (token, x_jwt): &Credentials) -> Request {
-        let headers = request.headers_mut();
-        headers.insert(AUTHORIZATION, token.authorization_header().clone());
-        if let Some(x_jwt) = x_jwt
-            .as_ref()
-            .and_then(|x| http::HeaderValue::from_str(x.secret()).ok())
-        {
-            let mut value = x_jwt;
-            value.set_sensitive(true);
-            headers.insert(headers::X_JWT, value);
-        }
-        if let Some(name) = &self.client_name {
-            headers.insert(headers::CLIENT_NAME, name.header_value().clone());
-        }
-        if self.transaction_ids {
-            headers.insert(headers::TRANSACTION_ID, new_transaction_id());
-        }
+        apply_api_headers(
+            request.headers_mut(),
+            token,
+            x_jwt.as_ref(),
+            self.client_name.as_ref(),
+            self.transaction_ids,
+        );
         request
     }
 }

@@ -1,11 +1,9 @@
 //! `tokenbroker request`: an authenticated API call with the profile's headers.
 
 use std::io::{Read, Write};
-use std::sync::Arc;
 
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::Method;
-use tokenbroker::{AuthMiddleware, CachedTokenSource, TokenClient, XJwtSource};
 
 use crate::args::ProfileArgs;
 use crate::config;
@@ -29,17 +27,8 @@ pub async fn run(args: &ProfileArgs, spec: RequestSpec<'_>) -> CliResult {
     let url = tokenbroker::wire::https::parse_secure_url(spec.url, "URL")?;
     let method = Method::from_bytes(spec.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| CliError::usage(format!("-X {:?} is not an HTTP method", spec.method)))?;
-    let source = Arc::new(CachedTokenSource::new(TokenClient::new(profile.client)?));
-    let mut middleware =
-        AuthMiddleware::new(Arc::clone(&source)).transaction_ids(profile.transaction_ids);
-    if let Some(x_jwt) = profile.x_jwt {
-        middleware = middleware.x_jwt(Arc::new(XJwtSource::new(source, x_jwt)));
-    }
-    if let Some(name) = profile.client_name {
-        middleware = middleware.client_name(name);
-    }
     let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(middleware)
+        .with(profile.middleware()?)
         .build();
     let mut request = client.request(method, url);
     for header in spec.headers {

@@ -1,13 +1,60 @@
 //! Secrets and tokens never reach logs, Debug output or error messages — checked with TRACE on.
 
+use std::cell::RefCell;
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Once};
 
 use super::common::api::{Api, ApiState};
 use super::common::*;
 use reqwest_middleware::ClientBuilder;
 use tokenbroker::{AuthMiddleware, AuthStyle, ClientConfig, TokenClient};
 use tokenbroker_server::Dialect;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::Layer;
+
+thread_local! {
+    /// Where this thread's log lines go while it captures.
+    static SINK: RefCell<Option<Captured>> = const { RefCell::new(None) };
+}
+
+/// Installs, once per test binary, a global TRACE subscriber that writes only the lines of
+/// threads that capture. (A thread-local `set_default` misses events whose callsites other tests
+/// of the binary registered first, with no subscriber; the rebuild of the interest cache covers
+/// callsites registered while the global one was being installed.)
+fn capture_this_thread(captured: &Captured) {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        // Dynamic: asked on every event, never cached per callsite (a plain `filter_fn` would
+        // cache the answer of whichever thread first reached the callsite).
+        let capturing = tracing_subscriber::filter::dynamic_filter_fn(|_, _| {
+            SINK.with(|sink| sink.borrow().is_some())
+        });
+        let layer = tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_writer(|| ThreadSink)
+            .with_filter(tracing_subscriber::filter::LevelFilter::TRACE)
+            .with_filter(capturing);
+        tracing_subscriber::registry().with(layer).init();
+    });
+    tracing::callsite::rebuild_interest_cache();
+    SINK.with(|sink| *sink.borrow_mut() = Some(captured.clone()));
+}
+
+/// Writes to the current thread's capture, if any.
+struct ThreadSink;
+
+impl Write for ThreadSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        SINK.with(|sink| match sink.borrow_mut().as_mut() {
+            Some(captured) => captured.write(buf),
+            None => Ok(buf.len()),
+        })
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -25,13 +72,7 @@ impl Write for Captured {
 #[tokio::test]
 async fn trace_logs_debug_output_and_errors_never_show_secrets_or_tokens() {
     let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    capture_this_thread(&captured);
 
     let server = server().await;
     let api = Api::start(ApiState {
@@ -78,7 +119,9 @@ async fn trace_logs_debug_output_and_errors_never_show_secrets_or_tokens() {
     let captured = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(
         captured.contains("requesting an access token"),
-        "TRACE logging was captured"
+        "TRACE logging was captured: {} bytes: {}",
+        captured.len(),
+        captured.chars().take(1500).collect::<String>()
     );
     let everything = format!("{captured}\n{}", outputs.join("\n"));
     for secret in [SECRET, "wrong-secret-value"] {
