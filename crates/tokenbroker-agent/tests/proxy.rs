@@ -221,13 +221,16 @@ async fn a_401_on_a_body_too_large_to_replay_is_passed_through() {
 #[tokio::test]
 async fn no_valid_token_means_503_naming_the_profile_and_nothing_forwarded() {
     let server = auth_server().await;
-    server.set_default_lifetime(Duration::from_secs(2));
+    // A one-second opaque token: its expiry is exactly `expires_in` (no JWT `exp` rounded to the
+    // second), so after 950 ms it has at most 50 ms left, under the agent's margin of a tenth.
+    server.faults().set_opaque_tokens(true);
+    server.set_default_lifetime(Duration::from_secs(1));
     let (upstream, addr) = Upstream::start().await;
     let agent = agent(one_upstream(addr, ""), vec![entur_profile(&server, "main")]).await;
     let url = format!("http://{}/api/x", agent.addr());
     assert_eq!(reqwest::get(&url).await.unwrap().status(), 200);
     server.faults().fail_with_status(Some(503));
-    tokio::time::sleep(Duration::from_millis(2200)).await; // the token has expired
+    tokio::time::sleep(Duration::from_millis(950)).await; // the token is no longer usable
     let response = reqwest::get(&url).await.unwrap();
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()["content-type"], "application/json");

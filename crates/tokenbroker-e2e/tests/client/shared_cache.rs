@@ -22,7 +22,16 @@ fn instance(
     server: &tokenbroker_server::LocalAuthServer,
     config: RedisCacheConfig,
 ) -> Arc<CachedTokenSource> {
-    let client = TokenClient::new(entur(server).build().unwrap()).unwrap();
+    instance_on(server, config, Arc::new(tokenbroker::SystemClock))
+}
+
+/// An instance whose time is `clock`.
+fn instance_on(
+    server: &tokenbroker_server::LocalAuthServer,
+    config: RedisCacheConfig,
+    clock: Arc<dyn tokenbroker::Clock>,
+) -> Arc<CachedTokenSource> {
+    let client = TokenClient::with_clock(entur(server).build().unwrap(), clock).unwrap();
     let cache = Arc::new(RedisTokenCache::new(config).unwrap());
     Arc::new(
         CachedTokenSource::builder(client)
@@ -159,15 +168,19 @@ async fn a_lease_holder_that_never_stores_costs_a_bounded_wait() {
 async fn redis_down_never_fails_a_fetch() {
     let mut redis = RedisServer::start();
     let server = server().await;
+    // Opaque tokens: their expiry is `expires_in` on the instances' clock alone, which the test
+    // moves instead of sleeping.
+    server.faults().set_opaque_tokens(true);
     server.set_default_lifetime(Duration::from_secs(2));
-    let a = instance(&server, cache_config(&redis));
-    let b = instance(&server, cache_config(&redis));
+    let clock = Arc::new(tokenbroker::ManualClock::starting_now());
+    let a = instance_on(&server, cache_config(&redis), clock.clone());
+    let b = instance_on(&server, cache_config(&redis), clock.clone());
     a.token().await.unwrap();
     b.token().await.unwrap();
     assert_eq!(server.token_requests(), 1);
     redis.kill();
     // Past the refresh point and the usable margin: both must fetch, with Redis gone.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    clock.advance(Duration::from_millis(2100));
     let started = Instant::now();
     a.token().await.expect("Redis down must not fail a");
     b.token().await.expect("Redis down must not fail b");

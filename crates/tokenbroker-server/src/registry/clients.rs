@@ -463,10 +463,10 @@ async fn insert_secret(
 fn validate(new: &NewClient) -> Result<(), RegistryError> {
     let invalid = |m: &str| Err(RegistryError::Invalid(m.to_owned()));
     if new.name.trim().is_empty() {
-        return invalid("the client needs a name (--name)");
+        return invalid("the client needs a name");
     }
     if new.audiences.is_empty() {
-        return invalid("the client needs at least one audience (--audience)");
+        return invalid("the client needs at least one audience");
     }
     let words = new.audiences.iter().chain(&new.scopes);
     if words

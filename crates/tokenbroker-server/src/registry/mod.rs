@@ -34,12 +34,13 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     /// The database could not be opened, migrated or queried.
-    #[error("registry database {location}: {message}")]
+    #[error("registry database {location}: {source}")]
     Database {
         /// Which database (URL without credentials).
         location: String,
-        /// What went wrong.
-        message: String,
+        /// What went wrong, as the database driver said it.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// No client with this id.
     #[error("no client with id {0:?}")]
@@ -71,9 +72,9 @@ impl Registry {
     pub async fn open(url: &str, pepper: Pepper) -> Result<Self, RegistryError> {
         sqlx::any::install_default_drivers();
         let location: Arc<str> = redact(url).into();
-        let error = |e: &dyn std::fmt::Display| RegistryError::Database {
+        let error = |source: Box<dyn std::error::Error + Send + Sync>| RegistryError::Database {
             location: location.to_string(),
-            message: e.to_string(),
+            source,
         };
         let in_memory = url.starts_with("sqlite::memory:") || url.contains("mode=memory");
         let url = sqlite_create_if_missing(url);
@@ -88,8 +89,8 @@ impl Registry {
         } else {
             options = options.max_connections(8);
         }
-        let pool = options.connect(&url).await.map_err(|e| error(&e))?;
-        MIGRATOR.run(&pool).await.map_err(|e| error(&e))?;
+        let pool = options.connect(&url).await.map_err(|e| error(e.into()))?;
+        MIGRATOR.run(&pool).await.map_err(|e| error(e.into()))?;
         Ok(Self {
             pool,
             pepper: Arc::new(pepper),
@@ -102,10 +103,13 @@ impl Registry {
         &self.location
     }
 
-    pub(crate) fn db_error(&self, error: impl std::fmt::Display) -> RegistryError {
+    pub(crate) fn db_error(
+        &self,
+        error: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> RegistryError {
         RegistryError::Database {
             location: self.location.to_string(),
-            message: error.to_string(),
+            source: error.into(),
         }
     }
 
