@@ -43,7 +43,6 @@ pub struct GuardError {
 pub struct Guard {
     config: GuardConfig,
     verifier: Verifier<Arc<JwksCache>>,
-    jwks: Arc<JwksCache>,
     revocations: Option<Arc<RevocationList>>,
     metrics: GuardMetrics,
     background: Vec<tokio::task::JoinHandle<()>>,
@@ -91,7 +90,7 @@ impl Guard {
                 format!("{symmetric:?} is symmetric; a guard accepts asymmetric algorithms only"),
             )
         })?;
-        let mut background = vec![tokio::spawn(Arc::clone(&jwks).keep_fresh())];
+        let mut background = vec![tokio::spawn(jwks.keep_fresh())];
         if let (Some(list), Some(feed)) = (&revocations, &config.revocations) {
             background.push(tokio::spawn(
                 Arc::clone(list).keep_polling(feed.poll_interval),
@@ -100,7 +99,6 @@ impl Guard {
         Ok(Arc::new(Self {
             config,
             verifier,
-            jwks,
             revocations,
             metrics: GuardMetrics::default(),
             background,
@@ -127,7 +125,7 @@ impl Guard {
 
     /// The key cache (for its counters).
     pub fn jwks(&self) -> &JwksCache {
-        &self.jwks
+        self.verifier.keys()
     }
 
     /// Fetches the revocation feed now (tests, and operators who cannot wait for the interval).
@@ -141,7 +139,7 @@ impl Guard {
     /// The metrics in OpenMetrics text.
     pub fn metrics_text(&self) -> String {
         self.metrics
-            .render(self.jwks.fetch_count(), self.jwks.key_count())
+            .render(self.jwks().fetch_count(), self.jwks().key_count())
     }
 
     /// Checks `token` without counting it (the layer counts each request once, scope included):

@@ -184,12 +184,6 @@ impl KeySource for JwksCache {
     }
 }
 
-impl<K: KeySource> KeySource for Arc<K> {
-    async fn key(&self, kid: &str) -> Result<Arc<VerifyingKey>, KeyLookup> {
-        K::key(self, kid).await
-    }
-}
-
 /// A JWK the guard can use: it has a `kid`, an asymmetric key, and (if stated) an allowed `alg`.
 fn usable_key(jwk: &Jwk) -> Option<(String, Arc<VerifyingKey>)> {
     let kid = jwk.common.key_id.clone()?;

@@ -61,6 +61,13 @@ pub trait KeySource: Send + Sync {
     fn key(&self, kid: &str) -> impl Future<Output = Result<Arc<VerifyingKey>, KeyLookup>> + Send;
 }
 
+/// A shared key source is a key source.
+impl<K: KeySource> KeySource for Arc<K> {
+    async fn key(&self, kid: &str) -> Result<Arc<VerifyingKey>, KeyLookup> {
+        K::key(self, kid).await
+    }
+}
+
 /// What makes a token acceptable, besides its key.
 #[derive(Debug, Clone)]
 pub struct TokenRules {
