@@ -105,6 +105,10 @@ where
             };
             let deadline = deadline(verified.expires_at(), guard.config().leeway);
             request.extensions_mut().insert(verified);
+            let Some(deadline) = deadline else {
+                // A deadline beyond what the clocks can hold never comes.
+                return inner.call(request).await;
+            };
             match tokio::time::timeout_at(deadline, inner.call(request)).await {
                 Ok(response) => response,
                 Err(_) => {
@@ -117,10 +121,12 @@ where
     }
 }
 
-/// The monotonic instant at which a token valid until `expires_at` (plus `leeway`) runs out.
-fn deadline(expires_at: SystemTime, leeway: Duration) -> tokio::time::Instant {
-    let left = (expires_at + leeway)
+/// The monotonic instant at which a token valid until `expires_at` (plus `leeway`) runs out;
+/// `None` when that is beyond what the clocks can represent.
+fn deadline(expires_at: SystemTime, leeway: Duration) -> Option<tokio::time::Instant> {
+    let left = expires_at
+        .checked_add(leeway)?
         .duration_since(SystemTime::now())
         .unwrap_or_default();
-    tokio::time::Instant::now() + left
+    tokio::time::Instant::now().checked_add(left)
 }

@@ -1,11 +1,12 @@
 //! A token that passed every check, as handlers see it.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use axum::extract::FromRequestParts;
 use http::request::Parts;
 use http::StatusCode;
 use serde_json::{Map, Value};
+use tokenbroker_wire::jwt::whole_numeric_date;
 
 /// The verified claims of the request's access token (RFC 9068 §2.2).
 ///
@@ -19,8 +20,9 @@ pub struct VerifiedToken {
 }
 
 impl VerifiedToken {
-    /// The token of verified `claims`; `None` when `exp` is not a whole number of seconds the
-    /// clock can represent, or `nbf` is present and not one.
+    /// The token of verified `claims`; `None` when `exp` is not a whole number of seconds up to
+    /// [`MAX_NUMERIC_DATE`](tokenbroker_wire::jwt::MAX_NUMERIC_DATE), or `nbf` is present and
+    /// not one.
     pub(crate) fn new(claims: Map<String, Value>) -> Option<Self> {
         // RFC 9068 §2.2.3: `scope` is space-separated; some issuers send an `scp` array.
         let scopes = match (claims.get("scope"), claims.get("scp")) {
@@ -33,10 +35,10 @@ impl VerifiedToken {
                 .collect(),
             _ => Vec::new(),
         };
-        let expires_at = claims.get("exp").and_then(numeric_date)?;
+        let expires_at = claims.get("exp").and_then(whole_numeric_date)?;
         let not_before = match claims.get("nbf") {
             None => None,
-            Some(nbf) => Some(numeric_date(nbf)?),
+            Some(nbf) => Some(whole_numeric_date(nbf)?),
         };
         Some(Self {
             expires_at,
@@ -87,11 +89,6 @@ impl VerifiedToken {
     pub fn jti(&self) -> Option<&str> {
         self.claims.get("jti").and_then(Value::as_str)
     }
-}
-
-/// An RFC 7519 §2 NumericDate as whole seconds, if the clock can represent it.
-fn numeric_date(value: &Value) -> Option<SystemTime> {
-    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(value.as_u64()?))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for VerifiedToken {

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use tokenbroker_guard::{Guard, GuardConfig, RevocationFeed};
 use tokenbroker_server::{LocalAuthServer, LocalServerConfig, SigningKey, StaticClient};
 use tokenbroker_testkit::{fetch_token, introspect};
+use tokenbroker_wire::jwt::MAX_NUMERIC_DATE;
 
 const AUDIENCE: &str = "https://api.example";
 
@@ -131,6 +132,17 @@ fn edge_tokens(
             ),
         ),
         (
+            "exp at the NumericDate bound",
+            ours(header(json!({})), claims(&issuer, json!(MAX_NUMERIC_DATE))),
+        ),
+        (
+            "exp one past the bound",
+            ours(
+                header(json!({})),
+                claims(&issuer, json!(MAX_NUMERIC_DATE + 1)),
+            ),
+        ),
+        (
             "exp beyond i64",
             ours(header(json!({})), claims(&issuer, json!(u64::MAX))),
         ),
@@ -191,6 +203,10 @@ async fn the_guard_and_introspection_give_the_same_verdict_on_every_edge_token()
     }
     assert_eq!(
         accepted,
-        ["valid, issued by the server", "valid, signed here"]
+        [
+            "valid, issued by the server",
+            "valid, signed here",
+            "exp at the NumericDate bound"
+        ]
     );
 }

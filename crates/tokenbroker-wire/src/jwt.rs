@@ -78,20 +78,32 @@ fn decode_segment(segment: &str) -> Option<Value> {
     value.is_object().then_some(value)
 }
 
+/// The latest NumericDate either side believes: 10^11 seconds after the epoch (year 5138). Later
+/// times are server bugs or attacks, and would overflow the arithmetic done with them.
+pub const MAX_NUMERIC_DATE: u64 = 100_000_000_000;
+
 /// An [RFC 7519 §2](https://www.rfc-editor.org/rfc/rfc7519#section-2) NumericDate: seconds since
-/// the epoch, possibly fractional; `None` outside 0..=10^11 (year 5138).
+/// the epoch, possibly fractional; `None` outside 0..=[`MAX_NUMERIC_DATE`].
 pub fn numeric_date(value: &Value) -> Option<SystemTime> {
     let seconds = value.as_f64()?;
-    if !(0.0..=1e11).contains(&seconds) {
+    if !(0.0..=MAX_NUMERIC_DATE as f64).contains(&seconds) {
         return None;
     }
     Some(SystemTime::UNIX_EPOCH + Duration::from_secs_f64(seconds))
+}
+
+/// A NumericDate in whole seconds, as a verifier reads `exp` and `nbf`; `None` for fractions,
+/// negatives and anything after [`MAX_NUMERIC_DATE`].
+pub fn whole_numeric_date(value: &Value) -> Option<SystemTime> {
+    let seconds = value.as_u64().filter(|s| *s <= MAX_NUMERIC_DATE)?;
+    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(seconds))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use serde_json::json;
 
     fn jwt(claims: &str) -> String {
         let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","typ":"at+jwt"}"#);
@@ -116,6 +128,22 @@ mod tests {
         let odd = peek_times(&jwt(r#"{"exp":"tomorrow","iat":-5}"#)).unwrap();
         assert_eq!(odd.expires_at, None);
         assert_eq!(odd.issued_at, None);
+    }
+
+    #[test]
+    fn dates_are_believed_up_to_the_bound_and_not_past_it() {
+        let at = |seconds: Value| {
+            (
+                numeric_date(&seconds).is_some(),
+                whole_numeric_date(&seconds).is_some(),
+            )
+        };
+        assert_eq!(at(json!(MAX_NUMERIC_DATE)), (true, true));
+        assert_eq!(at(json!(MAX_NUMERIC_DATE + 1)), (false, false));
+        assert_eq!(at(json!(0)), (true, true));
+        assert_eq!(at(json!(-1)), (false, false));
+        assert_eq!(at(json!(1.5)), (true, false));
+        assert_eq!(at(json!(u64::MAX)), (false, false));
     }
 
     proptest! {

@@ -348,3 +348,49 @@ async fn discovery_falls_back_to_openid_configuration() {
         "{message}"
     );
 }
+
+/// The latest `exp` believed (the bound on NumericDates) passes the layer, whose 408 deadline is
+/// then centuries away; one second later is refused as malformed, not a panic.
+#[tokio::test]
+async fn exp_at_the_numeric_date_bound_passes_and_one_past_it_is_refused() {
+    use tokenbroker::wire::jwt::MAX_NUMERIC_DATE;
+    use tokenbroker_server::claims::{sign, AccessTokenClaims};
+
+    let issuer = issuer().await;
+    let guard = Guard::start(config(&issuer)).await.unwrap();
+    let url = format!(
+        "{}/personalisation/v1/programs/1",
+        api(Arc::clone(&guard)).await
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let ring = issuer.keyring();
+    let token_until = |exp: u64| {
+        let claims = AccessTokenClaims {
+            iss: issuer.issuer().to_owned(),
+            sub: "reader".into(),
+            client_id: "reader".into(),
+            aud: AUDIENCE.into(),
+            scope: Some("personalisation:read".into()),
+            iat: now,
+            exp,
+            jti: uuid::Uuid::new_v4().to_string(),
+        };
+        sign(ring.signing_key(now as i64), &claims).unwrap()
+    };
+    let at_bound = call(
+        &url,
+        Some(&format!("Bearer {}", token_until(MAX_NUMERIC_DATE))),
+    )
+    .await;
+    assert_eq!(
+        (at_bound.status, at_bound.body.as_str()),
+        (200, "program for reader")
+    );
+    let past = token_until(MAX_NUMERIC_DATE + 1);
+    assert_eq!(guard.verify(&past).await.unwrap_err(), Rejection::Malformed);
+    let refused = call(&url, Some(&format!("Bearer {past}"))).await;
+    assert_eq!(refused.status, 401);
+}
