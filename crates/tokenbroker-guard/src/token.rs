@@ -85,6 +85,11 @@ impl VerifiedToken {
         &self.claims
     }
 
+    /// Every claim, owned (to read them into a typed claim set).
+    pub fn into_claims(self) -> Map<String, Value> {
+        self.claims
+    }
+
     /// The `jti` claim.
     pub fn jti(&self) -> Option<&str> {
         self.claims.get("jti").and_then(Value::as_str)

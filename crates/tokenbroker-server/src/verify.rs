@@ -62,7 +62,7 @@ impl OwnTokens {
         now: SystemTime,
     ) -> Result<AccessTokenClaims, Rejection> {
         let verified = self.0.verify(token, now).await?;
-        serde_json::from_value(Value::Object(verified.claims().clone()))
+        serde_json::from_value(Value::Object(verified.into_claims()))
             .map_err(|_| Rejection::Malformed)
     }
 }
