@@ -8,6 +8,7 @@ use http::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::wire::fingerprint;
+use crate::wire::headers::bearer_value;
 
 /// A bearer access token (RFC 6749 §1.4, RFC 6750) and when it stops being valid.
 ///
@@ -36,9 +37,9 @@ impl AccessToken {
         refresh_token: Option<String>,
     ) -> Self {
         let value: String = value.into();
-        let mut authorization = HeaderValue::from_str(&format!("Bearer {value}"))
-            .unwrap_or_else(|_| HeaderValue::from_static("Bearer invalid"));
-        authorization.set_sensitive(true);
+        // The response parser refuses tokens a header cannot carry; this fallback never leaves.
+        let authorization =
+            bearer_value(&value).unwrap_or_else(|| HeaderValue::from_static("Bearer invalid"));
         Self(Arc::new(Inner {
             fingerprint: fingerprint(&value),
             value: SecretString::from(value),
