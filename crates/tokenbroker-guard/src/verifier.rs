@@ -240,3 +240,53 @@ impl Header {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A source without keys: these tests stop before any lookup succeeds.
+    #[derive(Debug)]
+    struct NoKeys;
+
+    impl KeySource for NoKeys {
+        async fn key(&self, _kid: &str) -> Result<Arc<VerifyingKey>, KeyLookup> {
+            Err(KeyLookup::Unknown)
+        }
+    }
+
+    fn verifier() -> Verifier<NoKeys> {
+        let rules = TokenRules {
+            issuer: "https://as.example".into(),
+            audience: None,
+            algorithms: default_algorithms(),
+            leeway: Duration::ZERO,
+            max_token_bytes: 64,
+            required_typ: None,
+        };
+        Verifier::new(rules, NoKeys).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_size_limit_is_checked_first_and_exactly() {
+        let verifier = verifier();
+        let now = SystemTime::now();
+        let at_limit = "a".repeat(64);
+        assert_eq!(
+            verifier.verify(&at_limit, now).await.unwrap_err(),
+            Rejection::Malformed
+        );
+        let over = "a".repeat(65);
+        assert_eq!(
+            verifier.verify(&over, now).await.unwrap_err(),
+            Rejection::TooLarge
+        );
+    }
+
+    #[test]
+    fn symmetric_algorithms_are_refused_at_construction() {
+        let mut rules = verifier().rules().clone();
+        rules.algorithms.push(Algorithm::HS256);
+        assert_eq!(Verifier::new(rules, NoKeys).unwrap_err(), Algorithm::HS256);
+    }
+}

@@ -100,6 +100,24 @@ mod tests {
     }
 
     #[test]
+    fn files_are_read_up_to_1_mib_and_no_further() {
+        let dir = std::env::temp_dir().join(format!("tb-profiles-size-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let content = "[profiles.a]\nclient_id = \"x\"\n";
+        // A comment pads the file to exactly the limit.
+        let padding = "#".repeat(MAX_FILE_BYTES as usize - content.len() - 1) + "\n";
+        let at_limit = dir.join("at-limit.toml");
+        std::fs::write(&at_limit, format!("{padding}{content}")).unwrap();
+        assert_eq!(std::fs::metadata(&at_limit).unwrap().len(), MAX_FILE_BYTES);
+        assert_eq!(ProfilesFile::load(&at_limit).unwrap().names(), "a");
+        let over = dir.join("over.toml");
+        std::fs::write(&over, format!("#{padding}{content}")).unwrap();
+        let error = ProfilesFile::load(&over).unwrap_err().to_string();
+        assert!(error.contains("larger than 1048576 bytes"), "{error}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
     fn other_tools_tables_are_left_alone() {
         let file: ProfilesFile =
             parse("default_profile = \"a\"\n[server]\nlisten = \"127.0.0.1:1\"\n[profiles.a]\nclient_id = \"x\"\n")

@@ -134,6 +134,20 @@ mod tests {
     }
 
     #[test]
+    fn secret_files_are_read_up_to_64_kib_and_no_further() {
+        let dir = std::env::temp_dir().join(format!("tb-secret-size-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let at_limit = dir.join("at-limit");
+        std::fs::write(&at_limit, "s".repeat(MAX_SECRET_FILE_BYTES as usize)).unwrap();
+        assert!(SecretSource::File(at_limit).load().is_ok());
+        let over = dir.join("over");
+        std::fs::write(&over, "s".repeat(MAX_SECRET_FILE_BYTES as usize + 1)).unwrap();
+        let error = SecretSource::File(over).load().unwrap_err().to_string();
+        assert!(error.contains("larger than 65536 bytes"), "{error}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
     fn debug_never_shows_an_inline_secret() {
         let source = SecretSource::choose(None, None, Some("hunter2")).unwrap();
         assert!(!format!("{source:?}").contains("hunter2"));
