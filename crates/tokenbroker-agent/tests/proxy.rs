@@ -461,7 +461,7 @@ async fn counting_upstream(hang_up_after_each: bool) -> (Arc<Connections>, std::
 
 /// An agent (with `extra` [agent] lines) in front of a [`counting_upstream`].
 struct PoolSetup {
-    _server: tokenbroker_server::LocalAuthServer,
+    _server: tokenbroker_server::AuthServer,
     connections: Arc<Connections>,
     agent: tokenbroker_agent::Agent,
     caller: reqwest::Client,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::common::BIN;
 use axum::routing::get;
-use tokenbroker_server::{Dialect, LocalAuthServer, LocalServerConfig, StaticClient};
+use tokenbroker_server::{AuthServer, Dialect, ServerConfig, StaticClient};
 use tokenbroker_testkit::RedisServer;
 use tokio::process::Command;
 
@@ -15,9 +15,9 @@ const SECRET: &str = "fleet-secret-0123456789abcdef";
 const AUDIENCE: &str = "https://api.dev.entur.io";
 const CACHE_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
-async fn auth_server() -> LocalAuthServer {
+async fn auth_server() -> AuthServer {
     let client = StaticClient::new(CLIENT_ID, SECRET, AUDIENCE);
-    LocalAuthServer::start(LocalServerConfig::with_clients([client]))
+    AuthServer::start(ServerConfig::in_memory([client]))
         .await
         .unwrap()
 }
@@ -41,7 +41,7 @@ async fn upstream() -> std::net::SocketAddr {
 
 fn write_config(
     dir: &Path,
-    server: &LocalAuthServer,
+    server: &AuthServer,
     upstream: std::net::SocketAddr,
     agent_extra: &str,
     secret_line: &str,

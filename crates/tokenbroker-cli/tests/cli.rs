@@ -7,15 +7,15 @@ use std::sync::Arc;
 use axum::http::HeaderMap;
 use axum::routing::any;
 use axum::{Json, Router};
-use tokenbroker_server::{Dialect, LocalAuthServer, LocalServerConfig, StaticClient};
+use tokenbroker_server::{AuthServer, Dialect, ServerConfig, StaticClient};
 
 const SECRET: &str = "cli-test-secret-8f3a";
 const AUDIENCE: &str = "https://api.dev.entur.io";
 
-async fn server() -> LocalAuthServer {
+async fn server() -> AuthServer {
     let client =
         StaticClient::new("cli-client", SECRET, AUDIENCE).with_scopes("personalisation:read");
-    LocalAuthServer::start(LocalServerConfig::with_clients([client]))
+    AuthServer::start(ServerConfig::in_memory([client]))
         .await
         .unwrap()
 }
@@ -56,7 +56,7 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn flags(server: &LocalAuthServer) -> Vec<String> {
+fn flags(server: &AuthServer) -> Vec<String> {
     [
         "--token-url",
         &server.token_url(Dialect::Entur),
@@ -130,7 +130,7 @@ async fn token_json_has_the_documented_fields() {
 async fn client_ids_that_start_with_a_dash_are_values_not_options() {
     // One random base64url id in 64 starts with '-'; the CLI used to read it as an option.
     let client = StaticClient::new("-Mdash-client", SECRET, AUDIENCE);
-    let server = LocalAuthServer::start(LocalServerConfig::with_clients([client]))
+    let server = AuthServer::start(ServerConfig::in_memory([client]))
         .await
         .unwrap();
     let flags: Vec<String> = flags(&server)

@@ -21,7 +21,7 @@ use futures::FutureExt;
 use oauth2::basic::BasicClient;
 use oauth2::{ClientId, ClientSecret, TokenUrl};
 use tokenbroker::{AuthStyle, CachedTokenSource, ClientConfig, TokenClient};
-use tokenbroker_server::{Dialect, LocalAuthServer, LocalServerConfig, StaticClient};
+use tokenbroker_server::{AuthServer, Dialect, ServerConfig, StaticClient};
 
 const SECRET: &str = "bench-secret";
 
@@ -33,15 +33,13 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn start_server(rt: &tokio::runtime::Runtime) -> LocalAuthServer {
+fn start_server(rt: &tokio::runtime::Runtime) -> AuthServer {
     let client = StaticClient::new("bench", SECRET, "https://api.example");
-    rt.block_on(LocalAuthServer::start(LocalServerConfig::with_clients([
-        client,
-    ])))
-    .unwrap()
+    rt.block_on(AuthServer::start(ServerConfig::in_memory([client])))
+        .unwrap()
 }
 
-fn token_client(server: &LocalAuthServer) -> TokenClient {
+fn token_client(server: &AuthServer) -> TokenClient {
     let config = ClientConfig::builder(server.token_url(Dialect::TelenorNorway), "bench", SECRET)
         .auth_style(AuthStyle::Basic)
         .build()

@@ -14,13 +14,13 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{decode, decode_header, DecodingKey, Validation};
 use serde_json::{Map, Value};
 use tokenbroker_guard::{Guard, GuardConfig, GuardLayer};
-use tokenbroker_server::{LocalAuthServer, LocalServerConfig, StaticClient};
+use tokenbroker_server::{AuthServer, ServerConfig, StaticClient};
 use tower::{Layer, Service, ServiceExt};
 
 const AUDIENCE: &str = "https://api.dev.entur.io";
 
 struct Setup {
-    _issuer: LocalAuthServer,
+    _issuer: AuthServer,
     token: String,
     raw_key: DecodingKey,
     raw_validation: Validation,
@@ -31,7 +31,7 @@ fn setup(rt: &tokio::runtime::Runtime) -> Setup {
     rt.block_on(async {
         let client = StaticClient::new("bench", "bench-secret", AUDIENCE)
             .with_scopes("personalisation:read");
-        let issuer = LocalAuthServer::start(LocalServerConfig::with_clients([client]))
+        let issuer = AuthServer::start(ServerConfig::in_memory([client]))
             .await
             .unwrap();
         let response: Value = reqwest::Client::new()

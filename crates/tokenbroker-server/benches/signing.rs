@@ -5,8 +5,8 @@
 //! Run: `cargo bench -p tokenbroker-server --bench signing`.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use tokenbroker_server::claims::{sign, AccessTokenClaims};
-use tokenbroker_server::keys::{KeyAlgorithm, SigningKey};
+use tokenbroker_server::{sign_access_token, AccessTokenClaims};
+use tokenbroker_server::{KeyAlgorithm, SigningKey};
 
 fn claims() -> AccessTokenClaims {
     AccessTokenClaims {
@@ -31,7 +31,7 @@ fn signing(c: &mut Criterion) {
     ] {
         let key = SigningKey::generate(algorithm).unwrap();
         group.bench_function(algorithm.name(), |b| {
-            b.iter(|| sign(&key, &claims).unwrap())
+            b.iter(|| sign_access_token(&key, &claims).unwrap())
         });
     }
     group.finish();

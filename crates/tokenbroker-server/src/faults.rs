@@ -1,8 +1,8 @@
-//! Test doubles (the `testing` feature only): fault knobs that make the local server misbehave
+//! Test doubles (the `testing` feature only): fault knobs that make the server misbehave
 //! the ways real ones do, and counters of what reached it.
 //!
 //! They sit in a layer around the router ([`TestDoubles::wrap`]) that only
-//! [`LocalAuthServer`](crate::LocalAuthServer) adds, so no shipped request path consults them.
+//! [`AuthServer`](crate::AuthServer) adds under this feature, so no shipped build contains them.
 //! Tests flip the knobs at run time to check that clients survive slow servers, error statuses,
 //! broken bodies and the `expires_in` variants real providers send.
 
@@ -174,7 +174,7 @@ pub struct TestDoubles {
 }
 
 /// The JWKS path, whose requests are counted.
-const JWKS_PATH: &str = "/.well-known/jwks.json";
+use crate::routes::JWKS_PATH;
 
 /// Token responses are tiny; anything bigger is passed on untouched.
 const MAX_REWRITTEN_BODY: usize = 64 * 1024;

@@ -30,12 +30,6 @@ pub struct SigningKey {
 #[error("signing key: {0}")]
 pub struct KeyError(String);
 
-impl KeyError {
-    pub(crate) fn from_message(message: String) -> Self {
-        Self(message)
-    }
-}
-
 /// The signing algorithms an issuer can use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum KeyAlgorithm {

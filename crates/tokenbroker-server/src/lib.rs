@@ -1,44 +1,61 @@
 //! # tokenbroker-server
 //!
-//! An OAuth2 authorization server for the client credentials grant (RFC 6749 §4.4) issuing
-//! RFC 9068 JWT access tokens, speaking the dialects of Entur (Entur's authentication pages) and Telenor
-//! (Telenor's authentication pages).
+//! An OAuth2 authorization server for the client credentials grant
+//! ([RFC 6749 §4.4](https://www.rfc-editor.org/rfc/rfc6749#section-4.4)) issuing
+//! [RFC 9068](https://www.rfc-editor.org/rfc/rfc9068) JWT access tokens, speaking the dialects of
+//! Entur (Entur partner authentication) and Telenor (Telenor Norway client credentials grant,
+//! Telenor Sweden Open APIs).
 //!
-//! [`AuthServer`] is the server `tokenbroker serve` runs; [`LocalAuthServer`] runs on a loopback
-//! port with static clients and an RS256 key, the faithful stand-in the demo runs against. With
-//! the `testing` feature (tests only), the local server also counts requests and takes fault
-//! knobs, in a layer no shipped request path goes through.
+//! [`AuthServer`] is the one server: `tokenbroker serve` runs it on a data directory
+//! ([`ServerConfig::new`]); tests, the demo and CI pipelines run it with nothing on disk on a
+//! loopback port ([`ServerConfig::in_memory`]), through the same start path. With the `testing`
+//! feature (tests only), it also counts requests and takes fault knobs, in a layer no shipped
+//! build contains.
+//!
+//! The client registry ([`registry`]) is the one public namespace; everything else is re-exported
+//! here once.
 
-#![warn(missing_docs)]
-
-pub mod claims;
-pub mod client_auth;
-pub mod data_dir;
-pub mod dialect;
-pub mod endpoints;
+mod claims;
+mod client_auth;
+mod config;
+mod data_dir;
+mod dialect;
+mod endpoints;
+mod error;
 #[cfg(feature = "testing")]
-pub mod faults;
-pub mod keyring;
-pub mod keys;
-pub mod limiter;
-pub mod local;
-pub mod metrics;
-pub mod oauth_error;
+mod faults;
+mod key_reload;
+mod keyring;
+mod keys;
+mod limiter;
+mod listener;
+mod metrics;
+mod oauth_error;
 pub mod registry;
-pub mod routes;
-pub mod server;
-pub mod state;
-pub mod static_client;
-pub mod time;
-pub mod verify;
+mod routes;
+mod server;
+mod signer;
+mod state;
+mod static_client;
+mod time;
+mod verify;
 
-pub use claims::AccessTokenClaims;
-pub use dialect::{Dialect, Profile};
+pub use claims::{sign_access_token, AccessTokenClaims};
+pub use config::{ServerConfig, Storage, TlsFiles, DEFAULT_LISTEN, IN_MEMORY_LIFETIME};
+pub use data_dir::{DataDir, DataDirError, Rotation};
+pub use dialect::{Dialect, Profile, STANDARD_TOKEN_PATH};
+pub use endpoints::jwks::JWKS_MAX_AGE_SECONDS;
+pub use error::ServeError;
 #[cfg(feature = "testing")]
 pub use faults::{BodyFault, ExpiresInFormat, Faults, TestDoubles};
-pub use keyring::KeyRing;
-pub use keys::{KeyAlgorithm, SigningKey};
-pub use local::{LocalAuthServer, LocalServerConfig, StartError};
-pub use registry::Registry;
-pub use server::{AuthServer, Bound, ServeError, ServerConfig, Signer, TlsFiles};
+pub use key_reload::KEY_RELOAD_INTERVAL;
+pub use keyring::{KeyEntry, KeyRing};
+pub use keys::{jwk_set, KeyAlgorithm, KeyError, SigningKey};
+pub use listener::DRAIN_TIMEOUT;
+pub use routes::{
+    INTROSPECTION_PATH, JWKS_PATH, LOGOUT_PATH, MAX_BODY_BYTES, REQUEST_TIMEOUT,
+    REVOCATION_FEED_PATH, REVOCATION_PATH,
+};
+pub use server::AuthServer;
+pub use signer::{Bound, Signer};
 pub use static_client::StaticClient;

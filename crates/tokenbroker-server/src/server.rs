@@ -1,166 +1,51 @@
-//! `tokenbroker serve`: the authorization server on a data directory.
+//! The running authorization server: one start path for every configuration.
 //!
-//! Clients live in the registry (SQLite in the data directory, or PostgreSQL by URL so several
-//! nodes share one registry); keys and the pepper live in the data directory and survive
-//! restarts. Plain HTTP is only served on loopback addresses unless explicitly allowed (Entur partner authentication:
-//! communication with the authentication server enforces HTTPS).
+//! Clients live in the registry (SQLite in the data directory, PostgreSQL by URL so several nodes
+//! share one registry, or memory); keys and the pepper live in the data directory and survive
+//! restarts, or in memory. Plain HTTP is only served on loopback addresses unless explicitly
+//! allowed (Entur partner authentication: communication with the authentication server enforces
+//! HTTPS).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use crate::data_dir::{DataDir, DataDirError};
-use crate::dialect::Profile;
+use axum_server::tls_rustls::RustlsConfig;
+
+use crate::config::{ServerConfig, Storage, TlsFiles};
+use crate::data_dir::DataDir;
+use crate::dialect::Dialect;
+use crate::error::ServeError;
+use crate::key_reload::{fresh_keyring, load_keyring, reload_keys_on_change, AbortOnDrop};
 use crate::keyring::KeyRing;
-use crate::keys::KeyAlgorithm;
-use crate::registry::{Registry, RegistryError};
-use crate::routes::{router, ServerHandle};
+use crate::listener::ServerHandle;
+use crate::registry::{Pepper, Registry};
+use crate::routes::{router, JWKS_PATH};
+use crate::signer::Bound;
 use crate::state::AppState;
 use crate::time::unix_now;
 use tokenbroker_guard::https_redirect::redirect_router;
 
-/// The embedded default listen address.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
-
-/// How to run the server.
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    /// Address to listen on.
-    pub listen: SocketAddr,
-    /// Directory for the registry (SQLite), pepper and keys.
-    pub data_dir: PathBuf,
-    /// A PostgreSQL (or other SQLite) URL for the registry instead of the data directory's.
-    pub database_url: Option<String>,
-    /// The `iss` of tokens; `http://<listen address>` when `None`.
-    pub issuer: Option<String>,
-    /// Which provider to stand in for.
-    pub profile: Profile,
-    /// Token lifetime for clients without their own; the profile's default when `None`.
-    pub default_lifetime: Option<Duration>,
-    /// Serve plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
-    pub insecure_http: bool,
-    /// The algorithm of the first key (later keys are chosen at rotation).
-    pub algorithm: KeyAlgorithm,
-    /// Serve HTTPS with this certificate chain and key (PEM files).
-    pub tls: Option<TlsFiles>,
-    /// Also listen for plain HTTP here, answering 301 (GET/HEAD) or 405 towards HTTPS (Entur partner authentication).
-    pub http_redirect: Option<SocketAddr>,
-}
-
-/// A PEM certificate chain and its private key.
-#[derive(Debug, Clone)]
-pub struct TlsFiles {
-    /// The certificate chain.
-    pub cert: PathBuf,
-    /// The private key.
-    pub key: PathBuf,
-}
-
-impl ServerConfig {
-    /// The embedded default: loopback, Entur profile, data in `data_dir`.
-    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
-        Self {
-            listen: DEFAULT_LISTEN.parse().expect("a valid address"),
-            data_dir: data_dir.into(),
-            database_url: None,
-            issuer: None,
-            profile: Profile::default(),
-            default_lifetime: None,
-            insecure_http: false,
-            algorithm: KeyAlgorithm::default(),
-            tls: None,
-            http_redirect: None,
-        }
-    }
-}
-
-/// Why the server could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    /// The data directory is unusable.
-    #[error(transparent)]
-    DataDir(#[from] DataDirError),
-    /// The registry could not be opened.
-    #[error(transparent)]
-    Registry(#[from] RegistryError),
-    /// The address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The configuration is refused.
-    #[error("{0}")]
-    Refused(String),
-}
-
-/// What routes added with [`AuthServer::start_with`] may know about the server.
-pub struct Bound {
-    /// The bound address.
-    pub addr: SocketAddr,
-    /// The issuer identifier.
-    pub issuer: String,
-    state: Arc<AppState>,
-}
-
-impl Bound {
-    /// Signs a JWT with the issuer's current key (e.g. Telenor's X-JWT in the sandbox).
-    pub fn sign<T: serde::Serialize>(
-        &self,
-        header_typ: &str,
-        claims: &T,
-    ) -> Result<String, jsonwebtoken::errors::Error> {
-        sign_with_ring(&self.state, header_typ, claims)
-    }
-
-    /// A signer that outlives this call, for handlers.
-    pub fn signer(&self) -> Signer {
-        Signer(Arc::clone(&self.state))
-    }
-}
-
-/// Signs JWTs with the issuer's current key; cheap to clone into handlers.
-#[derive(Clone)]
-pub struct Signer(Arc<AppState>);
-
-impl Signer {
-    /// Signs `claims` with the key that signs now, header `typ` as given.
-    pub fn sign<T: serde::Serialize>(
-        &self,
-        header_typ: &str,
-        claims: &T,
-    ) -> Result<String, jsonwebtoken::errors::Error> {
-        sign_with_ring(&self.0, header_typ, claims)
-    }
-}
-
-fn sign_with_ring<T: serde::Serialize>(
-    state: &AppState,
-    header_typ: &str,
-    claims: &T,
-) -> Result<String, jsonwebtoken::errors::Error> {
-    let ring = state.keyring();
-    let key = ring.signing_key(unix_now());
-    let mut header = jsonwebtoken::Header::new(key.algorithm());
-    header.typ = Some(header_typ.to_owned());
-    header.kid = Some(key.kid().to_owned());
-    jsonwebtoken::encode(&header, claims, key.encoding_key())
-}
-
-/// A running authorization server.
+/// A running authorization server; stops gracefully on [`stop`](Self::stop), and stops accepting
+/// requests when dropped.
+#[derive(Debug)]
 pub struct AuthServer {
     addr: SocketAddr,
     state: Arc<AppState>,
     handle: ServerHandle,
     redirect: Option<(SocketAddr, ServerHandle)>,
-    _reloader: AbortOnDrop,
+    _reloader: Option<AbortOnDrop>,
+    #[cfg(feature = "testing")]
+    doubles: Arc<crate::faults::TestDoubles>,
+}
+
+/// What the storage gave the server to start with.
+struct Opened {
+    registry: Registry,
+    data: Option<DataDir>,
 }
 
 impl AuthServer {
-    /// Opens the data directory and registry, loads (or creates) the keys, and starts serving.
+    /// Opens the registry, loads (or creates) the keys, and starts serving.
     pub async fn start(config: ServerConfig) -> Result<Self, ServeError> {
         Self::start_with(config, |_| axum::Router::new()).await
     }
@@ -172,39 +57,12 @@ impl AuthServer {
         config: ServerConfig,
         extend: impl FnOnce(&Bound) -> axum::Router,
     ) -> Result<Self, ServeError> {
-        if !config.listen.ip().is_loopback() && config.tls.is_none() && !config.insecure_http {
-            return Err(ServeError::Refused(format!(
-                "refusing to serve plain HTTP on {}: only loopback addresses may use HTTP; \
-                 pass --tls-cert and --tls-key, or --insecure-http behind a TLS-terminating proxy",
-                config.listen
-            )));
-        }
-        if config.http_redirect.is_some() && config.tls.is_none() {
-            return Err(ServeError::Refused(
-                "--http-redirect-listen needs --tls-cert and --tls-key: it redirects to HTTPS"
-                    .into(),
-            ));
-        }
+        refuse_insecure(&config)?;
         let tls = match &config.tls {
-            Some(files) => Some(
-                axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert, &files.key)
-                    .await
-                    .map_err(|e| {
-                        ServeError::Refused(format!(
-                            "TLS certificate {} / key {}: {e}",
-                            files.cert.display(),
-                            files.key.display()
-                        ))
-                    })?,
-            ),
+            Some(files) => Some(load_tls(files).await?),
             None => None,
         };
-        let data = DataDir::open(&config.data_dir)?;
-        let registry_url = config
-            .database_url
-            .clone()
-            .unwrap_or_else(|| data.registry_url());
-        let registry = Registry::open(&registry_url, data.pepper()?).await?;
+        let opened = open_storage(&config).await?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|source| ServeError::Bind {
@@ -220,7 +78,10 @@ impl AuthServer {
             .issuer
             .clone()
             .unwrap_or_else(|| format!("{scheme}://{addr}"));
-        let keyring = load_keyring(&data, &issuer, config.algorithm).await?;
+        let keyring = match &opened.data {
+            Some(data) => load_keyring(data, &issuer, config.algorithm).await?,
+            None => fresh_keyring(&issuer, config.algorithm).await?,
+        };
         let lifetime = config
             .default_lifetime
             .unwrap_or_else(|| config.profile.default_lifetime());
@@ -228,20 +89,26 @@ impl AuthServer {
             issuer,
             keyring,
             config.profile,
-            registry,
+            opened.registry,
             lifetime,
         ));
-        let reloader = tokio::spawn(reload_keys_on_change(
-            data,
-            Arc::clone(&state),
-            config.algorithm,
-        ));
+        let reloader = opened.data.map(|data| {
+            AbortOnDrop(tokio::spawn(reload_keys_on_change(
+                data,
+                Arc::clone(&state),
+                config.algorithm,
+            )))
+        });
         let extra = extend(&Bound {
             addr,
             issuer: state.issuer.clone(),
             state: Arc::clone(&state),
         });
         let app = router(Arc::clone(&state)).merge(extra);
+        #[cfg(feature = "testing")]
+        let doubles = Arc::new(crate::faults::TestDoubles::default());
+        #[cfg(feature = "testing")]
+        let app = doubles.wrap(app);
         let handle = match tls {
             Some(tls) => ServerHandle::spawn_tls(listener, app, tls)
                 .map_err(|source| ServeError::Bind { addr, source })?,
@@ -257,13 +124,35 @@ impl AuthServer {
             state,
             handle,
             redirect,
-            _reloader: AbortOnDrop(reloader),
+            _reloader: reloader,
+            #[cfg(feature = "testing")]
+            doubles,
         })
     }
 
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// `http(s)://ADDRESS` of the listener (the issuer may differ when configured).
+    pub fn url(&self) -> String {
+        let scheme = if self.state.issuer.starts_with("https://") {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The token URL of a provider dialect on this server.
+    pub fn token_url(&self, dialect: Dialect) -> String {
+        format!("{}{}", self.url(), dialect.token_path())
+    }
+
+    /// The JWKS URL.
+    pub fn jwks_url(&self) -> String {
+        format!("{}{JWKS_PATH}", self.url())
     }
 
     /// The plain-HTTP redirect listener's address, when there is one.
@@ -281,13 +170,20 @@ impl AuthServer {
         &self.state.registry
     }
 
+    /// The key ring as it is now (its keys' public parts verify tokens; `Debug` hides private
+    /// keys).
+    pub fn keyring(&self) -> Arc<KeyRing> {
+        self.state.keyring()
+    }
+
     /// The `kid` of the key that signs new tokens now.
     pub fn signing_kid(&self) -> String {
-        self.state
-            .keyring()
-            .signing_key(unix_now())
-            .kid()
-            .to_owned()
+        self.keyring().signing_key(unix_now()).kid().to_owned()
+    }
+
+    /// Changes the lifetime of tokens for clients without their own (at least one second).
+    pub fn set_default_lifetime(&self, lifetime: std::time::Duration) {
+        self.state.set_default_lifetime(lifetime);
     }
 
     /// Stops accepting requests, finishes in-flight ones, closes the registry.
@@ -300,55 +196,82 @@ impl AuthServer {
     }
 }
 
-/// A background task that ends with its owner.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+/// Test doubles: request counters and fault knobs (feature `testing`, never in a shipped build).
+#[cfg(feature = "testing")]
+impl AuthServer {
+    /// Requests that reached a token endpoint, failed ones included.
+    pub fn token_requests(&self) -> u64 {
+        self.doubles.token_requests()
+    }
 
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
+    /// Requests for the JWKS (verifiers fetching keys).
+    pub fn jwks_requests(&self) -> u64 {
+        self.doubles.jwks_requests()
+    }
+
+    /// Tokens issued.
+    pub fn tokens_issued(&self) -> u64 {
+        self.doubles.tokens_issued()
+    }
+
+    /// The fault knobs.
+    pub fn faults(&self) -> &crate::faults::Faults {
+        self.doubles.faults()
     }
 }
 
-/// How often the server looks for key rotations made by `tokenbroker keys rotate`.
-pub const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(2);
-
-async fn load_keyring(
-    data: &DataDir,
-    issuer: &str,
-    algorithm: KeyAlgorithm,
-) -> Result<KeyRing, ServeError> {
-    let data = data.clone();
-    // Key generation and parsing are CPU work: keep them off the async workers.
-    let entries = tokio::task::spawn_blocking(move || data.key_entries(algorithm))
-        .await
-        .map_err(|e| ServeError::Refused(format!("key loading failed: {e}")))??;
-    Ok(KeyRing::new(issuer, entries))
+/// Plain HTTP only on loopback unless allowed; a redirect listener only in front of HTTPS.
+fn refuse_insecure(config: &ServerConfig) -> Result<(), ServeError> {
+    if !config.listen.ip().is_loopback() && config.tls.is_none() && !config.insecure_http {
+        return Err(ServeError::PlainHttpBeyondLoopback {
+            addr: config.listen,
+        });
+    }
+    if config.http_redirect.is_some() && config.tls.is_none() {
+        return Err(ServeError::RedirectWithoutTls);
+    }
+    Ok(())
 }
 
-/// Swaps in the new key ring whenever the key manifest changes on disk.
-async fn reload_keys_on_change(data: DataDir, state: Arc<AppState>, algorithm: KeyAlgorithm) {
-    let mut seen = data.keys_changed_at();
-    let mut interval = tokio::time::interval(KEY_RELOAD_INTERVAL);
-    loop {
-        interval.tick().await;
-        let changed = data.keys_changed_at();
-        if changed == seen {
-            continue;
+async fn load_tls(files: &TlsFiles) -> Result<RustlsConfig, ServeError> {
+    RustlsConfig::from_pem_file(&files.cert, &files.key)
+        .await
+        .map_err(|source| ServeError::Tls {
+            cert: files.cert.clone(),
+            key: files.key.clone(),
+            source,
+        })
+}
+
+async fn open_storage(config: &ServerConfig) -> Result<Opened, ServeError> {
+    match &config.storage {
+        Storage::DataDir(path) => {
+            let data = DataDir::open(path)?;
+            let url = config
+                .database_url
+                .clone()
+                .unwrap_or_else(|| data.registry_url());
+            let registry = Registry::open(&url, data.pepper()?).await?;
+            Ok(Opened {
+                registry,
+                data: Some(data),
+            })
         }
-        match load_keyring(&data, &state.issuer, algorithm).await {
-            Ok(ring) => {
-                let kids: Vec<String> = ring
-                    .entries()
-                    .iter()
-                    .map(|e| e.key.kid().to_owned())
-                    .collect();
-                state.keyring.store(Arc::new(ring));
-                seen = changed;
-                tracing::info!(?kids, "key ring reloaded");
+        Storage::Memory { clients } => {
+            if config.database_url.is_some() {
+                return Err(ServeError::DatabaseUrlInMemory);
             }
-            Err(error) => {
-                tracing::error!(%error, "key files changed but cannot be loaded; keeping the current keys")
+            let pepper = Pepper::new(&Pepper::generate_bytes());
+            let registry = Registry::open("sqlite::memory:", pepper).await?;
+            for client in clients {
+                registry
+                    .create_client(client.to_new_client(), "configuration")
+                    .await?;
             }
+            Ok(Opened {
+                registry,
+                data: None,
+            })
         }
     }
 }

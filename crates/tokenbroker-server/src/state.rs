@@ -28,6 +28,16 @@ pub struct AppState {
     default_lifetime_secs: AtomicU64,
 }
 
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("issuer", &self.issuer)
+            .field("profile", &self.profile)
+            .field("registry", &self.registry)
+            .finish_non_exhaustive()
+    }
+}
+
 impl AppState {
     /// State for a server issuing as `issuer`.
     pub fn new(

@@ -2,12 +2,12 @@
 
 use serde_json::{json, Value};
 use tokenbroker_server::registry::Role;
-use tokenbroker_server::{LocalAuthServer, LocalServerConfig};
+use tokenbroker_server::{AuthServer, ServerConfig};
 
 const AUDIENCE: &str = "https://api.dev.entur.io";
 
 struct Admin<'a> {
-    server: &'a LocalAuthServer,
+    server: &'a AuthServer,
     token: String,
 }
 
@@ -25,7 +25,7 @@ impl Admin<'_> {
     }
 }
 
-async fn token_status(server: &LocalAuthServer, id: &str, secret: &str) -> u16 {
+async fn token_status(server: &AuthServer, id: &str, secret: &str) -> u16 {
     tokenbroker_testkit::request_token(&server.url(), id, secret)
         .await
         .status()
@@ -35,7 +35,7 @@ async fn token_status(server: &LocalAuthServer, id: &str, secret: &str) -> u16 {
 #[tokio::test]
 async fn client_admins_manage_clients_and_viewers_only_read() {
     use reqwest::Method;
-    let server = LocalAuthServer::start(LocalServerConfig::default())
+    let server = AuthServer::start(ServerConfig::in_memory([]))
         .await
         .unwrap();
     let registry = server.registry();
@@ -165,7 +165,7 @@ async fn client_admins_manage_clients_and_viewers_only_read() {
 #[tokio::test]
 async fn the_admin_api_refuses_strangers_and_bad_requests() {
     use reqwest::Method;
-    let server = LocalAuthServer::start(LocalServerConfig::default())
+    let server = AuthServer::start(ServerConfig::in_memory([]))
         .await
         .unwrap();
     let anonymous = reqwest::get(format!("{}/admin/clients", server.url()))

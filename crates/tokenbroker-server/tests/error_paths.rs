@@ -2,15 +2,15 @@
 //! standard paths, plus Telenor's numeric codes and statuses on its path (Telenor Norway client credentials grant).
 
 use serde_json::Value;
-use tokenbroker_server::{LocalAuthServer, LocalServerConfig, StaticClient};
+use tokenbroker_server::{AuthServer, ServerConfig, StaticClient};
 
-async fn server() -> LocalAuthServer {
+async fn server() -> AuthServer {
     let clients = [
         StaticClient::new("one", "one-secret", "https://api.a").with_scopes("read"),
         StaticClient::new("two", "two-secret", "https://api.a").with_audience("https://api.b"),
         StaticClient::new("off", "off-secret", "https://api.a"),
     ];
-    let server = LocalAuthServer::start(LocalServerConfig::with_clients(clients))
+    let server = AuthServer::start(ServerConfig::in_memory(clients))
         .await
         .unwrap();
     server
@@ -28,7 +28,7 @@ struct Answer {
 }
 
 async fn post(
-    server: &LocalAuthServer,
+    server: &AuthServer,
     path: &str,
     basic: Option<(&str, &str)>,
     form: &[(&str, &str)],

@@ -9,7 +9,7 @@ use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{json, Value};
 use tokenbroker_guard::{Guard, GuardConfig, RevocationFeed};
-use tokenbroker_server::{LocalAuthServer, LocalServerConfig, SigningKey, StaticClient};
+use tokenbroker_server::{AuthServer, ServerConfig, SigningKey, StaticClient};
 use tokenbroker_testkit::{fetch_token, introspect};
 use tokenbroker_wire::jwt::MAX_NUMERIC_DATE;
 
@@ -42,11 +42,7 @@ fn claims(issuer: &str, exp: Value) -> Value {
 
 /// The edge tokens, each with a name, signed by the server's own key unless the case is about
 /// the key or the algorithm.
-fn edge_tokens(
-    server: &LocalAuthServer,
-    valid: String,
-    revoked: String,
-) -> Vec<(&'static str, String)> {
+fn edge_tokens(server: &AuthServer, valid: String, revoked: String) -> Vec<(&'static str, String)> {
     let ring = server.keyring();
     let key: &SigningKey = ring.signing_key(unix_now() as i64);
     let (alg, kid, issuer) = (
@@ -157,7 +153,7 @@ fn edge_tokens(
 
 #[tokio::test]
 async fn the_guard_and_introspection_give_the_same_verdict_on_every_edge_token() {
-    let server = LocalAuthServer::start(LocalServerConfig::with_clients([StaticClient::new(
+    let server = AuthServer::start(ServerConfig::in_memory([StaticClient::new(
         "alpha",
         "alpha-secret",
         AUDIENCE,

@@ -1,25 +1,25 @@
 //! Running the server: health, readiness, metrics, and brute-force protection.
 
 use serde_json::Value;
-use tokenbroker_server::{LocalAuthServer, LocalServerConfig, StaticClient};
+use tokenbroker_server::{AuthServer, ServerConfig, StaticClient};
 
 const AUDIENCE: &str = "https://api.dev.entur.io";
 
-async fn server() -> LocalAuthServer {
+async fn server() -> AuthServer {
     let clients = [
         StaticClient::new("alpha", "alpha-secret", AUDIENCE),
         StaticClient::new("beta", "beta-secret", AUDIENCE),
     ];
-    LocalAuthServer::start(LocalServerConfig::with_clients(clients))
+    AuthServer::start(ServerConfig::in_memory(clients))
         .await
         .unwrap()
 }
 
-async fn token(server: &LocalAuthServer, id: &str, secret: &str) -> reqwest::Response {
+async fn token(server: &AuthServer, id: &str, secret: &str) -> reqwest::Response {
     tokenbroker_testkit::request_token(&server.url(), id, secret).await
 }
 
-async fn get(server: &LocalAuthServer, path: &str) -> (u16, String) {
+async fn get(server: &AuthServer, path: &str) -> (u16, String) {
     let response = reqwest::get(format!("{}{path}", server.url()))
         .await
         .unwrap();
@@ -86,4 +86,36 @@ async fn repeated_failures_for_a_client_are_throttled_with_retry_after() {
         .contains("retry in"));
     // Other clients from the same address are not affected (the address limit is higher).
     assert_eq!(token(&server, "beta", "beta-secret").await.status(), 200);
+}
+
+/// The in-memory server is a configuration of the one server: it takes the same settings (here
+/// the Telenor profile and ES256) and refuses what it cannot honour.
+#[tokio::test]
+async fn in_memory_server_takes_the_shipped_settings() {
+    let mut config =
+        ServerConfig::in_memory([StaticClient::new("alpha", "alpha-secret", AUDIENCE)]);
+    config.profile = tokenbroker_server::Profile::Telenor;
+    config.algorithm = tokenbroker_server::KeyAlgorithm::Es256;
+    let server = AuthServer::start(config.clone()).await.unwrap();
+    assert_eq!(
+        server.keyring().signing_key(0).key_algorithm(),
+        tokenbroker_server::KeyAlgorithm::Es256
+    );
+    assert_eq!(token(&server, "alpha", "alpha-secret").await.status(), 200);
+    // The standard path speaks the profile's dialect: Telenor's numeric error codes.
+    let refused = token(&server, "alpha", "wrong").await;
+    assert_eq!(refused.status(), 401);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], 22, "{body}");
+    let (_, metadata) = get(&server, "/.well-known/oauth-authorization-server").await;
+    assert!(metadata.contains(&server.jwks_url()), "{metadata}");
+    server.stop().await;
+
+    config.database_url = Some("sqlite::memory:".into());
+    let error = AuthServer::start(config).await.unwrap_err();
+    assert!(
+        matches!(error, tokenbroker_server::ServeError::DatabaseUrlInMemory),
+        "{error}"
+    );
+    assert!(error.is_configuration());
 }

@@ -77,8 +77,9 @@ async fn refuses_plain_http_beyond_loopback_and_bad_certificates() {
     let mut config = ServerConfig::new(dir.path().join("data"));
     config.listen = "0.0.0.0:0".parse().unwrap();
     let error = AuthServer::start(config.clone()).await.err().unwrap();
-    assert!(matches!(error, ServeError::Refused(_)));
-    assert!(error.to_string().contains("--tls-cert"), "{error}");
+    assert!(matches!(error, ServeError::PlainHttpBeyondLoopback { .. }));
+    assert!(error.is_configuration());
+    assert!(error.to_string().contains("TLS certificate"), "{error}");
 
     config.listen = "127.0.0.1:0".parse().unwrap();
     std::fs::write(dir.path().join("junk.pem"), "not a certificate").unwrap();

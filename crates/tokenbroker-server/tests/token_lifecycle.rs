@@ -2,18 +2,18 @@
 //! introspection and the revocation feed — spoken as raw HTTP, the way any client would.
 
 use serde_json::Value;
-use tokenbroker_server::{LocalAuthServer, LocalServerConfig, StaticClient};
+use tokenbroker_server::{AuthServer, ServerConfig, StaticClient};
 
 const AUDIENCE: &str = "https://api.telenor.no";
 
-async fn server() -> LocalAuthServer {
+async fn server() -> AuthServer {
     let clients = [
         StaticClient::new("alpha", "alpha-secret", AUDIENCE)
             .with_scopes("openapi")
             .with_refresh_tokens(),
         StaticClient::new("beta", "beta-secret", AUDIENCE),
     ];
-    LocalAuthServer::start(LocalServerConfig::with_clients(clients))
+    AuthServer::start(ServerConfig::in_memory(clients))
         .await
         .unwrap()
 }
@@ -26,7 +26,7 @@ struct Call {
 }
 
 async fn post(
-    server: &LocalAuthServer,
+    server: &AuthServer,
     path: &str,
     (id, secret): (&str, &str),
     form: &[(&str, &str)],
@@ -56,7 +56,7 @@ async fn read(response: reqwest::Response) -> Call {
     }
 }
 
-async fn token(server: &LocalAuthServer, path: &str, client: (&str, &str)) -> Value {
+async fn token(server: &AuthServer, path: &str, client: (&str, &str)) -> Value {
     let call = post(
         server,
         path,
@@ -68,7 +68,7 @@ async fn token(server: &LocalAuthServer, path: &str, client: (&str, &str)) -> Va
     call.body
 }
 
-async fn introspect(server: &LocalAuthServer, token: &str) -> Value {
+async fn introspect(server: &AuthServer, token: &str) -> Value {
     let call = post(
         server,
         "/oauth2/introspect",
@@ -80,7 +80,7 @@ async fn introspect(server: &LocalAuthServer, token: &str) -> Value {
     call.body
 }
 
-async fn logout(server: &LocalAuthServer, authorization: Option<&str>) -> Call {
+async fn logout(server: &AuthServer, authorization: Option<&str>) -> Call {
     let mut request = reqwest::Client::new().get(format!("{}/oauth/v2/logout", server.url()));
     if let Some(value) = authorization {
         request = request.header("authorization", value);
@@ -119,7 +119,7 @@ async fn introspection_reports_active_tokens_and_requires_client_authentication(
     );
 
     // A token of another issuer (same shape, other key) is not active either.
-    let other = LocalAuthServer::start(LocalServerConfig::with_clients([StaticClient::new(
+    let other = AuthServer::start(ServerConfig::in_memory([StaticClient::new(
         "alpha",
         "alpha-secret",
         AUDIENCE,
@@ -170,7 +170,10 @@ async fn revocation_denies_the_token_everywhere_and_feeds_the_guards() {
     );
     assert_eq!(introspect(&server, access).await["active"], true);
 
-    let before = tokenbroker_server::time::unix_now();
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     let revoked = post(
         &server,
         "/oauth2/revoke",

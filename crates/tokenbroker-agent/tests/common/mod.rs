@@ -17,16 +17,16 @@ use http::{HeaderMap, StatusCode};
 use serde_json::json;
 use tokenbroker::{AuthStyle, ClientConfig, ClientName};
 use tokenbroker_agent::{Agent, AgentConfig, AgentSettings, ProfileSpec};
-use tokenbroker_server::{Dialect, LocalAuthServer, LocalServerConfig, StaticClient};
+use tokenbroker_server::{AuthServer, Dialect, ServerConfig, StaticClient};
 
 pub const CLIENT_ID: &str = "agent-client";
 pub const SECRET: &str = "agent-secret-value-0123456789";
 pub const AUDIENCE: &str = "https://api.dev.entur.io";
 pub const CLIENT_NAME: &str = "acme-agenttest";
 
-pub async fn auth_server() -> LocalAuthServer {
+pub async fn auth_server() -> AuthServer {
     let client = StaticClient::new(CLIENT_ID, SECRET, AUDIENCE).with_scopes("personalisation:read");
-    LocalAuthServer::start(LocalServerConfig::with_clients([client]))
+    AuthServer::start(ServerConfig::in_memory([client]))
         .await
         .expect("local authorization server starts")
 }
@@ -138,7 +138,7 @@ async fn slow() -> &'static str {
 }
 
 /// An Entur-style profile against the local server.
-pub fn entur_profile(server: &LocalAuthServer, name: &str) -> ProfileSpec {
+pub fn entur_profile(server: &AuthServer, name: &str) -> ProfileSpec {
     let client = ClientConfig::builder(server.token_url(Dialect::Entur), CLIENT_ID, SECRET)
         .auth_style(AuthStyle::Json)
         .audience(AUDIENCE)
@@ -172,7 +172,7 @@ pub fn one_upstream(addr: SocketAddr, extra: &str) -> AgentSettings {
 /// A local AS, a recording upstream and an agent in front of it: upstream `api`, profile
 /// `main`, and `extra` lines in the `[agent]` table.
 pub struct Setup {
-    pub server: LocalAuthServer,
+    pub server: AuthServer,
     pub upstream: Upstream,
     pub agent: Agent,
 }

@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use serde_json::json;
-use tokenbroker_server::data_dir::DataDir;
-use tokenbroker_server::endpoints::jwks::JWKS_MAX_AGE_SECONDS;
-use tokenbroker_server::keys::KeyAlgorithm;
+use tokenbroker_server::DataDir;
+use tokenbroker_server::KeyAlgorithm;
+use tokenbroker_server::JWKS_MAX_AGE_SECONDS;
 
 use crate::args::{KeysArgs, KeysCommand};
 use crate::commands::registry::{default_data_dir, open, print_json, registry_error};
@@ -37,9 +37,7 @@ pub async fn run(args: KeysArgs) -> CliResult {
             let algorithm = match algorithm {
                 Some(name) => name
                     .parse()
-                    .map_err(|e: tokenbroker_server::keys::KeyError| {
-                        CliError::usage(e.to_string())
-                    })?,
+                    .map_err(|e: tokenbroker_server::KeyError| CliError::usage(e.to_string()))?,
                 None => current
                     .last()
                     .map(|e| e.key.key_algorithm())

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use tokenbroker_server::data_dir::DataDir;
 use tokenbroker_server::registry::{Registry, RegistryError};
+use tokenbroker_server::DataDir;
 
 use crate::args::RegistryArgs;
 use crate::exit::{CliError, CliResult};

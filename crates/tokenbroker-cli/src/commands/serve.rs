@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use tokenbroker_sandbox::{DevClient, Sandbox};
-use tokenbroker_server::{AuthServer, Profile, ServerConfig};
+use tokenbroker_server::{AuthServer, Profile, ServeError, ServerConfig};
 
 use crate::args::ServeArgs;
 use crate::commands::registry::default_data_dir;
@@ -17,7 +17,10 @@ pub async fn run(args: &ServeArgs) -> CliResult {
         None => ServerSection::default(),
     };
     let server_config = merge(args, file)?;
-    let data_dir = server_config.data_dir.clone();
+    let data_dir = server_config
+        .data_dir()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
     let profile = server_config.profile;
     let (server, dev_clients, communication_user) = if args.dev {
         let sandbox = Sandbox::start(server_config).await.map_err(serve_error)?;
@@ -82,11 +85,22 @@ pub async fn run(args: &ServeArgs) -> CliResult {
     Ok(())
 }
 
-fn serve_error(error: tokenbroker_server::ServeError) -> CliError {
-    match error {
-        tokenbroker_server::ServeError::Bind { .. }
-        | tokenbroker_server::ServeError::Registry(_) => CliError::failure(error.to_string()),
-        _ => CliError::usage(error.to_string()),
+/// A refused configuration is a usage error (exit 2) with the flags that fix it; a failing
+/// environment (port taken, database down) is a failure (exit 1).
+fn serve_error(error: ServeError) -> CliError {
+    let hint = match &error {
+        ServeError::PlainHttpBeyondLoopback { .. } => {
+            " (pass --tls-cert and --tls-key, or --insecure-http)"
+        }
+        ServeError::RedirectWithoutTls => {
+            " (--http-redirect-listen needs --tls-cert and --tls-key)"
+        }
+        _ => "",
+    };
+    if error.is_configuration() {
+        CliError::usage(format!("{error}{hint}"))
+    } else {
+        CliError::failure(error.to_string())
     }
 }
 
@@ -144,7 +158,7 @@ fn merge(args: &ServeArgs, file: ServerSection) -> CliResult<ServerConfig> {
     if let Some(algorithm) = args.algorithm.as_deref().or(file.algorithm.as_deref()) {
         config.algorithm = algorithm
             .parse()
-            .map_err(|e: tokenbroker_server::keys::KeyError| CliError::usage(e.to_string()))?;
+            .map_err(|e: tokenbroker_server::KeyError| CliError::usage(e.to_string()))?;
     }
     Ok(config)
 }

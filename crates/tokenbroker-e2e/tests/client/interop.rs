@@ -3,7 +3,7 @@
 
 use oauth2::basic::BasicClient;
 use oauth2::{AuthType, ClientId, ClientSecret, Scope, TokenResponse, TokenUrl};
-use tokenbroker_server::{LocalAuthServer, LocalServerConfig, StaticClient};
+use tokenbroker_server::{AuthServer, ServerConfig, StaticClient};
 
 const SECRET: &str = "interop+secret/with:specials";
 
@@ -11,7 +11,7 @@ const SECRET: &str = "interop+secret/with:specials";
 async fn the_oauth2_crate_gets_tokens_with_basic_and_post() {
     let client = StaticClient::new("interop-client", SECRET, "https://api.example")
         .with_scopes("read write");
-    let server = LocalAuthServer::start(LocalServerConfig::with_clients([client]))
+    let server = AuthServer::start(ServerConfig::in_memory([client]))
         .await
         .unwrap();
     let http = super::common::oauth2_http::oauth2_http(reqwest::Client::new());

@@ -19,7 +19,7 @@ fn cache_config(redis: &RedisServer) -> RedisCacheConfig {
 
 /// One "instance": its own HTTP client, local cache and Redis connection, like a process.
 fn instance(
-    server: &tokenbroker_server::LocalAuthServer,
+    server: &tokenbroker_server::AuthServer,
     config: RedisCacheConfig,
 ) -> Arc<CachedTokenSource> {
     instance_on(server, config, Arc::new(tokenbroker::SystemClock))
@@ -27,7 +27,7 @@ fn instance(
 
 /// An instance whose time is `clock`.
 fn instance_on(
-    server: &tokenbroker_server::LocalAuthServer,
+    server: &tokenbroker_server::AuthServer,
     config: RedisCacheConfig,
     clock: Arc<dyn tokenbroker::Clock>,
 ) -> Arc<CachedTokenSource> {

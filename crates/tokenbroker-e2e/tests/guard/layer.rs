@@ -8,11 +8,11 @@ use axum::Router;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use tokenbroker_guard::{Guard, GuardConfig, GuardLayer, Rejection, RevocationFeed, VerifiedToken};
-use tokenbroker_server::{LocalAuthServer, LocalServerConfig, StaticClient};
+use tokenbroker_server::{AuthServer, ServerConfig, StaticClient};
 
 const AUDIENCE: &str = "https://api.dev.entur.io";
 
-async fn issuer() -> LocalAuthServer {
+async fn issuer() -> AuthServer {
     let clients = [
         StaticClient::new("reader", "reader-secret", AUDIENCE).with_scopes("personalisation:read"),
         StaticClient::new("nobody", "nobody-secret", AUDIENCE),
@@ -21,19 +21,19 @@ async fn issuer() -> LocalAuthServer {
             .with_scopes("personalisation:read")
             .with_lifetime(Duration::from_secs(2)),
     ];
-    LocalAuthServer::start(LocalServerConfig::with_clients(clients))
+    AuthServer::start(ServerConfig::in_memory(clients))
         .await
         .unwrap()
 }
 
-fn config(issuer: &LocalAuthServer) -> GuardConfig {
+fn config(issuer: &AuthServer) -> GuardConfig {
     let mut config = GuardConfig::new(issuer.issuer(), AUDIENCE);
     config.leeway = Duration::ZERO;
     config.required_typ = Some("at+jwt".into());
     config
 }
 
-async fn token(issuer: &LocalAuthServer, client: &str) -> String {
+async fn token(issuer: &AuthServer, client: &str) -> String {
     tokenbroker_testkit::fetch_token(&issuer.url(), client, &format!("{client}-secret")).await
 }
 
@@ -203,7 +203,7 @@ async fn valid_tokens_pass_and_every_bad_one_gets_the_seed_answer() {
     assert!(metrics.contains("tokenbroker_guard_keys 1"), "{metrics}");
 }
 
-fn guard_kid(issuer: &LocalAuthServer) -> String {
+fn guard_kid(issuer: &AuthServer) -> String {
     issuer.keyring().signing_key(0).kid().to_owned()
 }
 
@@ -354,7 +354,7 @@ async fn discovery_falls_back_to_openid_configuration() {
 #[tokio::test]
 async fn exp_at_the_numeric_date_bound_passes_and_one_past_it_is_refused() {
     use tokenbroker::wire::jwt::MAX_NUMERIC_DATE;
-    use tokenbroker_server::claims::{sign, AccessTokenClaims};
+    use tokenbroker_server::{sign_access_token, AccessTokenClaims};
 
     let issuer = issuer().await;
     let guard = Guard::start(config(&issuer)).await.unwrap();
@@ -378,7 +378,7 @@ async fn exp_at_the_numeric_date_bound_passes_and_one_past_it_is_refused() {
             exp,
             jti: uuid::Uuid::new_v4().to_string(),
         };
-        sign(ring.signing_key(now as i64), &claims).unwrap()
+        sign_access_token(ring.signing_key(now as i64), &claims).unwrap()
     };
     let at_bound = call(
         &url,

@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use tokenbroker_guard::{Guard, GuardConfig};
-use tokenbroker_server::data_dir::DataDir;
-use tokenbroker_server::keys::KeyAlgorithm;
 use tokenbroker_server::registry::NewClient;
+use tokenbroker_server::DataDir;
+use tokenbroker_server::KeyAlgorithm;
 use tokenbroker_server::{AuthServer, ServerConfig};
 
 const AUDIENCE: &str = "https://api.dev.entur.io";

@@ -25,7 +25,7 @@ pub async fn metadata(State(state): State<Arc<AppState>>) -> Json<Value> {
     Json(json!({
         "issuer": issuer,
         "token_endpoint": format!("{issuer}{STANDARD_TOKEN_PATH}"),
-        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "jwks_uri": format!("{issuer}{}", crate::routes::JWKS_PATH),
         "revocation_endpoint": format!("{issuer}{REVOCATION_PATH}"),
         "introspection_endpoint": format!("{issuer}{INTROSPECTION_PATH}"),
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use crate::claims::{sign, AccessTokenClaims};
+use crate::claims::{sign_access_token, AccessTokenClaims};
 use crate::client_auth;
 use crate::dialect::Dialect;
 use crate::oauth_error::OAuthError;
@@ -119,7 +119,7 @@ fn mint(state: &AppState, grant: &Grant, lifetime: Duration) -> Result<String, O
         exp: now + lifetime.as_secs(),
         jti: uuid::Uuid::new_v4().to_string(),
     };
-    sign(state.keyring().signing_key(now as i64), &claims).map_err(|e| {
+    sign_access_token(state.keyring().signing_key(now as i64), &claims).map_err(|e| {
         OAuthError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "server_error",

@@ -8,7 +8,7 @@ use tokenbroker::{
     AuthStyle, CachedTokenSource, ClientConfig, ClientConfigBuilder, ClientName, RefreshPolicy,
     TokenClient,
 };
-use tokenbroker_server::{Dialect, LocalAuthServer, LocalServerConfig, StaticClient};
+use tokenbroker_server::{AuthServer, Dialect, ServerConfig, StaticClient};
 
 use crate::exit::{CliError, CliResult};
 
@@ -39,14 +39,14 @@ pub async fn run() -> CliResult {
     Ok(())
 }
 
-async fn start_server(secret: &str) -> CliResult<LocalAuthServer> {
+async fn start_server(secret: &str) -> CliResult<AuthServer> {
     let clients = [
         StaticClient::new(ENTUR_CLIENT, secret, ENTUR_AUDIENCE)
             .with_scopes("personalisation:read")
             .with_lifetime(DAY),
         StaticClient::new(TELENOR_CLIENT, secret, "https://api.telenor.no").with_scopes("openapi"),
     ];
-    LocalAuthServer::start(LocalServerConfig::with_clients(clients))
+    AuthServer::start(ServerConfig::in_memory(clients))
         .await
         .map_err(|e| {
             CliError::failure(format!(
@@ -55,13 +55,13 @@ async fn start_server(secret: &str) -> CliResult<LocalAuthServer> {
         })
 }
 
-fn entur(server: &LocalAuthServer, secret: &str) -> ClientConfigBuilder {
+fn entur(server: &AuthServer, secret: &str) -> ClientConfigBuilder {
     ClientConfig::builder(server.token_url(Dialect::Entur), ENTUR_CLIENT, secret)
         .auth_style(AuthStyle::Json)
         .audience(ENTUR_AUDIENCE)
 }
 
-fn telenor(server: &LocalAuthServer, dialect: Dialect, secret: &str) -> ClientConfigBuilder {
+fn telenor(server: &AuthServer, dialect: Dialect, secret: &str) -> ClientConfigBuilder {
     ClientConfig::builder(server.token_url(dialect), TELENOR_CLIENT, secret)
         .auth_style(AuthStyle::Basic)
 }
@@ -73,7 +73,7 @@ fn source(config: ClientConfigBuilder, policy: RefreshPolicy) -> CliResult<Arc<C
     )))
 }
 
-async fn entur_token(server: &LocalAuthServer, secret: &str) -> CliResult {
+async fn entur_token(server: &AuthServer, secret: &str) -> CliResult {
     println!("1. Entur style: POST /oauth/token with JSON {{client_id, client_secret, audience, grant_type}}");
     let token = TokenClient::new(entur(server, secret).build()?)?
         .fetch()
@@ -100,7 +100,7 @@ async fn entur_token(server: &LocalAuthServer, secret: &str) -> CliResult {
     Ok(())
 }
 
-async fn cache_and_single_flight(server: &LocalAuthServer, secret: &str) -> CliResult {
+async fn cache_and_single_flight(server: &AuthServer, secret: &str) -> CliResult {
     println!("2. Cache and single flight");
     let cached = source(entur(server, secret), RefreshPolicy::default())?;
     let started = Instant::now();
@@ -132,7 +132,7 @@ async fn cache_and_single_flight(server: &LocalAuthServer, secret: &str) -> CliR
     Ok(())
 }
 
-async fn telenor_tokens(server: &LocalAuthServer, secret: &str) -> CliResult {
+async fn telenor_tokens(server: &AuthServer, secret: &str) -> CliResult {
     println!("3. Telenor style: Authorization: Basic base64(client_id:client_secret) + grant_type=client_credentials");
     let norway = TokenClient::new(telenor(server, Dialect::TelenorNorway, secret).build()?)?
         .fetch()
@@ -156,7 +156,7 @@ async fn refresh_ahead(secret: &str) -> CliResult {
     println!("4. Refresh ahead with 3-second tokens: a caller asks every 20 ms for 5 s");
     let short = StaticClient::new("demo-short-lived", secret, ENTUR_AUDIENCE)
         .with_lifetime(Duration::from_secs(3));
-    let short_server = LocalAuthServer::start(LocalServerConfig::with_clients([short]))
+    let short_server = AuthServer::start(ServerConfig::in_memory([short]))
         .await
         .map_err(|e| CliError::failure(e.to_string()))?;
     let config = ClientConfig::builder(
@@ -185,7 +185,7 @@ async fn refresh_ahead(secret: &str) -> CliResult {
     Ok(())
 }
 
-async fn helpful_errors(server: &LocalAuthServer) {
+async fn helpful_errors(server: &AuthServer) {
     println!("5. Errors say what went wrong and how to fix it");
     let wrong_secret = ClientConfig::builder(
         server.token_url(Dialect::Entur),

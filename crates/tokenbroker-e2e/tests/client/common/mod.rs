@@ -11,7 +11,7 @@ use tokenbroker::{
     AuthStyle, Backoff, CachedTokenSource, ClientConfig, ClientConfigBuilder, RefreshPolicy,
     TokenClient,
 };
-use tokenbroker_server::{Dialect, LocalAuthServer, LocalServerConfig, StaticClient};
+use tokenbroker_server::{AuthServer, Dialect, ServerConfig, StaticClient};
 
 pub const ENTUR_AUDIENCE: &str = "https://api.dev.entur.io";
 pub const ENTUR_ID: &str = "entur-client";
@@ -20,26 +20,26 @@ pub const SECRET: &str = "s3cr3t+value/with:special@chars%";
 pub const TELENOR_ID: &str = "telenor-client";
 pub const TELENOR_AUDIENCE: &str = "https://api.telenor.no";
 
-pub async fn server() -> LocalAuthServer {
+pub async fn server() -> AuthServer {
     let clients = [
         StaticClient::new(ENTUR_ID, SECRET, ENTUR_AUDIENCE)
             .with_scopes("personalisation:read personalisation:write"),
         StaticClient::new(TELENOR_ID, SECRET, TELENOR_AUDIENCE).with_scopes("openapi"),
     ];
-    LocalAuthServer::start(LocalServerConfig::with_clients(clients))
+    AuthServer::start(ServerConfig::in_memory(clients))
         .await
         .expect("local authorization server starts")
 }
 
 /// Entur-style configuration (JSON body, audience) against the local server.
-pub fn entur(server: &LocalAuthServer) -> ClientConfigBuilder {
+pub fn entur(server: &AuthServer) -> ClientConfigBuilder {
     ClientConfig::builder(server.token_url(Dialect::Entur), ENTUR_ID, SECRET)
         .auth_style(AuthStyle::Json)
         .audience(ENTUR_AUDIENCE)
 }
 
 /// Telenor-style configuration (Basic + form) against the local server.
-pub fn telenor(server: &LocalAuthServer, dialect: Dialect) -> ClientConfigBuilder {
+pub fn telenor(server: &AuthServer, dialect: Dialect) -> ClientConfigBuilder {
     ClientConfig::builder(server.token_url(dialect), TELENOR_ID, SECRET)
         .auth_style(AuthStyle::Basic)
 }

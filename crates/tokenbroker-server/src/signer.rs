@@ -1,0 +1,55 @@
+//! Signing JWTs with the issuer's current key, for routes merged onto the server's listener (the
+//! sandbox's Telenor X-JWT).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::state::AppState;
+use crate::time::unix_now;
+
+/// What routes added with [`AuthServer::start_with`](crate::AuthServer::start_with) may know
+/// about the server.
+#[derive(Debug)]
+pub struct Bound {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The issuer identifier.
+    pub issuer: String,
+    pub(crate) state: Arc<AppState>,
+}
+
+impl Bound {
+    /// Signs a JWT with the issuer's current key (e.g. Telenor's X-JWT in the sandbox).
+    pub fn sign<T: serde::Serialize>(
+        &self,
+        header_typ: &str,
+        claims: &T,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        self.signer().sign(header_typ, claims)
+    }
+
+    /// A signer that outlives this call, for handlers.
+    pub fn signer(&self) -> Signer {
+        Signer(Arc::clone(&self.state))
+    }
+}
+
+/// Signs JWTs with the issuer's current key; cheap to clone into handlers.
+#[derive(Clone, Debug)]
+pub struct Signer(Arc<AppState>);
+
+impl Signer {
+    /// Signs `claims` with the key that signs now, header `typ` as given.
+    pub fn sign<T: serde::Serialize>(
+        &self,
+        header_typ: &str,
+        claims: &T,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        let ring = self.0.keyring();
+        let key = ring.signing_key(unix_now());
+        let mut header = jsonwebtoken::Header::new(key.algorithm());
+        header.typ = Some(header_typ.to_owned());
+        header.kid = Some(key.kid().to_owned());
+        jsonwebtoken::encode(&header, claims, key.encoding_key())
+    }
+}
