@@ -42,6 +42,15 @@ pub struct Agent {
     logout_on_shutdown: bool,
 }
 
+impl std::fmt::Debug for Agent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Agent")
+            .field("addr", &self.addr)
+            .field("socket", &self.socket)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Agent {
     /// Validates the configuration, opens the listeners and starts fetching every profile's
     /// token in the background (so `/readyz` turns green without waiting for traffic).

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 /// (401/403/OAuth error), 4 network or server failure.
 #[derive(Debug, Parser)]
 #[command(name = "tokenbroker", version, about, long_about = None)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Log to stderr (-v debug, -vv trace); RUST_LOG works too.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -22,7 +22,7 @@ pub struct Cli {
 
 /// The commands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Print an access token for a profile (stdout carries only the token).
     Token {
         /// Which profile, and flags that override it.
@@ -70,7 +70,7 @@ pub enum Command {
 
 /// `tokenbroker agent`.
 #[derive(Debug, Args)]
-pub struct AgentArgs {
+pub(crate) struct AgentArgs {
     /// tokenbroker.toml with an [agent] table and the profiles its upstreams use
     /// (default: $TOKENBROKER_CONFIG, ./tokenbroker.toml, the user config dir).
     #[arg(long, value_name = "FILE")]
@@ -79,7 +79,7 @@ pub struct AgentArgs {
 
 /// `tokenbroker keys`.
 #[derive(Debug, Args)]
-pub struct KeysArgs {
+pub(crate) struct KeysArgs {
     /// Where the registry is (the keys live in the data directory).
     #[command(flatten)]
     pub registry: RegistryArgs,
@@ -90,7 +90,7 @@ pub struct KeysArgs {
 
 /// Key management.
 #[derive(Debug, Subcommand)]
-pub enum KeysCommand {
+pub(crate) enum KeysCommand {
     /// Show the keys and their schedule.
     List {
         /// Print JSON.
@@ -118,7 +118,7 @@ pub enum KeysCommand {
 
 /// `tokenbroker serve` options; each overrides the config file's `[server]` table.
 #[derive(Debug, Args, Default, Clone)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Address to listen on (default 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<std::net::SocketAddr>,
@@ -163,7 +163,7 @@ pub struct ServeArgs {
 
 /// Where the registry is.
 #[derive(Debug, Args, Default, Clone)]
-pub struct RegistryArgs {
+pub(crate) struct RegistryArgs {
     /// The server's data directory (default: the user data dir).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -174,7 +174,7 @@ pub struct RegistryArgs {
 
 /// `tokenbroker clients`.
 #[derive(Debug, Args)]
-pub struct ClientsArgs {
+pub(crate) struct ClientsArgs {
     /// Where the registry is.
     #[command(flatten)]
     pub registry: RegistryArgs,
@@ -185,7 +185,7 @@ pub struct ClientsArgs {
 
 /// Client administration.
 #[derive(Debug, Subcommand)]
-pub enum ClientsCommand {
+pub(crate) enum ClientsCommand {
     /// Create a client; its secret is printed once.
     Create {
         /// Human name.
@@ -256,7 +256,7 @@ pub enum ClientsCommand {
 
 /// `tokenbroker admins`.
 #[derive(Debug, Args)]
-pub struct AdminsArgs {
+pub(crate) struct AdminsArgs {
     /// Where the registry is.
     #[command(flatten)]
     pub registry: RegistryArgs,
@@ -267,7 +267,7 @@ pub struct AdminsArgs {
 
 /// Administrator management.
 #[derive(Debug, Subcommand)]
-pub enum AdminsCommand {
+pub(crate) enum AdminsCommand {
     /// Create an administrator; its API token is printed once.
     Create {
         /// Unique name.
@@ -284,7 +284,7 @@ pub enum AdminsCommand {
 
 /// Profile selection and per-field overrides; every field also works without a config file.
 #[derive(Debug, Args, Default, Clone)]
-pub struct ProfileArgs {
+pub(crate) struct ProfileArgs {
     /// Config file (default: $TOKENBROKER_CONFIG, ./tokenbroker.toml, then the user config dir).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

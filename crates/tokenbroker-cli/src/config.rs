@@ -24,14 +24,14 @@ use crate::args::ProfileArgs;
 use crate::exit::{CliError, CliResult};
 
 /// The environment variable naming a config file.
-pub const CONFIG_ENV: &str = "TOKENBROKER_CONFIG";
+pub(crate) const CONFIG_ENV: &str = "TOKENBROKER_CONFIG";
 /// The config file looked for in the current directory and the user config dir.
-pub const CONFIG_FILE: &str = "tokenbroker.toml";
+pub(crate) const CONFIG_FILE: &str = "tokenbroker.toml";
 
 /// The whole config file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ConfigFile {
+pub(crate) struct ConfigFile {
     /// The profile used when `--profile` is not given.
     pub default_profile: Option<String>,
     /// Profiles by name.
@@ -46,7 +46,7 @@ pub struct ConfigFile {
 /// The `[server]` table: `tokenbroker serve` settings (flags override them).
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ServerSection {
+pub(crate) struct ServerSection {
     /// Address to listen on.
     pub listen: Option<std::net::SocketAddr>,
     /// Data directory.
@@ -73,7 +73,7 @@ pub struct ServerSection {
 }
 
 /// Finds, reads and resolves the profile the arguments select.
-pub fn resolve(args: &ProfileArgs) -> CliResult<Profile> {
+pub(crate) fn resolve(args: &ProfileArgs) -> CliResult<Profile> {
     let (path, file) = match locate(args.config.as_deref())? {
         Some(path) => {
             let file = load(&path)?;
@@ -96,7 +96,7 @@ fn build(name: &str, settings: &ProfileSettings, where_: &str) -> CliResult<Prof
 
 /// `--config`, `$TOKENBROKER_CONFIG`, `./tokenbroker.toml`, the user config dir; the first two
 /// must exist when given.
-pub fn locate(explicit: Option<&Path>) -> CliResult<Option<PathBuf>> {
+pub(crate) fn locate(explicit: Option<&Path>) -> CliResult<Option<PathBuf>> {
     if let Some(path) = explicit {
         return must_exist(path.to_path_buf(), "--config");
     }
@@ -124,7 +124,7 @@ fn must_exist(path: PathBuf, from: &str) -> CliResult<Option<PathBuf>> {
 }
 
 /// Reads and parses a config file; errors name the file and line.
-pub fn load(path: &Path) -> CliResult<ConfigFile> {
+pub(crate) fn load(path: &Path) -> CliResult<ConfigFile> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::usage(format!("cannot read config file {}: {e}", path.display())))?;
     parse(&text)
@@ -132,7 +132,7 @@ pub fn load(path: &Path) -> CliResult<ConfigFile> {
 }
 
 /// Parses config text; the error is one line with the line number.
-pub fn parse(text: &str) -> Result<ConfigFile, String> {
+pub(crate) fn parse(text: &str) -> Result<ConfigFile, String> {
     parse_toml(text)
 }
 
@@ -201,7 +201,7 @@ fn apply_flags(profile: &mut ProfileSettings, args: &ProfileArgs) {
 }
 
 /// The profile named `name` in an already loaded file (the agent resolves several).
-pub fn resolve_named(file: &ConfigFile, name: &str, path: &Path) -> CliResult<Profile> {
+pub(crate) fn resolve_named(file: &ConfigFile, name: &str, path: &Path) -> CliResult<Profile> {
     let profile = file.profiles.get(name).ok_or_else(|| {
         CliError::usage(format!(
             "config file {}: no profile {name:?} (profiles: {})",

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 /// A failure of a command: what to print and which exit code to use.
 #[derive(Debug)]
-pub struct CliError {
+pub(crate) struct CliError {
     /// The exit code.
     pub code: u8,
     /// One line saying what failed and the likely fix.
@@ -16,15 +16,15 @@ pub struct CliError {
 }
 
 /// Exit code for usage and configuration errors (clap uses 2 for usage errors too).
-pub const USAGE: u8 = 2;
+pub(crate) const USAGE: u8 = 2;
 /// Exit code when the server rejected the request.
-pub const REJECTED: u8 = 3;
+pub(crate) const REJECTED: u8 = 3;
 /// Exit code for network or server failures.
-pub const FAILURE: u8 = 4;
+pub(crate) const FAILURE: u8 = 4;
 
 impl CliError {
     /// A usage or configuration error.
-    pub fn usage(message: impl Into<String>) -> Self {
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
         Self {
             code: USAGE,
             message: message.into(),
@@ -32,7 +32,7 @@ impl CliError {
     }
 
     /// A network or server failure.
-    pub fn failure(message: impl Into<String>) -> Self {
+    pub(crate) fn failure(message: impl Into<String>) -> Self {
         Self {
             code: FAILURE,
             message: message.into(),
@@ -40,7 +40,7 @@ impl CliError {
     }
 
     /// The process exit code.
-    pub fn exit_code(&self) -> ExitCode {
+    pub(crate) fn exit_code(&self) -> ExitCode {
         ExitCode::from(self.code)
     }
 }
@@ -76,4 +76,4 @@ impl From<tokenbroker::Error> for CliError {
 }
 
 /// The result of a command.
-pub type CliResult<T = ()> = Result<T, CliError>;
+pub(crate) type CliResult<T = ()> = Result<T, CliError>;

@@ -6,8 +6,6 @@
 //! down. The workspace README's examples are compiled here as doctests, because this crate sees
 //! the client, the guard and the server.
 
-#![warn(missing_docs)]
-
 /// The workspace README's examples, compiled as doctests so they cannot rot.
 #[doc = include_str!("../../../README.md")]
 #[cfg(doctest)]

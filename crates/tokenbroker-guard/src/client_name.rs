@@ -63,6 +63,12 @@ pub struct ClientNameLayer {
     state: Arc<State>,
 }
 
+impl std::fmt::Debug for ClientNameLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientNameLayer").finish_non_exhaustive()
+    }
+}
+
 struct State {
     policy: ClientNamePolicy,
     anonymous: DefaultKeyedRateLimiter<IpAddr>,
@@ -102,6 +108,12 @@ impl<S> Layer<S> for ClientNameLayer {
 pub struct ClientNameService<S> {
     inner: S,
     state: Arc<State>,
+}
+
+impl<S> std::fmt::Debug for ClientNameService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientNameService").finish_non_exhaustive()
+    }
 }
 
 impl<S, B> Service<Request<B>> for ClientNameService<S>

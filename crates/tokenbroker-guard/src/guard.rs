@@ -48,6 +48,16 @@ pub struct Guard {
     background: Vec<tokio::task::JoinHandle<()>>,
 }
 
+impl std::fmt::Debug for Guard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guard")
+            .field("issuer", &self.config.issuer)
+            .field("audience", &self.config.audience)
+            .field("revocations", &self.revocations.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Guard {
     /// Discovers the JWKS (RFC 8414) when no URL is configured, fetches the keys and the
     /// revocations once, and starts keeping both fresh. Needs a Tokio runtime.

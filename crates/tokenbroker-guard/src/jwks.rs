@@ -48,6 +48,15 @@ pub struct JwksCache {
     fetches: AtomicU64,
 }
 
+impl std::fmt::Debug for JwksCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwksCache")
+            .field("url", &self.url)
+            .field("fetches", &self.fetches)
+            .finish_non_exhaustive()
+    }
+}
+
 impl JwksCache {
     /// A cache for the JWKS at `url`; empty until [`refresh`](Self::refresh) succeeds.
     pub fn new(url: String, policy: JwksPolicy) -> Self {

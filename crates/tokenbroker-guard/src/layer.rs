@@ -26,6 +26,15 @@ pub struct GuardLayer {
     scopes: Arc<[String]>,
 }
 
+impl std::fmt::Debug for GuardLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuardLayer")
+            .field("guard", &self.guard)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
 impl GuardLayer {
     /// A layer that requires a valid token.
     pub fn new(guard: Arc<Guard>) -> Self {
@@ -64,6 +73,15 @@ pub struct GuardService<S> {
     inner: S,
     guard: Arc<Guard>,
     scopes: Arc<[String]>,
+}
+
+impl<S> std::fmt::Debug for GuardService<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuardService")
+            .field("guard", &self.guard)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S, B> Service<Request<B>> for GuardService<S>

@@ -21,8 +21,6 @@
 //! # Ok(()) }
 //! ```
 
-#![warn(missing_docs)]
-
 pub mod client_name;
 pub mod config;
 pub mod guard;

@@ -20,6 +20,12 @@ pub struct GuardMetrics {
     keys: Gauge,
 }
 
+impl std::fmt::Debug for GuardMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuardMetrics").finish_non_exhaustive()
+    }
+}
+
 impl Default for GuardMetrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("tokenbroker_guard");

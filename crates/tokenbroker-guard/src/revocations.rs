@@ -32,6 +32,15 @@ pub struct RevocationList {
     since: AtomicI64,
 }
 
+impl std::fmt::Debug for RevocationList {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RevocationList")
+            .field("url", &self.url)
+            .field("revoked", &self.revoked.load().len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl RevocationList {
     /// A list fed from `url`.
     pub fn new(url: String) -> Self {

@@ -35,6 +35,15 @@ pub struct CommunicationUser {
     pub password: String,
 }
 
+/// Hides the password.
+impl std::fmt::Debug for CommunicationUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommunicationUser")
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct PermissionRequest {

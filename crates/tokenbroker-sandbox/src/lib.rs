@@ -4,8 +4,6 @@
 //! with ready-to-use development clients — a local stand-in for Entur and Telenor for teams
 //! integrating with them.
 
-#![warn(missing_docs)]
-
 pub mod communication;
 pub mod partner_api;
 
@@ -19,8 +17,9 @@ use tokenbroker_server::{AuthServer, ServeError, ServerConfig};
 pub use communication::CommunicationUser;
 use partner_api::{ENTUR_AUDIENCE, PROGRAMS_SCOPE, TELENOR_AUDIENCE};
 
-/// A development client, with the secret (dev clients are recreated, so it can be shown).
-#[derive(Debug, Clone)]
+/// A development client, with the secret (dev clients are recreated, so it can be shown on the
+/// terminal; `Debug` still hides it, as logs are not the terminal).
+#[derive(Clone)]
 pub struct DevClient {
     /// Its id.
     pub client_id: String,
@@ -32,7 +31,17 @@ pub struct DevClient {
     pub purpose: &'static str,
 }
 
+impl std::fmt::Debug for DevClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DevClient")
+            .field("client_id", &self.client_id)
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The running sandbox.
+#[derive(Debug)]
 pub struct Sandbox {
     /// The authorization server (with the demo APIs on its listener).
     pub server: AuthServer,

@@ -27,6 +27,16 @@ async fn dev_clients_call_the_demo_apis_and_get_the_seed_statuses() {
     config.listen = "127.0.0.1:0".parse().unwrap();
     let sandbox = Sandbox::start(config).await.unwrap();
     let base = sandbox.server.issuer().to_owned();
+    // The secrets are printed on the terminal by `serve --dev`, never in Debug (logs).
+    let debug = format!("{sandbox:?}");
+    assert!(debug.contains("dev-entur"), "{debug}");
+    for client in &sandbox.clients {
+        assert!(!debug.contains(&client.client_secret), "{debug}");
+    }
+    assert!(
+        !debug.contains(&sandbox.communication_user.password),
+        "{debug}"
+    );
     let secret = |id: &str| {
         sandbox
             .clients

@@ -16,7 +16,7 @@ use crate::state::AppState;
 
 /// Decodes headers and body into a [`ClientRequest`]; a request that does not decode is
 /// `invalid_request`, or `invalid_client` (Telenor code 6) for a malformed `Authorization` header.
-pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<ClientRequest, OAuthError> {
+pub(crate) fn parse(headers: &HeaderMap, body: &[u8]) -> Result<ClientRequest, OAuthError> {
     client_auth::decode(headers, body).map_err(|error| match error {
         DecodeError::MalformedAuthorization => OAuthError::invalid_client(error.to_string())
             .with_code(TelenorCode::BAD_AUTHORIZATION_HEADER),
@@ -30,7 +30,7 @@ pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<ClientRequest, OAuthErr
 ///
 /// Failures are counted per source address and per client id; past the limit the caller gets 429
 /// with `Retry-After` until the window ends (brute-force protection).
-pub async fn authenticate(
+pub(crate) async fn authenticate(
     state: &AppState,
     peer: IpAddr,
     request: &ClientRequest,

@@ -26,6 +26,14 @@ pub struct KeyRing {
     verifier: OwnTokens,
 }
 
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRing")
+            .field("entries", &self.entries)
+            .finish_non_exhaustive()
+    }
+}
+
 impl KeyRing {
     /// A ring of `entries` for `issuer`; at least one entry.
     pub fn new(issuer: &str, entries: Vec<KeyEntry>) -> Self {

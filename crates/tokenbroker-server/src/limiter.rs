@@ -13,7 +13,7 @@ const SWEEP_ABOVE: usize = 10_000;
 
 /// What a failure is counted against.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum LimitKey {
+pub(crate) enum LimitKey {
     /// A source address.
     Ip(IpAddr),
     /// A client id (whether or not it exists).
@@ -22,7 +22,7 @@ pub enum LimitKey {
 
 /// Limits failed authentications per key within a fixed window.
 #[derive(Debug)]
-pub struct FailureLimiter {
+pub(crate) struct FailureLimiter {
     per_ip: u32,
     per_client: u32,
     window: Duration,
@@ -31,7 +31,7 @@ pub struct FailureLimiter {
 
 impl FailureLimiter {
     /// At most `per_ip` failures per address and `per_client` per client id within `window`.
-    pub fn new(per_ip: u32, per_client: u32, window: Duration) -> Self {
+    pub(crate) fn new(per_ip: u32, per_client: u32, window: Duration) -> Self {
         Self {
             per_ip,
             per_client,
@@ -41,7 +41,7 @@ impl FailureLimiter {
     }
 
     /// When any of `keys` has used up its failures: how long until it may try again.
-    pub fn blocked(&self, keys: &[LimitKey]) -> Option<Duration> {
+    pub(crate) fn blocked(&self, keys: &[LimitKey]) -> Option<Duration> {
         let windows = self.lock();
         let now = Instant::now();
         keys.iter()
@@ -54,7 +54,7 @@ impl FailureLimiter {
     }
 
     /// Counts one failed authentication against each of `keys`.
-    pub fn record_failure(&self, keys: &[LimitKey]) {
+    pub(crate) fn record_failure(&self, keys: &[LimitKey]) {
         let mut windows = self.lock();
         let now = Instant::now();
         if windows.len() > SWEEP_ABOVE {

@@ -5,7 +5,7 @@ use axum::Router;
 
 /// A server running in the background; stops gracefully on [`stop`](Self::stop) or when dropped.
 #[derive(Debug)]
-pub struct ServerHandle {
+pub(crate) struct ServerHandle {
     shutdown: Option<Shutdown>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -22,7 +22,7 @@ pub const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30
 
 impl ServerHandle {
     /// Serves `app` over plain HTTP on `listener` until stopped.
-    pub fn spawn(listener: tokio::net::TcpListener, app: Router) -> Self {
+    pub(crate) fn spawn(listener: tokio::net::TcpListener, app: Router) -> Self {
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let serve = axum::serve(
@@ -43,7 +43,7 @@ impl ServerHandle {
     }
 
     /// Serves `app` over TLS (rustls) on `listener` until stopped.
-    pub fn spawn_tls(
+    pub(crate) fn spawn_tls(
         listener: tokio::net::TcpListener,
         app: Router,
         tls: axum_server::tls_rustls::RustlsConfig,
@@ -65,7 +65,7 @@ impl ServerHandle {
     }
 
     /// Stops accepting connections and waits for in-flight requests to finish.
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         self.signal();
         if let Some(task) = self.task.take() {
             let _ = task.await;

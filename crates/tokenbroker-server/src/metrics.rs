@@ -22,7 +22,7 @@ struct FailureLabels {
 }
 
 /// The server's counters and histograms.
-pub struct ServerMetrics {
+pub(crate) struct ServerMetrics {
     registry: Registry,
     issued: Family<IssuedLabels, Counter>,
     failures: Family<FailureLabels, Counter>,
@@ -66,7 +66,7 @@ impl Default for ServerMetrics {
 
 impl ServerMetrics {
     /// A token was issued to `client_id` for `audience`.
-    pub fn issued(&self, client_id: &str, audience: &str) {
+    pub(crate) fn issued(&self, client_id: &str, audience: &str) {
         self.issued
             .get_or_create(&IssuedLabels {
                 client_id: client_id.to_owned(),
@@ -76,7 +76,7 @@ impl ServerMetrics {
     }
 
     /// A token request was refused with `reason` (an RFC 6749 error code, or `rate_limited`).
-    pub fn failed(&self, reason: &str) {
+    pub(crate) fn failed(&self, reason: &str) {
         self.failures
             .get_or_create(&FailureLabels {
                 reason: reason.to_owned(),
@@ -85,17 +85,17 @@ impl ServerMetrics {
     }
 
     /// A token request took `elapsed`.
-    pub fn observe(&self, elapsed: Duration) {
+    pub(crate) fn observe(&self, elapsed: Duration) {
         self.latency.observe(elapsed.as_secs_f64());
     }
 
     /// A token was revoked.
-    pub fn revoked(&self) {
+    pub(crate) fn revoked(&self) {
         self.revoked.inc();
     }
 
     /// The OpenMetrics text exposition.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut text = String::new();
         encode(&mut text, &self.registry).expect("writing to a String cannot fail");
         text

@@ -9,7 +9,7 @@ use tokenbroker_wire::oauth_error::{ErrorBody, TelenorCode};
 
 /// An RFC 6749 §5.2 error, optionally with a Telenor error code.
 #[derive(Debug, Clone)]
-pub struct OAuthError {
+pub(crate) struct OAuthError {
     /// HTTP status.
     pub status: StatusCode,
     /// The `error` code, e.g. `invalid_client`.
@@ -27,7 +27,11 @@ pub struct OAuthError {
 
 impl OAuthError {
     /// An error with this status, code and description.
-    pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        status: StatusCode,
+        error: &'static str,
+        description: impl Into<String>,
+    ) -> Self {
         Self {
             status,
             error,
@@ -39,7 +43,7 @@ impl OAuthError {
     }
 
     /// 429: too many failed authentications; try again in `retry_after`.
-    pub fn too_many_failures(retry_after: std::time::Duration) -> Self {
+    pub(crate) fn too_many_failures(retry_after: std::time::Duration) -> Self {
         let seconds = retry_after.as_secs().max(1);
         let mut error = Self::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -51,24 +55,24 @@ impl OAuthError {
     }
 
     /// `invalid_request` (400).
-    pub fn invalid_request(description: impl Into<String>) -> Self {
+    pub(crate) fn invalid_request(description: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
     }
 
     /// `invalid_client` (401).
-    pub fn invalid_client(description: impl Into<String>) -> Self {
+    pub(crate) fn invalid_client(description: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "invalid_client", description)
     }
 
     /// Attaches Telenor's code for this error.
-    pub fn with_code(mut self, code: TelenorCode) -> Self {
+    pub(crate) fn with_code(mut self, code: TelenorCode) -> Self {
         self.code = Some(code);
         self
     }
 
     /// Adapts the error to a dialect: Telenor's answers carry the code and its status, RFC 6749's
     /// neither.
-    pub fn for_dialect(mut self, numeric_codes: bool) -> Self {
+    pub(crate) fn for_dialect(mut self, numeric_codes: bool) -> Self {
         match self.code {
             Some(code) if numeric_codes => {
                 self.status = StatusCode::from_u16(code.status).unwrap_or(self.status);
@@ -79,7 +83,7 @@ impl OAuthError {
     }
 
     /// Asks for Basic credentials in `WWW-Authenticate`.
-    pub fn with_basic_challenge(mut self) -> Self {
+    pub(crate) fn with_basic_challenge(mut self) -> Self {
         self.basic_challenge = true;
         self
     }

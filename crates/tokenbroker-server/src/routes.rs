@@ -27,7 +27,7 @@ pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Every endpoint: the providers' token paths, the standard one, keys and metadata.
-pub fn router(state: Arc<AppState>) -> Router {
+pub(crate) fn router(state: Arc<AppState>) -> Router {
     let token_route = |dialect: Dialect| post(move |s, c, h, b| token::token(s, c, dialect, h, b));
     let mut router = Router::new()
         .route(JWKS_PATH, get(jwks::jwks))

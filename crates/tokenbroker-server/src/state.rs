@@ -12,7 +12,7 @@ use crate::metrics::ServerMetrics;
 use crate::registry::Registry;
 
 /// The server's shared state.
-pub struct AppState {
+pub(crate) struct AppState {
     /// The `iss` of issued tokens.
     pub issuer: String,
     /// The keys: which sign, which are published. Swapped whole when the key files change.
@@ -40,7 +40,7 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     /// State for a server issuing as `issuer`.
-    pub fn new(
+    pub(crate) fn new(
         issuer: String,
         keyring: KeyRing,
         profile: Profile,
@@ -59,17 +59,17 @@ impl AppState {
     }
 
     /// The current key ring.
-    pub fn keyring(&self) -> std::sync::Arc<KeyRing> {
+    pub(crate) fn keyring(&self) -> std::sync::Arc<KeyRing> {
         self.keyring.load_full()
     }
 
     /// Lifetime of tokens for clients without their own.
-    pub fn default_lifetime(&self) -> Duration {
+    pub(crate) fn default_lifetime(&self) -> Duration {
         Duration::from_secs(self.default_lifetime_secs.load(Ordering::Relaxed))
     }
 
     /// Changes the default token lifetime (at least one second).
-    pub fn set_default_lifetime(&self, lifetime: Duration) {
+    pub(crate) fn set_default_lifetime(&self, lifetime: Duration) {
         self.default_lifetime_secs
             .store(lifetime.as_secs().max(1), Ordering::Relaxed);
     }

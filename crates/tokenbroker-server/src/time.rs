@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 /// Seconds since the Unix epoch (0 for a clock set before 1970).
-pub fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

@@ -19,7 +19,7 @@ const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
 /// The ring's public keys by `kid`.
 #[derive(Debug)]
-pub struct RingKeys(HashMap<String, Arc<VerifyingKey>>);
+pub(crate) struct RingKeys(HashMap<String, Arc<VerifyingKey>>);
 
 impl KeySource for RingKeys {
     async fn key(&self, kid: &str) -> Result<Arc<VerifyingKey>, KeyLookup> {

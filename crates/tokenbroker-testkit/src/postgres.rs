@@ -21,6 +21,14 @@ pub struct Postgres {
     pub url: String,
 }
 
+impl std::fmt::Debug for Postgres {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Postgres")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Postgres {
     /// Creates a cluster in a temporary directory and starts it.
     pub fn start() -> Postgres {

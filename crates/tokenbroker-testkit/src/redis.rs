@@ -14,6 +14,14 @@ pub struct RedisServer {
     _dir: tempfile::TempDir,
 }
 
+impl std::fmt::Debug for RedisServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisServer")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
 impl RedisServer {
     /// Starts one and waits until it answers `PING`.
     pub fn start() -> RedisServer {

@@ -12,6 +12,15 @@ pub struct SelfSigned {
     pub cert_pem: String,
 }
 
+impl std::fmt::Debug for SelfSigned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SelfSigned")
+            .field("cert", &self.cert)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Generates a self-signed certificate for 127.0.0.1 and localhost and writes it to `dir`.
 pub fn self_signed(dir: &Path) -> SelfSigned {
     let generated =

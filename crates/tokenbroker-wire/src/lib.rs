@@ -17,8 +17,6 @@
 //! - [`jwt`]: reading a JWT without verifying it, and the
 //!   [RFC 9068](https://www.rfc-editor.org/rfc/rfc9068) access-token claims.
 
-#![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
-
 pub mod client_auth;
 mod client_name;
 mod error;

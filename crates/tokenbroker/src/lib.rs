@@ -27,8 +27,6 @@
 //! # Ok(()) }
 //! ```
 
-#![warn(missing_docs)]
-
 mod api_headers;
 pub mod cache_key;
 pub mod clock;

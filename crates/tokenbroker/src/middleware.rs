@@ -30,6 +30,16 @@ pub struct AuthMiddleware<S> {
     x_jwt: Option<Arc<XJwtSource<S>>>,
 }
 
+impl<S> std::fmt::Debug for AuthMiddleware<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthMiddleware")
+            .field("client_name", &self.client_name)
+            .field("transaction_ids", &self.transaction_ids)
+            .field("x_jwt", &self.x_jwt.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl<S> AuthMiddleware<S> {
     /// Adds `Authorization: Bearer` from `source`.
     pub fn new(source: Arc<S>) -> Self {

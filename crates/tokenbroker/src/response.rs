@@ -173,7 +173,7 @@ pub(crate) fn parse_error_body(body: &[u8], secret: &str) -> ErrorBody {
 
 impl ErrorBody {
     /// The rejection this body describes, for a 3xx/4xx status.
-    pub fn into_rejection(self, url: &str, status: u16) -> Rejection {
+    pub(crate) fn into_rejection(self, url: &str, status: u16) -> Rejection {
         Rejection {
             url: url.to_owned(),
             status,
@@ -184,7 +184,7 @@ impl ErrorBody {
     }
 
     /// `: <error> <description>` for an unavailable server, or empty.
-    pub fn detail(&self) -> String {
+    pub(crate) fn detail(&self) -> String {
         let parts: Vec<&str> = [self.error.as_deref(), self.description.as_deref()]
             .into_iter()
             .flatten()

@@ -89,6 +89,15 @@ pub struct XJwtSource<S> {
     failure: std::sync::Mutex<Option<(SystemTime, Error)>>,
 }
 
+/// Shows the configuration (whose `Debug` hides the password), never a token.
+impl<S> std::fmt::Debug for XJwtSource<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XJwtSource")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<S: TokenSource> XJwtSource<S> {
     /// X-JWTs obtained with bearer tokens from `bearer`.
     pub fn new(bearer: Arc<S>, config: XJwtConfig) -> Self {

@@ -19,12 +19,12 @@ use tokenbroker::{AuthStyle, ClientConfig, ClientName};
 use tokenbroker_agent::{Agent, AgentConfig, AgentSettings, ProfileSpec};
 use tokenbroker_server::{AuthServer, Dialect, ServerConfig, StaticClient};
 
-pub const CLIENT_ID: &str = "agent-client";
-pub const SECRET: &str = "agent-secret-value-0123456789";
-pub const AUDIENCE: &str = "https://api.dev.entur.io";
-pub const CLIENT_NAME: &str = "acme-agenttest";
+pub(crate) const CLIENT_ID: &str = "agent-client";
+pub(crate) const SECRET: &str = "agent-secret-value-0123456789";
+pub(crate) const AUDIENCE: &str = "https://api.dev.entur.io";
+pub(crate) const CLIENT_NAME: &str = "acme-agenttest";
 
-pub async fn auth_server() -> AuthServer {
+pub(crate) async fn auth_server() -> AuthServer {
     let client = StaticClient::new(CLIENT_ID, SECRET, AUDIENCE).with_scopes("personalisation:read");
     AuthServer::start(ServerConfig::in_memory([client]))
         .await
@@ -33,7 +33,7 @@ pub async fn auth_server() -> AuthServer {
 
 /// What the upstream saw of one request.
 #[derive(Debug, Clone)]
-pub struct Seen {
+pub(crate) struct Seen {
     pub method: String,
     pub path: String,
     pub query: Option<String>,
@@ -44,14 +44,14 @@ pub struct Seen {
 
 /// An upstream API that records requests and answers 401 for tokens in `rejected`.
 #[derive(Clone, Default)]
-pub struct Upstream {
+pub(crate) struct Upstream {
     pub seen: Arc<Mutex<Vec<Seen>>>,
     pub rejected: Arc<Mutex<HashSet<String>>>,
     pub reject_all: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Upstream {
-    pub async fn start() -> (Upstream, SocketAddr) {
+    pub(crate) async fn start() -> (Upstream, SocketAddr) {
         let upstream = Upstream::default();
         let router = Router::new()
             .route("/stream", get(stream))
@@ -65,11 +65,11 @@ impl Upstream {
         (upstream, addr)
     }
 
-    pub fn seen(&self) -> Vec<Seen> {
+    pub(crate) fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }
 
-    pub fn reject(&self, token: &str) {
+    pub(crate) fn reject(&self, token: &str) {
         self.rejected.lock().unwrap().insert(token.to_owned());
     }
 }
@@ -138,7 +138,7 @@ async fn slow() -> &'static str {
 }
 
 /// An Entur-style profile against the local server.
-pub fn entur_profile(server: &AuthServer, name: &str) -> ProfileSpec {
+pub(crate) fn entur_profile(server: &AuthServer, name: &str) -> ProfileSpec {
     let client = ClientConfig::builder(server.token_url(Dialect::Entur), CLIENT_ID, SECRET)
         .auth_style(AuthStyle::Json)
         .audience(AUDIENCE)
@@ -152,7 +152,7 @@ pub fn entur_profile(server: &AuthServer, name: &str) -> ProfileSpec {
 }
 
 /// `[agent]` settings from TOML, the way the CLI reads them.
-pub fn settings(toml_text: &str) -> AgentSettings {
+pub(crate) fn settings(toml_text: &str) -> AgentSettings {
     #[derive(serde::Deserialize)]
     struct File {
         agent: AgentSettings,
@@ -163,7 +163,7 @@ pub fn settings(toml_text: &str) -> AgentSettings {
 }
 
 /// One upstream `api` → `http://ADDR` with profile `main`, plus `extra` TOML lines in [agent].
-pub fn one_upstream(addr: SocketAddr, extra: &str) -> AgentSettings {
+pub(crate) fn one_upstream(addr: SocketAddr, extra: &str) -> AgentSettings {
     settings(&format!(
         "[agent]\nlisten = \"127.0.0.1:0\"\n{extra}\n[[agent.upstreams]]\nname = \"api\"\nprofile = \"main\"\nbase_url = \"http://{addr}\"\n"
     ))
@@ -171,13 +171,13 @@ pub fn one_upstream(addr: SocketAddr, extra: &str) -> AgentSettings {
 
 /// A local AS, a recording upstream and an agent in front of it: upstream `api`, profile
 /// `main`, and `extra` lines in the `[agent]` table.
-pub struct Setup {
+pub(crate) struct Setup {
     pub server: AuthServer,
     pub upstream: Upstream,
     pub agent: Agent,
 }
 
-pub async fn setup(extra: &str) -> Setup {
+pub(crate) async fn setup(extra: &str) -> Setup {
     let server = auth_server().await;
     let (upstream, addr) = Upstream::start().await;
     let agent = agent(
@@ -192,14 +192,14 @@ pub async fn setup(extra: &str) -> Setup {
     }
 }
 
-pub async fn agent(settings: AgentSettings, profiles: Vec<ProfileSpec>) -> Agent {
+pub(crate) async fn agent(settings: AgentSettings, profiles: Vec<ProfileSpec>) -> Agent {
     Agent::start(AgentConfig { settings, profiles })
         .await
         .expect("agent starts")
 }
 
 /// The agent's token for `profile`, through its token endpoint.
-pub async fn agent_token(agent: &Agent, profile: &str) -> String {
+pub(crate) async fn agent_token(agent: &Agent, profile: &str) -> String {
     let body: serde_json::Value =
         reqwest::get(format!("http://{}/v1/token/{profile}", agent.addr()))
             .await

@@ -7,7 +7,7 @@ use crate::commands::registry::{open, print_json, registry_error, OPERATOR};
 use crate::exit::CliResult;
 
 /// Runs one administrator-management command.
-pub async fn run(args: AdminsArgs) -> CliResult {
+pub(crate) async fn run(args: AdminsArgs) -> CliResult {
     let AdminsCommand::Create { name, roles, json } = args.command;
     let roles = roles
         .iter()

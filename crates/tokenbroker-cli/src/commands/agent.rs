@@ -8,7 +8,7 @@ use crate::config;
 use crate::exit::{CliError, CliResult};
 
 /// Loads the configuration, starts the agent, prints where it listens, and serves.
-pub async fn run(args: &AgentArgs) -> CliResult {
+pub(crate) async fn run(args: &AgentArgs) -> CliResult {
     let path = config::locate(args.config.as_deref())?.ok_or_else(|| {
         CliError::usage(
             "no config file: tokenbroker agent needs a tokenbroker.toml with an [agent] table (pass --config FILE)",

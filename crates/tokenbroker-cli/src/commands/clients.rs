@@ -10,7 +10,7 @@ use crate::commands::registry::{open, print_json, registry_error, OPERATOR};
 use crate::exit::CliResult;
 
 /// Runs one client-administration command.
-pub async fn run(args: ClientsArgs) -> CliResult {
+pub(crate) async fn run(args: ClientsArgs) -> CliResult {
     let registry = open(&args.registry).await?;
     let result = match args.command {
         ClientsCommand::Create {

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::exit::{CliError, CliResult};
 
 /// Prints the header, the claims and the time claims in human form.
-pub fn run(jwt: Option<&str>) -> CliResult {
+pub(crate) fn run(jwt: Option<&str>) -> CliResult {
     let jwt = match jwt {
         Some(jwt) if jwt != "-" => jwt.trim().to_owned(),
         _ => read_stdin()?,

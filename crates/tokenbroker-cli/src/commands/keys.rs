@@ -15,7 +15,7 @@ use crate::exit::{CliError, CliResult};
 const MINIMUM_RETAIN: Duration = Duration::from_secs(24 * 3600);
 
 /// Runs one key-management command.
-pub async fn run(args: KeysArgs) -> CliResult {
+pub(crate) async fn run(args: KeysArgs) -> CliResult {
     let data = DataDir::open(
         args.registry
             .data_dir

@@ -1,12 +1,12 @@
 //! One file per command; each is a thin shell over the libraries.
 
-pub mod admins;
-pub mod agent;
-pub mod clients;
-pub mod decode;
-pub mod demo;
-pub mod keys;
-pub mod registry;
-pub mod request;
-pub mod serve;
-pub mod token;
+pub(crate) mod admins;
+pub(crate) mod agent;
+pub(crate) mod clients;
+pub(crate) mod decode;
+pub(crate) mod demo;
+pub(crate) mod keys;
+pub(crate) mod registry;
+pub(crate) mod request;
+pub(crate) mod serve;
+pub(crate) mod token;

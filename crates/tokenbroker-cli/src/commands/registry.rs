@@ -9,17 +9,17 @@ use crate::args::RegistryArgs;
 use crate::exit::{CliError, CliResult};
 
 /// Who the audit log names for changes made with the CLI.
-pub const OPERATOR: &str = "operator";
+pub(crate) const OPERATOR: &str = "operator";
 
 /// The data directory used when none is given: the user data dir, or `./tokenbroker-data`.
-pub fn default_data_dir() -> PathBuf {
+pub(crate) fn default_data_dir() -> PathBuf {
     dirs::data_local_dir()
         .map(|dir| dir.join("tokenbroker"))
         .unwrap_or_else(|| PathBuf::from("tokenbroker-data"))
 }
 
 /// Opens the registry the arguments point at (creating an empty one if needed).
-pub async fn open(args: &RegistryArgs) -> CliResult<Registry> {
+pub(crate) async fn open(args: &RegistryArgs) -> CliResult<Registry> {
     let data = DataDir::open(args.data_dir.clone().unwrap_or_else(default_data_dir))
         .map_err(|e| CliError::usage(e.to_string()))?;
     let url = args
@@ -31,7 +31,7 @@ pub async fn open(args: &RegistryArgs) -> CliResult<Registry> {
 }
 
 /// Exit code 2 for requests the registry refuses, 4 when the database fails.
-pub fn registry_error(error: RegistryError) -> CliError {
+pub(crate) fn registry_error(error: RegistryError) -> CliError {
     match error {
         RegistryError::Database { .. } => CliError::failure(error.to_string()),
         RegistryError::UnknownClient(_) | RegistryError::Invalid(_) => {
@@ -41,7 +41,7 @@ pub fn registry_error(error: RegistryError) -> CliError {
 }
 
 /// Prints `value` as one line of JSON.
-pub fn print_json(value: &impl serde::Serialize) -> CliResult {
+pub(crate) fn print_json(value: &impl serde::Serialize) -> CliResult {
     let text = serde_json::to_string(value)
         .map_err(|e| CliError::failure(format!("cannot encode JSON: {e}")))?;
     println!("{text}");

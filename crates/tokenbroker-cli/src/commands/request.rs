@@ -10,7 +10,7 @@ use crate::config;
 use crate::exit::{CliError, CliResult, FAILURE, REJECTED};
 
 /// What to send.
-pub struct RequestSpec<'a> {
+pub(crate) struct RequestSpec<'a> {
     /// Target URL.
     pub url: &'a str,
     /// HTTP method.
@@ -22,7 +22,7 @@ pub struct RequestSpec<'a> {
 }
 
 /// Sends the request; the body goes to stdout, the status to stderr; non-2xx exits non-zero.
-pub async fn run(args: &ProfileArgs, spec: RequestSpec<'_>) -> CliResult {
+pub(crate) async fn run(args: &ProfileArgs, spec: RequestSpec<'_>) -> CliResult {
     let profile = config::resolve(args)?;
     let url = tokenbroker::wire::https::parse_secure_url(spec.url, "URL")?;
     let method = Method::from_bytes(spec.method.to_ascii_uppercase().as_bytes())

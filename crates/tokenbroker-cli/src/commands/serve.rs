@@ -11,7 +11,7 @@ use crate::config::{self, ServerSection};
 use crate::exit::{CliError, CliResult};
 
 /// Starts the server, prints where it listens, and serves until told to stop.
-pub async fn run(args: &ServeArgs) -> CliResult {
+pub(crate) async fn run(args: &ServeArgs) -> CliResult {
     let file = match config::locate(args.config.as_deref())? {
         Some(path) => config::load(&path)?.server.unwrap_or_default(),
         None => ServerSection::default(),

@@ -10,7 +10,7 @@ use crate::config;
 use crate::exit::CliResult;
 
 /// Fetches a token for the selected profile and prints it (or JSON with `--json`).
-pub async fn run(args: &ProfileArgs, as_json: bool) -> CliResult {
+pub(crate) async fn run(args: &ProfileArgs, as_json: bool) -> CliResult {
     let profile = config::resolve(args)?;
     tracing::debug!(profile = %profile.name, "fetching a token");
     let token = TokenClient::new(profile.client)?.fetch().await?;

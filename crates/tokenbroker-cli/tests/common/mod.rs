@@ -11,18 +11,18 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// The binary under test.
-pub const BIN: &str = env!("CARGO_BIN_EXE_tokenbroker");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_tokenbroker");
 
 /// A `tokenbroker` process started by [`spawn_listening`], killed on drop. Its stderr is kept
 /// (the last [`KEPT_LINES`] lines) and printed if it is dropped while the test panics, so a
 /// failure shows what the server or agent said about it.
-pub struct Process {
+pub(crate) struct Process {
     child: Child,
     stderr: Arc<Mutex<VecDeque<String>>>,
 }
 
 /// Lines of a process's stderr kept for a failure report.
-pub const KEPT_LINES: usize = 200;
+pub(crate) const KEPT_LINES: usize = 200;
 
 impl Deref for Process {
     type Target = Child;
@@ -54,7 +54,7 @@ impl Drop for Process {
 /// Starts `tokenbroker ARGS` with `env`, waits for its documented first line
 /// `listening on URL`, and returns the process and the URL. Stdout and stderr keep being
 /// drained so the process never blocks on a full pipe.
-pub async fn spawn_listening(args: &[&str], env: &[(&str, &str)]) -> (Process, String) {
+pub(crate) async fn spawn_listening(args: &[&str], env: &[(&str, &str)]) -> (Process, String) {
     let mut command = Command::new(BIN);
     command
         .args(args)

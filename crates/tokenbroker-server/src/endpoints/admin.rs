@@ -23,7 +23,7 @@ use crate::registry::{Admin, NewClient, RegistryError, Role};
 use crate::state::AppState;
 
 /// An authenticated administrator, extracted from the `Authorization` header.
-pub struct AdminCaller(Admin);
+pub(crate) struct AdminCaller(Admin);
 
 impl AdminCaller {
     fn actor(&self) -> String {
@@ -83,7 +83,7 @@ impl FromRequestParts<Arc<AppState>> for AdminCaller {
 
 /// An admin API error: a status and a one-line reason, as JSON.
 #[derive(Debug)]
-pub struct AdminError(StatusCode, String);
+pub(crate) struct AdminError(StatusCode, String);
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
@@ -123,7 +123,10 @@ fn registry_failure(error: RegistryError) -> AdminError {
 type AdminResult = Result<Response, AdminError>;
 
 /// `GET /admin/clients`.
-pub async fn list_clients(State(state): State<Arc<AppState>>, caller: AdminCaller) -> AdminResult {
+pub(crate) async fn list_clients(
+    State(state): State<Arc<AppState>>,
+    caller: AdminCaller,
+) -> AdminResult {
     caller.require(Role::Viewer)?;
     Ok(Json(state.registry.list_clients().await?).into_response())
 }
@@ -131,7 +134,7 @@ pub async fn list_clients(State(state): State<Arc<AppState>>, caller: AdminCalle
 /// What `POST /admin/clients` takes.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CreateClient {
+pub(crate) struct CreateClient {
     name: String,
     audiences: Vec<String>,
     #[serde(default)]
@@ -142,7 +145,7 @@ pub struct CreateClient {
 }
 
 /// `POST /admin/clients` (client-admin): the secret is in this response only.
-pub async fn create_client(
+pub(crate) async fn create_client(
     State(state): State<Arc<AppState>>,
     caller: AdminCaller,
     Json(request): Json<CreateClient>,
@@ -162,7 +165,7 @@ pub async fn create_client(
 }
 
 /// `GET /admin/clients/{id}`: the client and its audit log.
-pub async fn show_client(
+pub(crate) async fn show_client(
     State(state): State<Arc<AppState>>,
     caller: AdminCaller,
     Path(id): Path<String>,
@@ -176,12 +179,12 @@ pub async fn show_client(
 /// What `POST /admin/clients/{id}/rotate-secret` takes.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RotateSecret {
+pub(crate) struct RotateSecret {
     overlap_seconds: Option<u64>,
 }
 
 /// `POST /admin/clients/{id}/rotate-secret` (client-admin).
-pub async fn rotate_secret(
+pub(crate) async fn rotate_secret(
     State(state): State<Arc<AppState>>,
     caller: AdminCaller,
     Path(id): Path<String>,
@@ -197,7 +200,7 @@ pub async fn rotate_secret(
 }
 
 /// `POST /admin/clients/{id}/disable` (client-admin).
-pub async fn disable_client(
+pub(crate) async fn disable_client(
     State(state): State<Arc<AppState>>,
     caller: AdminCaller,
     Path(id): Path<String>,
@@ -206,7 +209,7 @@ pub async fn disable_client(
 }
 
 /// `POST /admin/clients/{id}/enable` (client-admin).
-pub async fn enable_client(
+pub(crate) async fn enable_client(
     State(state): State<Arc<AppState>>,
     caller: AdminCaller,
     Path(id): Path<String>,
@@ -229,7 +232,7 @@ async fn set_enabled(
 }
 
 /// `DELETE /admin/clients/{id}` (client-admin).
-pub async fn delete_client(
+pub(crate) async fn delete_client(
     State(state): State<Arc<AppState>>,
     caller: AdminCaller,
     Path(id): Path<String>,
@@ -240,7 +243,10 @@ pub async fn delete_client(
 }
 
 /// `GET /admin/audit`: the whole audit log.
-pub async fn audit_log(State(state): State<Arc<AppState>>, caller: AdminCaller) -> AdminResult {
+pub(crate) async fn audit_log(
+    State(state): State<Arc<AppState>>,
+    caller: AdminCaller,
+) -> AdminResult {
     caller.require(Role::Viewer)?;
     Ok(Json(state.registry.audit_log(None).await?).into_response())
 }

@@ -10,12 +10,12 @@ use axum::response::{IntoResponse, Response};
 use crate::state::AppState;
 
 /// Liveness: the server is running.
-pub async fn healthz() -> &'static str {
+pub(crate) async fn healthz() -> &'static str {
     "ok"
 }
 
 /// Readiness: the registry can be queried, so tokens can be issued.
-pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+pub(crate) async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     match state.registry.ping().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(error) => {
@@ -30,7 +30,7 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 }
 
 /// The metrics in the OpenMetrics text format.
-pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     (
         [(
             header::CONTENT_TYPE,

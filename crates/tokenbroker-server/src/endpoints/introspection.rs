@@ -23,7 +23,7 @@ use crate::oauth_error::OAuthError;
 use crate::state::AppState;
 
 /// Answers whether the presented token is active.
-pub async fn introspect(
+pub(crate) async fn introspect(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,

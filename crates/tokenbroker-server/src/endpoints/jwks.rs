@@ -15,7 +15,7 @@ use crate::time::unix_now;
 pub const JWKS_MAX_AGE_SECONDS: u64 = 300;
 
 /// Serves the JWK Set with `Cache-Control: max-age`.
-pub async fn jwks(State(state): State<Arc<AppState>>) -> Response {
+pub(crate) async fn jwks(State(state): State<Arc<AppState>>) -> Response {
     let ring = state.keyring();
     let mut response = Json(jwk_set(ring.published(unix_now()))).into_response();
     response.headers_mut().insert(

@@ -13,7 +13,7 @@ use crate::state::AppState;
 use crate::time::unix_now;
 
 /// The authorization server metadata.
-pub async fn metadata(State(state): State<Arc<AppState>>) -> Json<Value> {
+pub(crate) async fn metadata(State(state): State<Arc<AppState>>) -> Json<Value> {
     let issuer = state.issuer.trim_end_matches('/');
     let ring = state.keyring();
     let mut algorithms: Vec<String> = ring

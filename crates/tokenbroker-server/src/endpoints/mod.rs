@@ -1,9 +1,9 @@
 //! The HTTP endpoints, one file each.
 
-pub mod admin;
-pub mod health;
-pub mod introspection;
-pub mod jwks;
-pub mod metadata;
-pub mod revocation;
-pub mod token;
+pub(crate) mod admin;
+pub(crate) mod health;
+pub(crate) mod introspection;
+pub(crate) mod jwks;
+pub(crate) mod metadata;
+pub(crate) mod revocation;
+pub(crate) mod token;

@@ -28,7 +28,7 @@ use tokenbroker_wire::client_auth::ClientRequest;
 ///
 /// Unknown, invalid and expired tokens answer 200 as §2.2 requires; another client's token is
 /// refused with `unauthorized_client`.
-pub async fn revoke(
+pub(crate) async fn revoke(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
@@ -79,7 +79,7 @@ async fn revoke_inner(
 /// `GET /oauth/v2/logout` with `Authorization: Bearer …` (Telenor Norway client credentials
 /// grant): invalidates that token and answers `OK!`. Errors as the page lists them: 401 code 6 (missing or bad header), 401 code 2
 /// (invalid token).
-pub async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+pub(crate) async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let Presented::Token(token) = bearer_token(&headers) else {
         return telenor_error(
             TelenorCode::BAD_AUTHORIZATION_HEADER,
@@ -118,7 +118,7 @@ pub async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> R
 
 /// `GET /revocations?since=UNIX_SECONDS`: tokens revoked since then and not yet expired, for
 /// guards to poll. Public like the JWKS: a revoked `jti` grants nothing.
-pub async fn feed(
+pub(crate) async fn feed(
     State(state): State<Arc<AppState>>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {

@@ -27,7 +27,7 @@ use tokenbroker_wire::headers::no_store;
 use tokenbroker_wire::oauth_error::TelenorCode;
 
 /// Handles one token request in `dialect`.
-pub async fn token(
+pub(crate) async fn token(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     dialect: Dialect,
@@ -49,7 +49,7 @@ pub async fn token(
 }
 
 /// How long a refresh token stays redeemable.
-pub const REFRESH_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+pub(crate) const REFRESH_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// What the client is about to receive.
 struct Grant {

@@ -52,6 +52,13 @@ pub struct Pepper {
     verified: Mutex<HashMap<String, Vec<u8>>>,
 }
 
+/// Shows nothing of the key: a pepper is a secret.
+impl std::fmt::Debug for Pepper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pepper").finish_non_exhaustive()
+    }
+}
+
 impl Pepper {
     /// A pepper from its secret bytes.
     pub fn new(bytes: &[u8]) -> Self {

@@ -87,6 +87,16 @@ pub struct CachedTokenSourceBuilder {
     shared: Option<Arc<dyn SharedCache>>,
 }
 
+impl std::fmt::Debug for CachedTokenSourceBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedTokenSourceBuilder")
+            .field("client", &self.client)
+            .field("policy", &self.policy)
+            .field("shared", &self.shared.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl CachedTokenSourceBuilder {
     /// Refresh timing and retries (default: [`RefreshPolicy::default`]).
     pub fn policy(mut self, policy: RefreshPolicy) -> Self {

@@ -12,7 +12,7 @@ use crate::exit::{CliError, CliResult};
 const REQUESTS: usize = 100;
 
 /// Starts an agent in front of the sandbox at `base` and sends plain requests through it.
-pub async fn run(base: &str, entur: &DevClient, client_name: &str) -> CliResult {
+pub(super) async fn run(base: &str, entur: &DevClient, client_name: &str) -> CliResult {
     let agent = start(base, entur, client_name).await?;
     let origin = format!("http://{}", agent.addr());
     println!("\n7. The sidecar agent on {origin}: services call it without any OAuth code");

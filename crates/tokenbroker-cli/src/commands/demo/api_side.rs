@@ -19,7 +19,7 @@ use crate::exit::{CliError, CliResult};
 const CLIENT_NAME: &str = "forsen_utvikling-infoplakat";
 
 /// Starts the sandbox in a temporary data directory and walks the API-side story.
-pub async fn run() -> CliResult {
+pub(super) async fn run() -> CliResult {
     let data_dir = std::env::temp_dir().join(format!("tokenbroker-demo-{}", std::process::id()));
     let result = walk(&data_dir).await;
     let _ = std::fs::remove_dir_all(&data_dir);

@@ -18,7 +18,7 @@ const TELENOR_CLIENT: &str = "demo-telenor-client";
 const DAY: Duration = Duration::from_secs(24 * 3600);
 
 /// Runs the client-side part and prints its narrative to stdout.
-pub async fn run() -> CliResult {
+pub(super) async fn run() -> CliResult {
     let secret = random_secret();
     let server = start_server(&secret).await?;
     println!(

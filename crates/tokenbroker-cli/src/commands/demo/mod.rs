@@ -12,7 +12,7 @@ use std::time::Instant;
 use crate::exit::CliResult;
 
 /// Runs both parts and prints the narrative to stdout.
-pub async fn run() -> CliResult {
+pub(crate) async fn run() -> CliResult {
     let started = Instant::now();
     client_side::run().await?;
     api_side::run().await?;

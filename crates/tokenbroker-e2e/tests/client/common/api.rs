@@ -13,7 +13,7 @@ use axum::Router;
 
 /// What the API saw on one request.
 #[derive(Debug, Clone)]
-pub struct Seen {
+pub(crate) struct Seen {
     pub authorization: Option<String>,
     pub client_name: Option<String>,
     pub transaction_id: Option<String>,
@@ -21,7 +21,7 @@ pub struct Seen {
 }
 
 #[derive(Default)]
-pub struct ApiState {
+pub(crate) struct ApiState {
     pub seen: Mutex<Vec<Seen>>,
     /// Reject the first token ever presented (as if it had been revoked).
     pub reject_first_token: bool,
@@ -30,13 +30,13 @@ pub struct ApiState {
     pub rejected: Mutex<HashSet<String>>,
 }
 
-pub struct Api {
+pub(crate) struct Api {
     pub addr: SocketAddr,
     pub state: Arc<ApiState>,
 }
 
 impl Api {
-    pub async fn start(state: ApiState) -> Self {
+    pub(crate) async fn start(state: ApiState) -> Self {
         let state = Arc::new(state);
         let app = Router::new()
             .route("/{*path}", any(handle))
@@ -47,11 +47,11 @@ impl Api {
         Self { addr, state }
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
-    pub fn seen(&self) -> Vec<Seen> {
+    pub(crate) fn seen(&self) -> Vec<Seen> {
         self.state.seen.lock().unwrap().clone()
     }
 }

@@ -1,8 +1,8 @@
 //! Shared set-up for the integration tests: a real local authorization server with known clients.
 #![allow(dead_code)]
 
-pub mod api;
-pub mod oauth2_http;
+pub(super) mod api;
+pub(super) mod oauth2_http;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,14 +13,14 @@ use tokenbroker::{
 };
 use tokenbroker_server::{AuthServer, Dialect, ServerConfig, StaticClient};
 
-pub const ENTUR_AUDIENCE: &str = "https://api.dev.entur.io";
-pub const ENTUR_ID: &str = "entur-client";
+pub(super) const ENTUR_AUDIENCE: &str = "https://api.dev.entur.io";
+pub(super) const ENTUR_ID: &str = "entur-client";
 /// Special characters on purpose: they exercise the Basic header's form-urlencoding.
-pub const SECRET: &str = "s3cr3t+value/with:special@chars%";
-pub const TELENOR_ID: &str = "telenor-client";
-pub const TELENOR_AUDIENCE: &str = "https://api.telenor.no";
+pub(super) const SECRET: &str = "s3cr3t+value/with:special@chars%";
+pub(super) const TELENOR_ID: &str = "telenor-client";
+pub(super) const TELENOR_AUDIENCE: &str = "https://api.telenor.no";
 
-pub async fn server() -> AuthServer {
+pub(super) async fn server() -> AuthServer {
     let clients = [
         StaticClient::new(ENTUR_ID, SECRET, ENTUR_AUDIENCE)
             .with_scopes("personalisation:read personalisation:write"),
@@ -32,20 +32,20 @@ pub async fn server() -> AuthServer {
 }
 
 /// Entur-style configuration (JSON body, audience) against the local server.
-pub fn entur(server: &AuthServer) -> ClientConfigBuilder {
+pub(super) fn entur(server: &AuthServer) -> ClientConfigBuilder {
     ClientConfig::builder(server.token_url(Dialect::Entur), ENTUR_ID, SECRET)
         .auth_style(AuthStyle::Json)
         .audience(ENTUR_AUDIENCE)
 }
 
 /// Telenor-style configuration (Basic + form) against the local server.
-pub fn telenor(server: &AuthServer, dialect: Dialect) -> ClientConfigBuilder {
+pub(super) fn telenor(server: &AuthServer, dialect: Dialect) -> ClientConfigBuilder {
     ClientConfig::builder(server.token_url(dialect), TELENOR_ID, SECRET)
         .auth_style(AuthStyle::Basic)
 }
 
 /// A policy with fast retries, so failure tests finish quickly.
-pub fn quick_policy() -> RefreshPolicy {
+pub(super) fn quick_policy() -> RefreshPolicy {
     RefreshPolicy {
         backoff: Backoff {
             max_attempts: 2,
@@ -56,7 +56,7 @@ pub fn quick_policy() -> RefreshPolicy {
     }
 }
 
-pub fn source(config: ClientConfigBuilder) -> Arc<CachedTokenSource> {
+pub(super) fn source(config: ClientConfigBuilder) -> Arc<CachedTokenSource> {
     let client = TokenClient::new(config.build().expect("valid config")).expect("client");
     Arc::new(CachedTokenSource::with_policy(client, quick_policy()))
 }

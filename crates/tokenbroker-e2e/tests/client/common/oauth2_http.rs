@@ -2,7 +2,7 @@
 //! requests through this workspace's reqwest version.
 
 /// An `oauth2` async HTTP client backed by `http`.
-pub fn oauth2_http(
+pub(crate) fn oauth2_http(
     http: reqwest::Client,
 ) -> impl Fn(
     oauth2::HttpRequest,
