@@ -15,7 +15,7 @@ use http::header::CONTENT_LENGTH;
 use http::uri::PathAndQuery;
 use http::{HeaderMap, Method, StatusCode};
 use serde_json::json;
-use tokenbroker::error::innermost_cause;
+use tokenbroker::innermost_cause;
 
 use crate::headers;
 use crate::idle_timeout::IdleTimeout;

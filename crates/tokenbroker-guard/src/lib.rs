@@ -21,22 +21,28 @@
 //! # Ok(()) }
 //! ```
 
-pub mod client_name;
-pub mod config;
-pub mod guard;
-pub mod https_redirect;
-pub mod jwks;
-pub mod layer;
-pub mod metrics;
-pub mod rejection;
-pub mod revocations;
-pub mod token;
-pub mod verifier;
+mod client_name;
+mod config;
+mod guard;
+mod https_redirect;
+mod jwks;
+mod layer;
+mod metrics;
+mod rejection;
+mod revocations;
+mod token;
+mod verifier;
 
-pub use client_name::{ClientNameLayer, ClientNamePolicy, RateLimits};
+pub use client_name::{ClientNameLayer, ClientNamePolicy, ClientNameService, RateLimits};
 pub use config::{GuardConfig, JwksPolicy, RevocationFeed};
 pub use guard::{Guard, GuardError};
+pub use https_redirect::redirect_router;
+pub use jwks::JwksCache;
 pub use layer::{GuardLayer, GuardService};
+pub use metrics::GuardMetrics;
 pub use rejection::Rejection;
+pub use revocations::RevocationList;
 pub use token::VerifiedToken;
-pub use verifier::{KeyLookup, KeySource, TokenRules, Verifier, VerifyingKey};
+pub use verifier::{
+    default_algorithms, is_asymmetric, KeyLookup, KeySource, TokenRules, Verifier, VerifyingKey,
+};

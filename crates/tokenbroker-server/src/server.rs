@@ -23,7 +23,7 @@ use crate::routes::{router, JWKS_PATH};
 use crate::signer::Bound;
 use crate::state::AppState;
 use crate::time::unix_now;
-use tokenbroker_guard::https_redirect::redirect_router;
+use tokenbroker_guard::redirect_router;
 
 /// A running authorization server; stops gracefully on [`stop`](Self::stop), and stops accepting
 /// requests when dropped.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde_json::Value;
-use tokenbroker_guard::verifier::{default_algorithms, KeyLookup, KeySource, TokenRules};
+use tokenbroker_guard::{default_algorithms, KeyLookup, KeySource, TokenRules};
 use tokenbroker_guard::{Rejection, Verifier, VerifyingKey};
 use tokenbroker_wire::jwt::{AccessTokenClaims, ACCESS_TOKEN_TYP};
 

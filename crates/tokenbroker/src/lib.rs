@@ -8,9 +8,14 @@
 //! `client_secret_post`, and Telenor's `client_secret_basic`; and it knows the provider presets
 //! ([`EnturEnvironment`], [`TelenorRegion`]).
 //!
-//! The data flows one way, a module per step:
-//! [`config`] → [`request`] ([`wire::client_auth`]) → [`exchange`] (→ `response`, [`expiry`]) → [`token`] →
-//! [`source`] (cache, refresh ahead) → [`middleware`] (headers on the API request).
+//! The data flows one way, a module per step: [`profile`] (a `tokenbroker.toml` entry and its
+//! [`SecretSource`](profile::SecretSource)) → [`ClientConfig`] → the token request
+//! ([`wire::client_auth`]) → [`TokenClient`] (response, [`effective_expiry`]) → [`AccessToken`] →
+//! [`CachedTokenSource`] (cache, refresh ahead) → [`AuthMiddleware`] (headers on the API request,
+//! [`apply_api_headers`]).
+//!
+//! The crate root holds every type; [`profile`], [`redis_cache`] (feature `redis`) and [`wire`]
+//! are the namespaces.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -28,22 +33,22 @@
 //! ```
 
 mod api_headers;
-pub mod cache_key;
-pub mod clock;
-pub mod config;
-pub mod error;
-pub mod exchange;
-pub mod expiry;
-pub mod middleware;
+mod cache_key;
+mod clock;
+mod config;
+mod error;
+mod exchange;
+mod expiry;
+mod middleware;
 pub mod profile;
 #[cfg(feature = "redis")]
 pub mod redis_cache;
-pub mod request;
+mod request;
 mod response;
-pub mod revocation;
-pub mod source;
-pub mod token;
-pub mod x_jwt;
+mod revocation;
+mod source;
+mod token;
+mod x_jwt;
 
 /// The vocabulary shared with the server, the guard and the agent: header names, the HTTPS rule,
 /// provider facts, the client-authentication codec, JWT peeking.
@@ -52,12 +57,14 @@ pub use tokenbroker_wire as wire;
 pub use api_headers::apply_api_headers;
 pub use cache_key::CacheKey;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{ClientConfig, ClientConfigBuilder};
-pub use error::{Error, Rejection};
-pub use exchange::TokenClient;
+pub use config::{ClientConfig, ClientConfigBuilder, DEFAULT_LIFETIME, DEFAULT_REQUEST_TIMEOUT};
+pub use error::{innermost_cause, Detail, Error, Rejection, Result};
+pub use exchange::{TokenClient, MAX_RESPONSE_BYTES};
+pub use expiry::effective_expiry;
 pub use middleware::AuthMiddleware;
 pub use profile::Profile;
 pub use request::TokenParams;
+pub use source::shared::{Acceptable, Fetch};
 pub use source::{
     Backoff, BudgetLeft, CachedTokenSource, CachedTokenSourceBuilder, FetchBudget, RefreshPolicy,
     SharedCache, SourceStats, TokenSource,

@@ -17,7 +17,7 @@ pub struct ProfileSettings {
     pub environment: Option<String>,
     /// Telenor region: norway or sweden.
     pub region: Option<String>,
-    /// Telenor base URL (Norway defaults to https://api.telenor.no).
+    /// Telenor base URL (Norway defaults to <https://api.telenor.no>).
     pub base_url: Option<String>,
     /// Token endpoint URL (overrides the preset).
     pub token_url: Option<String>,

@@ -4,7 +4,7 @@ mod backoff;
 mod budget;
 mod cached;
 mod policy;
-pub mod shared;
+pub(crate) mod shared;
 
 pub use backoff::Backoff;
 pub use budget::{BudgetLeft, FetchBudget};
