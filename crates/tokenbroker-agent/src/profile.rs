@@ -13,6 +13,8 @@ use tokenbroker::{
 };
 use url::Url;
 
+use crate::error::AgentError;
+
 /// A resolved `[profiles.NAME]`: the client library's [`Profile`](tokenbroker::Profile), as the
 /// CLI loads it from `tokenbroker.toml`.
 pub use tokenbroker::Profile as ProfileSpec;
@@ -52,9 +54,11 @@ impl Profile {
         spec: ProfileSpec,
         budget: FetchBudget,
         shared: Option<Arc<RedisTokenCache>>,
-    ) -> Result<Self, String> {
-        let client =
-            TokenClient::new(spec.client).map_err(|e| format!("profile {}: {e}", spec.name))?;
+    ) -> Result<Self, AgentError> {
+        let client = TokenClient::new(spec.client).map_err(|source| AgentError::Client {
+            setting: format!("profile {}", spec.name),
+            source,
+        })?;
         let mut builder = CachedTokenSource::builder(client)
             .policy(agent_policy())
             .budget(budget);

@@ -57,7 +57,7 @@ impl AgentState {
         for spec in specs {
             let budget = settings.budget_for(&spec.name);
             let name = spec.name.clone();
-            let profile = Profile::new(spec, budget, shared.clone()).map_err(AgentError::Config)?;
+            let profile = Profile::new(spec, budget, shared.clone())?;
             profiles.insert(name, Arc::new(profile));
         }
         let mut upstreams = BTreeMap::new();
@@ -137,8 +137,7 @@ impl Upstream {
         agent: &AgentSettings,
     ) -> Result<Self, AgentError> {
         let what = format!("[[agent.upstreams]] {} base_url", settings.name);
-        let base = tokenbroker::wire::https::parse_secure_url(&settings.base_url, &what)
-            .map_err(|e| AgentError::Config(e.to_string()))?;
+        let base = tokenbroker::wire::https::parse_secure_url(&settings.base_url, &what)?;
         if base.query().is_some() || base.fragment().is_some() {
             return Err(AgentError::Config(format!(
                 "{what} must not have a query or fragment"
@@ -202,11 +201,12 @@ fn tls_config(settings: &UpstreamSettings) -> Result<rustls::ClientConfig, Agent
         Some(path) => {
             let certificates = rustls_pki_types::CertificateDer::pem_file_iter(path)
                 .and_then(|certificates| certificates.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| {
-                    AgentError::Config(format!(
-                        "{what} ca_file {}: not a readable PEM certificate file: {e}",
+                .map_err(|e| AgentError::Setting {
+                    setting: format!(
+                        "{what} ca_file {}: not a readable PEM certificate file",
                         path.display()
-                    ))
+                    ),
+                    source: Box::new(e),
                 })?;
             if certificates.is_empty() {
                 return Err(AgentError::Config(format!(
@@ -221,10 +221,16 @@ fn tls_config(settings: &UpstreamSettings) -> Result<rustls::ClientConfig, Agent
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let verifier =
         rustls_platform_verifier::Verifier::new_with_extra_roots(extra_roots, provider.clone())
-            .map_err(|e| AgentError::Config(format!("{what}: cannot set up TLS: {e}")))?;
+            .map_err(|e| AgentError::Setting {
+                setting: format!("{what}: cannot set up TLS"),
+                source: Box::new(e),
+            })?;
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| AgentError::Config(format!("{what}: cannot set up TLS: {e}")))?
+        .map_err(|e| AgentError::Setting {
+            setting: format!("{what}: cannot set up TLS"),
+            source: Box::new(e),
+        })?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
@@ -233,14 +239,21 @@ fn tls_config(settings: &UpstreamSettings) -> Result<rustls::ClientConfig, Agent
 
 fn shared_cache(settings: &SharedCacheSettings) -> Result<Arc<RedisTokenCache>, AgentError> {
     let key = env_secret(&settings.key_env, "[agent.shared_cache] key_env")?;
-    let cipher = CacheCipher::from_base64(&key, &format!("${}", settings.key_env))
-        .map_err(|e| AgentError::Config(format!("[agent.shared_cache] {}", e.detail())))?;
+    let cipher =
+        CacheCipher::from_base64(&key, &format!("${}", settings.key_env)).map_err(|source| {
+            AgentError::Client {
+                setting: "[agent.shared_cache]".into(),
+                source,
+            }
+        })?;
     let mut config = RedisCacheConfig::new(settings.redis_url.clone(), cipher);
     config.key_prefix = settings.key_prefix.clone();
     config.operation_timeout = Duration::from_millis(settings.timeout_ms.max(1));
     config.max_wait = Duration::from_millis(settings.max_wait_ms);
-    let cache = RedisTokenCache::new(config)
-        .map_err(|e| AgentError::Config(format!("[agent.shared_cache] {}", e.detail())))?;
+    let cache = RedisTokenCache::new(config).map_err(|source| AgentError::Client {
+        setting: "[agent.shared_cache]".into(),
+        source,
+    })?;
     Ok(Arc::new(cache))
 }
 

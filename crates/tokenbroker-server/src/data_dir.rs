@@ -54,14 +54,54 @@ pub struct Rotation {
     pub removed: Vec<String>,
 }
 
-/// Why the data directory could not be used.
+/// Why the data directory could not be used: the file or directory, and what is wrong with it.
 #[derive(Debug, thiserror::Error)]
-#[error("data directory {path}: {message}")]
+#[error("data directory {}: {problem}", path.display())]
 pub struct DataDirError {
     /// The file or directory concerned.
-    pub path: String,
-    /// What went wrong.
-    pub message: String,
+    pub path: PathBuf,
+    /// What is wrong with it; its cause, if any, is this error's source.
+    #[source]
+    pub problem: DataDirProblem,
+}
+
+/// What is wrong with a file or directory of the data directory.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DataDirProblem {
+    /// It could not be created.
+    #[error("cannot create it: {0}")]
+    Create(#[source] std::io::Error),
+    /// It could not be written.
+    #[error("cannot write it: {0}")]
+    Write(#[source] std::io::Error),
+    /// It could not be read.
+    #[error("cannot read it: {0}")]
+    Read(#[source] std::io::Error),
+    /// It could not be replaced atomically.
+    #[error("cannot replace it: {0}")]
+    Replace(#[source] std::io::Error),
+    /// It exists but is not a directory.
+    #[error("is not a directory")]
+    NotADirectory,
+    /// Others may read it, and it holds a secret.
+    #[error("is readable by other users; run `chmod 600` on it")]
+    ReadableByOthers,
+    /// The pepper is too short to be one this server wrote.
+    #[error("is shorter than 16 bytes; restore it from a backup")]
+    ShortPepper,
+    /// The key manifest does not parse.
+    #[error("is not a valid key manifest: {0}")]
+    Manifest(#[source] serde_json::Error),
+    /// A key file is not text.
+    #[error("is not PEM text")]
+    NotPem,
+    /// A key file holds another key than the manifest records.
+    #[error("does not match the kid the manifest records for it")]
+    KidMismatch,
+    /// A key could not be generated or parsed.
+    #[error(transparent)]
+    Key(#[from] crate::keys::KeyError),
 }
 
 /// A server data directory.
@@ -97,10 +137,7 @@ impl DataDir {
         }
         let bytes = read_private(&path)?;
         if bytes.len() < 16 {
-            return Err(error(
-                &path,
-                "is shorter than 16 bytes; restore it from a backup",
-            ));
+            return Err(error(&path, DataDirProblem::ShortPepper));
         }
         Ok(Pepper::new(&bytes))
     }
@@ -185,8 +222,7 @@ impl DataDir {
             return Ok(Manifest::default());
         }
         let bytes = read_private(&path)?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| error(&path, &format!("is not a valid key manifest: {e}")))
+        serde_json::from_slice(&bytes).map_err(|e| error(&path, DataDirProblem::Manifest(e)))
     }
 
     /// Writes the manifest atomically (a reader sees the old or the new one, never half).
@@ -198,7 +234,7 @@ impl DataDir {
         let _ = fs::remove_file(&temporary);
         let bytes = serde_json::to_vec_pretty(manifest).expect("a manifest serialises");
         write_private(&temporary, &bytes)?;
-        fs::rename(&temporary, &path).map_err(|e| error(&path, &format!("cannot replace it: {e}")))
+        fs::rename(&temporary, &path).map_err(|e| error(&path, DataDirProblem::Replace(e)))
     }
 
     fn new_key(
@@ -206,8 +242,7 @@ impl DataDir {
         algorithm: KeyAlgorithm,
         signs_from: i64,
     ) -> Result<ManifestEntry, DataDirError> {
-        let key =
-            SigningKey::generate(algorithm).map_err(|e| error(&self.keys_dir(), &e.to_string()))?;
+        let key = SigningKey::generate(algorithm).map_err(|e| error(&self.keys_dir(), e.into()))?;
         let file = format!(
             "{:020}-{}-{}.pem",
             unix_now(),
@@ -230,16 +265,12 @@ impl DataDir {
         let algorithm: KeyAlgorithm = entry
             .algorithm
             .parse()
-            .map_err(|e: crate::keys::KeyError| error(&path, &e.to_string()))?;
-        let pem =
-            String::from_utf8(read_private(&path)?).map_err(|_| error(&path, "is not PEM text"))?;
-        let key =
-            SigningKey::from_pem(&pem, algorithm).map_err(|e| error(&path, &e.to_string()))?;
+            .map_err(|e: crate::keys::KeyError| error(&path, e.into()))?;
+        let pem = String::from_utf8(read_private(&path)?)
+            .map_err(|_| error(&path, DataDirProblem::NotPem))?;
+        let key = SigningKey::from_pem(&pem, algorithm).map_err(|e| error(&path, e.into()))?;
         if key.kid() != entry.kid {
-            return Err(error(
-                &path,
-                "does not match the kid the manifest records for it",
-            ));
+            return Err(error(&path, DataDirProblem::KidMismatch));
         }
         Ok(KeyEntry {
             key,
@@ -256,10 +287,10 @@ fn create_private_dir(path: &Path) -> Result<(), DataDirError> {
             .recursive(true)
             .mode(0o700)
             .create(path)
-            .map_err(|e| error(path, &format!("cannot create it: {e}")))?;
+            .map_err(|e| error(path, DataDirProblem::Create(e)))?;
     }
     if !path.is_dir() {
-        return Err(error(path, "is not a directory"));
+        return Err(error(path, DataDirProblem::NotADirectory));
     }
     Ok(())
 }
@@ -270,28 +301,25 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), DataDirError> {
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .map_err(|e| error(path, &format!("cannot create it: {e}")))?;
+        .map_err(|e| error(path, DataDirProblem::Create(e)))?;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
-        .map_err(|e| error(path, &format!("cannot write it: {e}")))
+        .map_err(|e| error(path, DataDirProblem::Write(e)))
 }
 
 /// Reads a secret file, refusing one that others can read.
 fn read_private(path: &Path) -> Result<Vec<u8>, DataDirError> {
-    let metadata = fs::metadata(path).map_err(|e| error(path, &e.to_string()))?;
+    let metadata = fs::metadata(path).map_err(|e| error(path, DataDirProblem::Read(e)))?;
     if metadata.permissions().mode() & 0o077 != 0 {
-        return Err(error(
-            path,
-            "is readable by other users; run `chmod 600` on it",
-        ));
+        return Err(error(path, DataDirProblem::ReadableByOthers));
     }
-    fs::read(path).map_err(|e| error(path, &e.to_string()))
+    fs::read(path).map_err(|e| error(path, DataDirProblem::Read(e)))
 }
 
-fn error(path: &Path, message: &str) -> DataDirError {
+fn error(path: &Path, problem: DataDirProblem) -> DataDirError {
     DataDirError {
-        path: path.display().to_string(),
-        message: message.to_owned(),
+        path: path.to_path_buf(),
+        problem,
     }
 }
 
@@ -378,5 +406,29 @@ mod tests {
         fs::set_permissions(&pepper, fs::Permissions::from_mode(0o644)).unwrap();
         let err = data.pepper().err().unwrap().to_string();
         assert!(err.contains("chmod 600"), "{err}");
+    }
+
+    /// Each refusal names the file and keeps its cause (the I/O or JSON error) as the source.
+    #[test]
+    fn refusals_name_the_file_and_keep_the_cause() {
+        use std::error::Error as _;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a-file");
+        fs::write(&file, "x").unwrap();
+        let error = DataDir::open(&file).unwrap_err();
+        assert!(matches!(error.problem, DataDirProblem::NotADirectory));
+        assert_eq!(error.path, file);
+
+        let data = DataDir::open(dir.path().join("data")).unwrap();
+        fs::write(data.manifest_path(), "{ not json").unwrap();
+        fs::set_permissions(data.manifest_path(), fs::Permissions::from_mode(0o600)).unwrap();
+        let error = data.key_entries(KeyAlgorithm::Es256).unwrap_err();
+        assert!(error.to_string().contains("manifest.json"), "{error}");
+        let cause = error.source().and_then(|problem| problem.source()).unwrap();
+        assert!(cause.is::<serde_json::Error>(), "{cause:?}");
+
+        fs::set_permissions(data.manifest_path(), fs::Permissions::from_mode(0o644)).unwrap();
+        let error = data.key_entries(KeyAlgorithm::Es256).unwrap_err();
+        assert!(matches!(error.problem, DataDirProblem::ReadableByOthers));
     }
 }

@@ -42,7 +42,7 @@ mod verify;
 
 pub use claims::{sign_access_token, AccessTokenClaims};
 pub use config::{ServerConfig, Storage, TlsFiles, DEFAULT_LISTEN, IN_MEMORY_LIFETIME};
-pub use data_dir::{DataDir, DataDirError, Rotation};
+pub use data_dir::{DataDir, DataDirError, DataDirProblem, Rotation};
 pub use dialect::{Dialect, Profile, STANDARD_TOKEN_PATH};
 pub use endpoints::jwks::JWKS_MAX_AGE_SECONDS;
 pub use error::ServeError;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::cache_key::CacheKey;
-use crate::error::Error;
+use crate::error::{ConfigError, Error};
 use crate::request::TokenParams;
 use crate::wire::client_auth::{AuthStyle, BasicEncoding};
 use crate::wire::https::parse_secure_url;
@@ -202,29 +202,21 @@ impl ClientConfigBuilder {
     pub fn build(self) -> Result<ClientConfig, Error> {
         let token_url = parse_secure_url(&self.token_url, "token_url")?;
         if self.client_id.trim().is_empty() {
-            return Err(Error::Config("client_id is empty".into()));
+            return Err(ConfigError::EmptyClientId.into());
         }
         if self.client_id.chars().any(char::is_control) {
-            return Err(Error::Config(
-                "client_id contains control characters".into(),
-            ));
+            return Err(ConfigError::ClientIdControlCharacters.into());
         }
         if self.client_secret.expose_secret().is_empty() {
-            return Err(Error::Config(
-                "client_secret is empty; set client_secret_env or client_secret_file".into(),
-            ));
+            return Err(ConfigError::EmptyClientSecret.into());
         }
         for (name, _) in &self.params.extra {
             if ["grant_type", "client_id", "client_secret"].contains(&name.as_str()) {
-                return Err(Error::Config(format!(
-                    "extra parameter {name:?} would override a parameter tokenbroker sets itself"
-                )));
+                return Err(ConfigError::ReservedParameter(name.clone()).into());
             }
         }
         if self.default_lifetime.is_zero() {
-            return Err(Error::Config(
-                "default_lifetime must be more than zero".into(),
-            ));
+            return Err(ConfigError::ZeroDefaultLifetime.into());
         }
         check_entur_pairing(&token_url, self.params.audience.as_deref())?;
         Ok(ClientConfig {
@@ -243,6 +235,29 @@ impl ClientConfigBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A refused setting is a typed [`ConfigError`], reachable as the error's source.
+    #[test]
+    fn refusals_are_typed_and_kept_as_the_source() {
+        use std::error::Error as _;
+        let error = ClientConfig::entur(EnturEnvironment::Dev, " ", "secret")
+            .build()
+            .unwrap_err();
+        let cause = error.source().unwrap().downcast_ref::<ConfigError>();
+        assert!(
+            matches!(cause, Some(ConfigError::EmptyClientId)),
+            "{error:?}"
+        );
+        assert_eq!(error.detail().to_string(), "client_id is empty");
+        let error = ClientConfig::entur(EnturEnvironment::Dev, "id", "secret")
+            .extra_param("grant_type", "password")
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(error, Error::Config(ConfigError::ReservedParameter(ref name)) if name == "grant_type"),
+            "{error:?}"
+        );
+    }
 
     #[test]
     fn entur_preset_fills_url_audience_and_style() {

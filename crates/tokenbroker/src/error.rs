@@ -6,6 +6,7 @@
 //! is kept.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::wire::oauth_error::TelenorCode;
@@ -19,9 +20,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The configuration is unusable; the message names the setting and the rule.
+    /// The configuration is unusable; the cause names the setting and the rule.
     #[error("invalid configuration: {0}")]
-    Config(String),
+    Config(#[source] ConfigError),
 
     /// A configured value breaks a wire rule (a URL, a client name, a choice); the cause names
     /// the value and the rule.
@@ -45,8 +46,11 @@ pub enum Error {
     Network {
         /// The token endpoint.
         url: String,
-        /// What the transport reported.
+        /// What the transport reported, in a few words.
         reason: String,
+        /// The transport's error (without the URL, which may carry a query).
+        #[source]
+        source: Arc<reqwest::Error>,
     },
 
     /// The authorization server refused the request (4xx, an OAuth error, or a redirect).
@@ -93,8 +97,13 @@ pub enum Error {
     },
 
     /// A refresh in progress was cut short (its task stopped, e.g. at runtime shutdown).
-    #[error("token refresh was interrupted: {0}")]
-    Interrupted(String),
+    #[error("token refresh was interrupted: the refresh task stopped: {0}")]
+    Interrupted(#[source] Arc<tokio::task::JoinError>),
+
+    /// The shared cache could not seal a token for storage (the system's random generator or
+    /// the AEAD failed); the token is still used, just not shared.
+    #[error("could not seal the token for the shared cache: {0}")]
+    Seal(&'static str),
 }
 
 impl Error {
@@ -108,7 +117,8 @@ impl Error {
             | Self::Environment(_)
             | Self::InsecureUrl { .. }
             | Self::Rejected(_)
-            | Self::BudgetExhausted { .. } => false,
+            | Self::BudgetExhausted { .. }
+            | Self::Seal(_) => false,
         }
     }
 
@@ -135,6 +145,12 @@ impl Error {
     }
 }
 
+impl From<ConfigError> for Error {
+    fn from(error: ConfigError) -> Self {
+        Self::Config(error)
+    }
+}
+
 impl From<WireError> for Error {
     fn from(error: WireError) -> Self {
         match error {
@@ -157,10 +173,80 @@ pub struct Detail<'a>(&'a Error);
 impl fmt::Display for Detail<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
-            Error::Config(message) => f.write_str(message),
+            Error::Config(error) => error.fmt(f),
             Error::Value(error) => error.fmt(f),
             Error::Environment(error) => error.fmt(f),
             other => other.fmt(f),
+        }
+    }
+}
+
+/// A setting the client cannot work with: each variant names the setting and the rule.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// `client_id` is empty or blank.
+    #[error("client_id is empty")]
+    EmptyClientId,
+    /// `client_id` holds control characters (they would break the request).
+    #[error("client_id contains control characters")]
+    ClientIdControlCharacters,
+    /// `client_secret` is empty.
+    #[error("client_secret is empty; set client_secret_env or client_secret_file")]
+    EmptyClientSecret,
+    /// An extra token-request parameter would replace one the client sets.
+    #[error("extra parameter {0:?} would override a parameter tokenbroker sets itself")]
+    ReservedParameter(String),
+    /// `default_lifetime` is zero.
+    #[error("default_lifetime must be more than zero")]
+    ZeroDefaultLifetime,
+    /// The HTTP client could not be built (the TLS backend failed to initialise).
+    #[error("could not set up the HTTP client: {0}")]
+    HttpClient(#[source] Arc<reqwest::Error>),
+    /// The shared cache's URL is not one the Redis client accepts.
+    #[cfg(feature = "redis")]
+    #[error("shared cache URL {url} is not usable: {source}")]
+    SharedCacheUrl {
+        /// The URL without its password.
+        url: String,
+        /// Why the Redis client refused it.
+        source: Arc<redis::RedisError>,
+    },
+    /// The shared cache's encryption key is not base64.
+    #[error("{origin} is not base64 (generate one with `openssl rand -base64 32`)")]
+    CacheKeyNotBase64 {
+        /// Where the key came from (a setting or variable name).
+        origin: String,
+    },
+    /// The shared cache's encryption key is not 256 bits.
+    #[error(
+        "{origin} must be 32 bytes (256 bits) of base64, not {length} bytes (generate one with \
+         `openssl rand -base64 32`)"
+    )]
+    CacheKeyLength {
+        /// Where the key came from (a setting or variable name).
+        origin: String,
+        /// How many bytes it has.
+        length: usize,
+    },
+}
+
+impl Error {
+    /// A transport failure talking to `url`, in a few words, keeping the transport's error as the
+    /// source. `timeout` is the request timeout, named when it was the cause.
+    pub(crate) fn network(url: &str, error: reqwest::Error, timeout: Duration) -> Self {
+        let reason = if error.is_timeout() {
+            format!("no answer within {} s", timeout.as_secs_f32())
+        } else if error.is_connect() {
+            "connection failed".to_owned()
+        } else {
+            // reqwest's Display repeats the URL; the source chain has the cause.
+            innermost_cause(&error)
+        };
+        Self::Network {
+            url: url.to_owned(),
+            reason,
+            source: Arc::new(error.without_url()),
         }
     }
 }

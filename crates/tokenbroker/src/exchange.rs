@@ -12,7 +12,7 @@ use http::StatusCode;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::ClientConfig;
-use crate::error::Error;
+use crate::error::{ConfigError, Error};
 use crate::expiry::effective_expiry;
 use crate::request;
 use crate::response::{parse_error_body, parse_success};
@@ -59,7 +59,7 @@ impl TokenClient {
             .connect_timeout(config.request_timeout().min(Duration::from_secs(5)))
             .user_agent(concat!("tokenbroker/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| Error::Config(format!("could not set up the HTTP client: {e}")))?;
+            .map_err(|e| ConfigError::HttpClient(std::sync::Arc::new(e)))?;
         Ok(Self {
             url_label: redact_url(config.token_url()),
             http,
@@ -115,7 +115,7 @@ impl TokenClient {
         let response = request::build(&self.http, config)
             .send()
             .await
-            .map_err(|e| self.network_error(&e))?;
+            .map_err(|e| self.network_error(e))?;
         let status = response.status();
         let retry_after = retry_after(response.headers());
         let content_type = response
@@ -197,7 +197,7 @@ impl TokenClient {
     ) -> Result<Vec<u8>, Error> {
         let status = response.status().as_u16();
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.network_error(&e))? {
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.network_error(e))? {
             if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
                 return Err(Error::InvalidResponse {
                     url: self.url_label.clone(),
@@ -210,22 +210,9 @@ impl TokenClient {
         Ok(body)
     }
 
-    pub(crate) fn network_error(&self, error: &reqwest::Error) -> Error {
-        let reason = if error.is_timeout() {
-            format!(
-                "no answer within {} s",
-                self.config.load().request_timeout().as_secs_f32()
-            )
-        } else if error.is_connect() {
-            "connection failed".to_owned()
-        } else {
-            // reqwest's Display repeats the URL; the source chain has the cause.
-            crate::error::innermost_cause(error)
-        };
-        Error::Network {
-            url: self.url_label.clone(),
-            reason,
-        }
+    pub(crate) fn network_error(&self, error: reqwest::Error) -> Error {
+        let timeout = self.config.load().request_timeout();
+        Error::network(&self.url_label, error, timeout)
     }
 }
 

@@ -58,7 +58,7 @@ pub use api_headers::apply_api_headers;
 pub use cache_key::CacheKey;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{ClientConfig, ClientConfigBuilder, DEFAULT_LIFETIME, DEFAULT_REQUEST_TIMEOUT};
-pub use error::{innermost_cause, Detail, Error, Rejection, Result};
+pub use error::{innermost_cause, ConfigError, Detail, Error, Rejection, Result};
 pub use exchange::{TokenClient, MAX_RESPONSE_BYTES};
 pub use expiry::effective_expiry;
 pub use middleware::AuthMiddleware;

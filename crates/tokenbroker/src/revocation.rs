@@ -37,7 +37,7 @@ impl TokenClient {
             style,
             &params,
         );
-        let response = request.send().await.map_err(|e| self.network_error(&e))?;
+        let response = request.send().await.map_err(|e| self.network_error(e))?;
         let status = response.status();
         if status.is_success() {
             tracing::info!(token = token.fingerprint(), "access token revoked");

@@ -23,6 +23,9 @@ use crate::wire::jwt::peek_times;
 use crate::wire::ClientSecret;
 use secrecy::ExposeSecret;
 
+/// How long one hasPermission call may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// After a refused or failed hasPermission call, callers get the same error for this long instead
 /// of each making a new call (a wrong password would otherwise cost one call per API request).
 const FAILURE_COOLDOWN: Duration = Duration::from_secs(5);
@@ -104,7 +107,7 @@ impl<S: TokenSource> XJwtSource<S> {
         Self {
             bearer,
             http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
+                .timeout(REQUEST_TIMEOUT)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("a plain HTTP client builds"),
@@ -208,15 +211,12 @@ impl<S: TokenSource> XJwtSource<S> {
             .json(&body)
             .send()
             .await
-            .map_err(|e| Error::Network {
-                url: label.clone(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| Error::network(&label, e, REQUEST_TIMEOUT))?;
         let status = response.status().as_u16();
-        let text = response.text().await.map_err(|e| Error::Network {
-            url: label.clone(),
-            reason: e.to_string(),
-        })?;
+        let text = response
+            .text()
+            .await
+            .map_err(|e| Error::network(&label, e, REQUEST_TIMEOUT))?;
         let invalid = |problem: String| Error::InvalidResponse {
             url: label.clone(),
             status,

@@ -29,10 +29,10 @@ pub(crate) async fn run(args: &AgentArgs) -> CliResult {
     let agent = Agent::start(AgentConfig { settings, profiles })
         .await
         .map_err(|e| match e {
-            tokenbroker_agent::AgentError::Config(message) => {
-                CliError::usage(format!("config file {}: {message}", path.display()))
+            error if error.is_configuration() => {
+                CliError::usage(format!("config file {}: {error}", path.display()))
             }
-            other => CliError::failure(other.to_string()),
+            error => CliError::failure(error.to_string()),
         })?;
     // The first line is the contract: scripts wait for it and read the address from it.
     println!("listening on http://{}", agent.addr());

@@ -146,6 +146,14 @@ async fn unreachable_and_slow_servers_are_network_errors() {
     let error = fail(config).await;
     assert!(matches!(error, Error::Network { .. }), "{error:?}");
     assert!(error.is_transient());
+    // The transport's error is kept as the source (down to the refused connection), without
+    // the URL.
+    let cause = std::error::Error::source(&error).unwrap();
+    assert!(!cause.to_string().contains("/oauth/token"), "{cause}");
+    assert!(
+        tokenbroker::innermost_cause(cause).contains("refused"),
+        "{cause:?}"
+    );
 
     let server = super::common::server().await;
     server.faults().set_delay(Duration::from_secs(2));

@@ -107,7 +107,7 @@ impl Registry {
         }
         if roles.is_empty() {
             return Err(RegistryError::Invalid(
-                "an administrator needs at least one role (--role)".into(),
+                "an administrator needs at least one role".into(),
             ));
         }
         let admin_id = generate_id();

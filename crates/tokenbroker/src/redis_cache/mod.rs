@@ -16,13 +16,14 @@ mod connection;
 mod sealed;
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::future::{BoxFuture, FutureExt};
 use redis::Script;
 
 use crate::cache_key::CacheKey;
-use crate::error::Error;
+use crate::error::{ConfigError, Error};
 use crate::source::shared::{Acceptable, Fetch, SharedCache};
 use crate::token::AccessToken;
 
@@ -89,8 +90,11 @@ impl RedisTokenCache {
     /// stop the service.
     pub fn new(config: RedisCacheConfig) -> Result<Self, Error> {
         let label = redact(&config.url);
-        let client = redis::Client::open(config.url.as_str())
-            .map_err(|e| Error::Config(format!("shared cache URL {label} is not usable: {e}")))?;
+        let client =
+            redis::Client::open(config.url.as_str()).map_err(|e| ConfigError::SharedCacheUrl {
+                url: label.clone(),
+                source: Arc::new(e),
+            })?;
         Ok(Self {
             connection: Connection::new(client, label, config.operation_timeout),
             cipher: config.cipher,

@@ -11,7 +11,7 @@ use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use crate::error::Error;
+use crate::error::{ConfigError, Error};
 use crate::token::AccessToken;
 
 const VERSION: &[u8] = b"tb1";
@@ -47,22 +47,19 @@ impl CacheCipher {
         ]
         .iter()
         .find_map(|engine| engine.decode(encoded).ok())
-        .ok_or_else(|| {
-            Error::Config(format!(
-                "{source} is not base64 (generate one with `openssl rand -base64 32`)"
-            ))
+        .ok_or_else(|| ConfigError::CacheKeyNotBase64 {
+            origin: source.to_owned(),
         })?;
         Self::from_bytes(&bytes, source)
     }
 
     /// A key from exactly 32 raw bytes.
     pub fn from_bytes(bytes: &[u8], source: &str) -> Result<Self, Error> {
-        let unbound = UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| {
-            Error::Config(format!(
-                "{source} must be 32 bytes (256 bits) of base64, not {} bytes (generate one with `openssl rand -base64 32`)",
-                bytes.len()
-            ))
-        })?;
+        let unbound =
+            UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| ConfigError::CacheKeyLength {
+                origin: source.to_owned(),
+                length: bytes.len(),
+            })?;
         Ok(Self {
             key: LessSafeKey::new(unbound),
             random: SystemRandom::new(),
@@ -78,18 +75,18 @@ impl CacheCipher {
             scope: token.scope().map(str::to_owned),
         };
         let mut buffer = serde_json::to_vec(&record)
-            .map_err(|_| Error::Config("could not encode the token record".into()))?;
+            .map_err(|_| Error::Seal("the token record does not encode"))?;
         let mut nonce = [0u8; NONCE_LEN];
         self.random
             .fill(&mut nonce)
-            .map_err(|_| Error::Config("the system random generator failed".into()))?;
+            .map_err(|_| Error::Seal("the system random generator failed"))?;
         self.key
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
                 Aad::from(redis_key.as_bytes()),
                 &mut buffer,
             )
-            .map_err(|_| Error::Config("could not seal the token".into()))?;
+            .map_err(|_| Error::Seal("the AEAD refused to seal"))?;
         let mut sealed = Vec::with_capacity(VERSION.len() + NONCE_LEN + buffer.len());
         sealed.extend_from_slice(VERSION);
         sealed.extend_from_slice(&nonce);

@@ -302,11 +302,8 @@ impl State {
         let state = Arc::clone(self);
         let task = tokio::spawn(async move { state.run_flight().await });
         let flight = async move {
-            task.await.unwrap_or_else(|join_error| {
-                Err(Error::Interrupted(format!(
-                    "the refresh task stopped: {join_error}"
-                )))
-            })
+            task.await
+                .unwrap_or_else(|join_error| Err(Error::Interrupted(Arc::new(join_error))))
         }
         .boxed()
         .shared();
