@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use axum::routing::get;
 use axum::Router;
+use tokenbroker::Clock;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
@@ -23,6 +24,19 @@ pub struct AgentConfig {
     pub settings: AgentSettings,
     /// The resolved profiles (at least those the upstreams name).
     pub profiles: Vec<ProfileSpec>,
+    /// The clock every profile's tokens expire by (the system clock by default).
+    pub clock: Arc<dyn Clock>,
+}
+
+impl AgentConfig {
+    /// An agent with these settings and profiles, on the system clock.
+    pub fn new(settings: AgentSettings, profiles: Vec<ProfileSpec>) -> Self {
+        Self {
+            settings,
+            profiles,
+            clock: tokenbroker::wire::system_clock(),
+        }
+    }
 }
 
 /// A running agent. Call [`Agent::shutdown`] to stop it gracefully. Dropping it stops it too,
@@ -56,7 +70,11 @@ impl Agent {
     /// token in the background (so `/readyz` turns green without waiting for traffic).
     pub async fn start(config: AgentConfig) -> Result<Agent, AgentError> {
         let settings = config.settings;
-        let state = Arc::new(AgentState::build(&settings, config.profiles)?);
+        let state = Arc::new(AgentState::build(
+            &settings,
+            config.profiles,
+            &config.clock,
+        )?);
         let (stop, stopped) = watch::channel(false);
         let (addr, listeners) = workers::bind(settings.listen, settings.serving_threads())?;
         let workers = workers::spawn(listeners, &state, router, &stopped)?;

@@ -3,13 +3,13 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokenbroker::profile::SecretSource;
 use tokenbroker::redis_cache::RedisTokenCache;
 use tokenbroker::{
-    AccessToken, Backoff, CachedTokenSource, ClientName, ClientSecret, FetchBudget, RefreshPolicy,
-    TokenClient, XJwtSource,
+    AccessToken, Backoff, CachedTokenSource, ClientName, ClientSecret, Clock, FetchBudget,
+    RefreshPolicy, TokenClient, XJwtSource,
 };
 use url::Url;
 
@@ -47,6 +47,8 @@ pub(crate) struct Profile {
     pub revocation_url: Option<Url>,
     /// Token lookups by the proxy and the token endpoint (cache hits = lookups − waits).
     lookups: AtomicU64,
+    /// The time the profile's tokens expire by (its token source's clock).
+    clock: Arc<dyn Clock>,
 }
 
 impl Profile {
@@ -54,11 +56,15 @@ impl Profile {
         spec: ProfileSpec,
         budget: FetchBudget,
         shared: Option<Arc<RedisTokenCache>>,
+        clock: Arc<dyn Clock>,
     ) -> Result<Self, AgentError> {
-        let client = TokenClient::new(spec.client).map_err(|source| AgentError::Client {
-            setting: format!("profile {}", spec.name),
-            source,
-        })?;
+        let client =
+            TokenClient::with_clock(spec.client, Arc::clone(&clock)).map_err(|source| {
+                AgentError::Client {
+                    setting: format!("profile {}", spec.name),
+                    source,
+                }
+            })?;
         let mut builder = CachedTokenSource::builder(client)
             .policy(agent_policy())
             .budget(budget);
@@ -66,9 +72,9 @@ impl Profile {
             builder = builder.shared_cache(cache);
         }
         let source = Arc::new(builder.build());
-        let x_jwt = spec
-            .x_jwt
-            .map(|config| XJwtSource::new(Arc::clone(&source), config));
+        let x_jwt = spec.x_jwt.map(|config| {
+            XJwtSource::new(Arc::clone(&source), config).with_clock(Arc::clone(&clock))
+        });
         Ok(Self {
             name: spec.name,
             source,
@@ -80,6 +86,7 @@ impl Profile {
             logout_url: spec.logout_url,
             revocation_url: spec.revocation_url,
             lookups: AtomicU64::new(0),
+            clock,
         })
     }
 
@@ -97,10 +104,14 @@ impl Profile {
             }),
         }
         .map_err(|error| NoToken(error.to_string()))?;
-        let now = SystemTime::now();
+        let now = self.clock.now();
+        let inject = RefreshPolicy {
+            min_remaining: MIN_INJECT_LIFETIME,
+            ..RefreshPolicy::default()
+        };
         let expiring = std::iter::once(&credentials.bearer)
             .chain(&credentials.x_jwt)
-            .any(|token| token.remaining(now) < (token.lifetime() / 10).min(MIN_INJECT_LIFETIME));
+            .any(|token| now >= inject.usable_until(token));
         if expiring {
             return Err(NoToken(
                 "the only token available is about to expire; not sending it".into(),
@@ -119,18 +130,17 @@ impl Profile {
 
     /// True when the profile holds a token with enough lifetime left to be handed out.
     pub(crate) fn ready(&self) -> bool {
-        let now = SystemTime::now();
-        self.source.peek().is_some_and(|token| {
-            let margin = (token.lifetime() / 10).min(Duration::from_secs(30));
-            token.remaining(now) > margin
-        })
+        let now = self.clock.now();
+        self.source
+            .peek()
+            .is_some_and(|token| now < agent_policy().usable_until(&token))
     }
 
     /// Seconds until the cached token expires, if there is one.
     pub(crate) fn seconds_to_expiry(&self) -> Option<f64> {
         self.source
             .peek()
-            .map(|token| token.remaining(SystemTime::now()).as_secs_f64())
+            .map(|token| token.remaining(self.clock.now()).as_secs_f64())
     }
 
     pub(crate) fn lookups(&self) -> u64 {

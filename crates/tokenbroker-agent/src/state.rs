@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use http::uri::{Authority, PathAndQuery, Scheme};
 use tokenbroker::redis_cache::{CacheCipher, RedisCacheConfig, RedisTokenCache};
-use tokenbroker::ClientSecret;
+use tokenbroker::{ClientSecret, Clock};
 
 use crate::error::AgentError;
 use crate::metrics::AgentMetrics;
@@ -46,6 +46,7 @@ impl AgentState {
     pub(crate) fn build(
         settings: &AgentSettings,
         specs: Vec<ProfileSpec>,
+        clock: &Arc<dyn Clock>,
     ) -> Result<Self, AgentError> {
         settings.validate().map_err(AgentError::Config)?;
         let shared = settings
@@ -57,7 +58,7 @@ impl AgentState {
         for spec in specs {
             let budget = settings.budget_for(&spec.name);
             let name = spec.name.clone();
-            let profile = Profile::new(spec, budget, shared.clone())?;
+            let profile = Profile::new(spec, budget, shared.clone(), Arc::clone(clock))?;
             profiles.insert(name, Arc::new(profile));
         }
         let mut upstreams = BTreeMap::new();

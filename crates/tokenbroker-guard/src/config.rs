@@ -1,33 +1,27 @@
 //! What a guard checks, and how it keeps its keys fresh.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use jsonwebtoken::Algorithm;
+use tokenbroker_wire::{system_clock, Clock};
 
 use crate::verifier::{default_algorithms, TokenRules};
 
 /// How a guard validates tokens.
 #[derive(Debug, Clone)]
 pub struct GuardConfig {
-    /// The expected `iss` (the authorization server's issuer identifier).
-    pub issuer: String,
-    /// This API's audience: the token's `aud` must contain it.
-    pub audience: String,
+    /// What makes a token acceptable: issuer, audience (a guard requires one), algorithms,
+    /// leeway, size limit and `typ` — the rules of the one [`Verifier`](crate::Verifier).
+    pub rules: TokenRules,
     /// Where the keys are; discovered from the issuer's RFC 8414 metadata when `None`.
     pub jwks_url: Option<String>,
-    /// Accepted signature algorithms; asymmetric only (HS* would let anyone holding the public key
-    /// forge tokens).
-    pub algorithms: Vec<Algorithm>,
-    /// Clock skew tolerated on `exp` and `nbf`.
-    pub leeway: Duration,
-    /// Tokens longer than this are refused before any parsing.
-    pub max_token_bytes: usize,
-    /// When set, the JWT header's `typ` must equal it (RFC 9068: `at+jwt`).
-    pub required_typ: Option<String>,
     /// JWKS refresh timing and outage tolerance.
     pub jwks: JwksPolicy,
     /// The authorization server's revocation feed and how often to poll it.
     pub revocations: Option<RevocationFeed>,
+    /// The clock `exp` and `nbf` are checked against, and the 408 deadline counted from (the
+    /// system clock by default; a [`ManualClock`](tokenbroker_wire::ManualClock) in tests).
+    pub clock: Arc<dyn Clock>,
 }
 
 /// JWKS caching: refresh before the server's `Cache-Control: max-age` runs out, refresh on an
@@ -68,33 +62,22 @@ pub struct RevocationFeed {
 
 impl GuardConfig {
     /// A configuration for tokens of `issuer` meant for `audience`, with the defaults: RS256,
-    /// ES256 and EdDSA; 30 s leeway; 8 KiB tokens; `typ` not enforced; JWKS discovered.
+    /// ES256 and EdDSA; 30 s leeway; 8 KiB tokens; `typ` not enforced; JWKS discovered; the
+    /// system clock.
     pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
         Self {
-            issuer: issuer.into(),
-            audience: audience.into(),
+            rules: TokenRules {
+                issuer: issuer.into(),
+                audience: Some(audience.into()),
+                algorithms: default_algorithms(),
+                leeway: Duration::from_secs(30),
+                max_token_bytes: 8 * 1024,
+                required_typ: None,
+            },
             jwks_url: None,
-            algorithms: default_algorithms(),
-            leeway: Duration::from_secs(30),
-            max_token_bytes: 8 * 1024,
-            required_typ: None,
             jwks: JwksPolicy::default(),
             revocations: None,
-        }
-    }
-}
-
-impl GuardConfig {
-    /// The token rules this configuration sets: its issuer and audience, algorithms, leeway, size
-    /// limit and `typ`.
-    pub fn rules(&self) -> TokenRules {
-        TokenRules {
-            issuer: self.issuer.clone(),
-            audience: Some(self.audience.clone()),
-            algorithms: self.algorithms.clone(),
-            leeway: self.leeway,
-            max_token_bytes: self.max_token_bytes,
-            required_typ: self.required_typ.clone(),
+            clock: system_clock(),
         }
     }
 }

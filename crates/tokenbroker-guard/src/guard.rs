@@ -51,8 +51,8 @@ pub struct Guard {
 impl std::fmt::Debug for Guard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Guard")
-            .field("issuer", &self.config.issuer)
-            .field("audience", &self.config.audience)
+            .field("issuer", &self.config.rules.issuer)
+            .field("audience", &self.config.rules.audience)
             .field("revocations", &self.revocations.is_some())
             .finish_non_exhaustive()
     }
@@ -70,7 +70,7 @@ impl Guard {
         // of racing this first fetch with one of their own.
         if let Err(message) = jwks.refresh().await {
             // Start anyway: the issuer may come up later; until then requests get 503.
-            tracing::warn!(issuer = %config.issuer, %message, "no keys yet; will keep trying");
+            tracing::warn!(issuer = %config.rules.issuer, %message, "no keys yet; will keep trying");
         }
         if let Some(list) = &revocations {
             if let Err(message) = list.poll().await {
@@ -94,12 +94,21 @@ impl Guard {
         jwks: Arc<JwksCache>,
         revocations: Option<Arc<RevocationList>>,
     ) -> Result<Arc<Self>, GuardError> {
-        let verifier = Verifier::new(config.rules(), Arc::clone(&jwks)).map_err(|symmetric| {
-            error(
+        if config.rules.audience.is_none() {
+            return Err(error(
                 &config,
-                format!("{symmetric:?} is symmetric; a guard accepts asymmetric algorithms only"),
-            )
-        })?;
+                "no audience: a guard accepts only tokens meant for its API".into(),
+            ));
+        }
+        let verifier =
+            Verifier::new(config.rules.clone(), Arc::clone(&jwks)).map_err(|symmetric| {
+                error(
+                    &config,
+                    format!(
+                        "{symmetric:?} is symmetric; a guard accepts asymmetric algorithms only"
+                    ),
+                )
+            })?;
         let mut background = vec![tokio::spawn(jwks.keep_fresh())];
         if let (Some(list), Some(feed)) = (&revocations, &config.revocations) {
             background.push(tokio::spawn(
@@ -155,10 +164,7 @@ impl Guard {
     /// Checks `token` without counting it (the layer counts each request once, scope included):
     /// the shared [`Verifier`], then the revocation list.
     pub(crate) async fn check(&self, token: &str) -> Result<VerifiedToken, Rejection> {
-        let verified = self
-            .verifier
-            .verify(token, std::time::SystemTime::now())
-            .await?;
+        let verified = self.verifier.verify(token, self.config.clock.now()).await?;
         if let (Some(list), Some(jti)) = (&self.revocations, verified.jti()) {
             if list.is_revoked(jti) {
                 return Err(Rejection::Revoked);
@@ -179,7 +185,7 @@ impl Drop for Guard {
 /// RFC 8414 §3: `<issuer>/.well-known/oauth-authorization-server` names the `jwks_uri`; issuers
 /// that only speak OpenID Connect Discovery publish it at `/.well-known/openid-configuration`.
 async fn discover_jwks(config: &GuardConfig) -> Result<String, GuardError> {
-    let issuer = config.issuer.trim_end_matches('/');
+    let issuer = config.rules.issuer.trim_end_matches('/');
     let mut problems = Vec::new();
     for document in ["oauth-authorization-server", "openid-configuration"] {
         let url = format!("{issuer}/.well-known/{document}");
@@ -209,7 +215,7 @@ async fn jwks_uri_from(url: &str) -> Result<String, String> {
 
 fn error(config: &GuardConfig, message: String) -> GuardError {
     GuardError {
-        issuer: config.issuer.clone(),
+        issuer: config.rules.issuer.clone(),
         message,
     }
 }

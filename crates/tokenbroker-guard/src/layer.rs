@@ -121,7 +121,12 @@ where
                 Ok(verified) => verified,
                 Err(rejection) => return Ok(rejection.into_response()),
             };
-            let deadline = deadline(verified.expires_at(), guard.config().leeway);
+            let config = guard.config();
+            let deadline = deadline(
+                verified.expires_at(),
+                config.rules.leeway,
+                config.clock.now(),
+            );
             request.extensions_mut().insert(verified);
             let Some(deadline) = deadline else {
                 // A deadline beyond what the clocks can hold never comes.
@@ -139,12 +144,16 @@ where
     }
 }
 
-/// The monotonic instant at which a token valid until `expires_at` (plus `leeway`) runs out;
-/// `None` when that is beyond what the clocks can represent.
-fn deadline(expires_at: SystemTime, leeway: Duration) -> Option<tokio::time::Instant> {
+/// The monotonic instant at which a token valid until `expires_at` (plus `leeway`) runs out, it
+/// being `now` on the guard's clock; `None` when that is beyond what the clocks can represent.
+fn deadline(
+    expires_at: SystemTime,
+    leeway: Duration,
+    now: SystemTime,
+) -> Option<tokio::time::Instant> {
     let left = expires_at
         .checked_add(leeway)?
-        .duration_since(SystemTime::now())
+        .duration_since(now)
         .unwrap_or_default();
     tokio::time::Instant::now().checked_add(left)
 }

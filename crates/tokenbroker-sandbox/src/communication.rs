@@ -7,7 +7,7 @@
 //! 401 with a body saying the token expired and a new one must be requested.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use axum::extract::Query;
 use axum::http::{HeaderMap, StatusCode};
@@ -136,10 +136,7 @@ fn has_permission(
             "the user has no permission for this service: check clientId, userId and password",
         );
     }
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let now = u64::try_from(signer.unix_now()).unwrap_or(0);
     let claims = XJwtClaims {
         iss: issuer,
         aud: X_JWT_AUDIENCE,
@@ -147,7 +144,7 @@ fn has_permission(
         client_id: token.client_id().unwrap_or_default().to_owned(),
         service,
         iat: now,
-        exp: now + lifetime.as_secs(),
+        exp: now.saturating_add(lifetime.as_secs()),
     };
     match signer.sign("JWT", &claims) {
         Ok(jwt) => Json(json!({ "token": jwt })).into_response(),

@@ -88,7 +88,8 @@ impl Sandbox {
         let server = AuthServer::start_with(config, move |bound| {
             let guard = |audience: &str, leeway: Duration| {
                 let mut config = GuardConfig::new(&bound.issuer, audience);
-                config.leeway = leeway;
+                config.rules.leeway = leeway;
+                config.clock = bound.clock();
                 config.jwks_url = Some(format!("{}/.well-known/jwks.json", bound.issuer));
                 config.revocations = Some(RevocationFeed {
                     url: format!("{}/revocations", bound.issuer),

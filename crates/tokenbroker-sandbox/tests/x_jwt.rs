@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use reqwest_middleware::ClientBuilder;
 use tokenbroker::{
-    AuthMiddleware, AuthStyle, CachedTokenSource, ClientConfig, TokenClient, XJwtConfig, XJwtSource,
+    AuthMiddleware, AuthStyle, CachedTokenSource, ClientConfig, ManualClock, TokenClient,
+    XJwtConfig, XJwtSource,
 };
 use tokenbroker_sandbox::communication::SERVICE_RULES_PATH;
 use tokenbroker_sandbox::{Sandbox, SandboxOptions, COMMUNICATION_USER_ID};
@@ -18,8 +19,12 @@ const SERVICE: &str = "Mobile Subscriptions Administration API";
 #[tokio::test]
 async fn bearer_plus_x_jwt_reaches_the_communication_api_and_renews_after_expiry() {
     let dir = tempfile::tempdir().unwrap();
+    // One manual clock drives the server (which stamps the X-JWT), its guards and the client:
+    // the X-JWT expires when the test says so, without waiting.
+    let clock = Arc::new(ManualClock::starting_now());
     let mut config = ServerConfig::new(dir.path());
     config.listen = "127.0.0.1:0".parse().unwrap();
+    config.clock = clock.clone();
     let options = SandboxOptions {
         x_jwt_lifetime: Duration::from_secs(3),
     };
@@ -49,7 +54,8 @@ async fn bearer_plus_x_jwt_reaches_the_communication_api_and_renews_after_expiry
         password.clone(),
     )
     .unwrap();
-    let x_jwt = Arc::new(XJwtSource::new(Arc::clone(&bearer), x_jwt_config));
+    let x_jwt =
+        Arc::new(XJwtSource::new(Arc::clone(&bearer), x_jwt_config).with_clock(clock.clone()));
     let api = ClientBuilder::new(reqwest::Client::new())
         .with(AuthMiddleware::new(Arc::clone(&bearer)).x_jwt(Arc::clone(&x_jwt)))
         .build();
@@ -69,7 +75,7 @@ async fn bearer_plus_x_jwt_reaches_the_communication_api_and_renews_after_expiry
 
     // An expired X-JWT is refused with Telenor's message…
     let (first_bearer, first_x_jwt) = x_jwt.credentials().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(3_200)).await;
+    clock.advance(Duration::from_millis(3_200));
     let stale = reqwest::Client::new()
         .get(&rules)
         .bearer_auth(first_bearer.secret())

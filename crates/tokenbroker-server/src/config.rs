@@ -7,7 +7,10 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokenbroker_wire::{system_clock, Clock};
 
 use crate::dialect::Profile;
 use crate::keys::KeyAlgorithm;
@@ -45,6 +48,11 @@ pub struct ServerConfig {
     /// Also listen for plain HTTP here, answering 301 (GET/HEAD) or 405 towards HTTPS (Entur
     /// partner authentication: HTTP is redirected, backends calling over HTTP get 405).
     pub http_redirect: Option<SocketAddr>,
+    /// The clock `iat`/`exp` are stamped with and tokens are checked against (introspection,
+    /// revocation, logout), and that decides which key signs. The system clock by default; a
+    /// [`ManualClock`](tokenbroker_wire::ManualClock) lets tests reach an expiry without waiting.
+    /// Record-keeping times (audit log, revocation feed, secret rotation) use the system clock.
+    pub clock: Arc<dyn Clock>,
 }
 
 /// Where the server keeps its state.
@@ -102,6 +110,7 @@ impl ServerConfig {
             algorithm: KeyAlgorithm::default(),
             tls: None,
             http_redirect: None,
+            clock: system_clock(),
         }
     }
 

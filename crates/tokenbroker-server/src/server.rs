@@ -22,8 +22,8 @@ use crate::registry::{Pepper, Registry};
 use crate::routes::{router, JWKS_PATH};
 use crate::signer::Bound;
 use crate::state::AppState;
-use crate::time::unix_now;
 use tokenbroker_guard::redirect_router;
+use tokenbroker_wire::Clock;
 
 /// A running authorization server; stops gracefully on [`stop`](Self::stop), and stops accepting
 /// requests when dropped.
@@ -91,6 +91,7 @@ impl AuthServer {
             config.profile,
             opened.registry,
             lifetime,
+            Arc::clone(&config.clock),
         ));
         let reloader = opened.data.map(|data| {
             AbortOnDrop(tokio::spawn(reload_keys_on_change(
@@ -160,6 +161,11 @@ impl AuthServer {
         self.redirect.as_ref().map(|(addr, _)| *addr)
     }
 
+    /// The clock tokens are stamped and checked with.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        self.state.clock()
+    }
+
     /// The issuer identifier (`iss`).
     pub fn issuer(&self) -> &str {
         &self.state.issuer
@@ -178,7 +184,10 @@ impl AuthServer {
 
     /// The `kid` of the key that signs new tokens now.
     pub fn signing_kid(&self) -> String {
-        self.keyring().signing_key(unix_now()).kid().to_owned()
+        self.keyring()
+            .signing_key(self.state.unix_now())
+            .kid()
+            .to_owned()
     }
 
     /// Changes the lifetime of tokens for clients without their own (at least one second).

@@ -4,8 +4,9 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use tokenbroker_wire::Clock;
+
 use crate::state::AppState;
-use crate::time::unix_now;
 
 /// What routes added with [`AuthServer::start_with`](crate::AuthServer::start_with) may know
 /// about the server.
@@ -28,6 +29,11 @@ impl Bound {
         self.signer().sign(header_typ, claims)
     }
 
+    /// The server's clock, for guards and tokens of merged routes to keep the same time.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(self.state.clock())
+    }
+
     /// A signer that outlives this call, for handlers.
     pub fn signer(&self) -> Signer {
         Signer(Arc::clone(&self.state))
@@ -39,6 +45,11 @@ impl Bound {
 pub struct Signer(Arc<AppState>);
 
 impl Signer {
+    /// Now as an RFC 7519 NumericDate on the server's clock, to stamp `iat`/`exp` with.
+    pub fn unix_now(&self) -> i64 {
+        self.0.unix_now()
+    }
+
     /// Signs `claims` with the key that signs now, header `typ` as given.
     pub fn sign<T: serde::Serialize>(
         &self,
@@ -46,7 +57,7 @@ impl Signer {
         claims: &T,
     ) -> Result<String, jsonwebtoken::errors::Error> {
         let ring = self.0.keyring();
-        let key = ring.signing_key(unix_now());
+        let key = ring.signing_key(self.0.unix_now());
         let mut header = jsonwebtoken::Header::new(key.algorithm());
         header.typ = Some(header_typ.to_owned());
         header.kid = Some(key.kid().to_owned());

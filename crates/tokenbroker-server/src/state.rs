@@ -1,7 +1,10 @@
 //! What every request handler shares.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokenbroker_wire::Clock;
 
 use crate::dialect::Profile;
 use arc_swap::ArcSwap;
@@ -26,6 +29,8 @@ pub(crate) struct AppState {
     /// Prometheus metrics.
     pub metrics: ServerMetrics,
     default_lifetime_secs: AtomicU64,
+    /// The time tokens are stamped and checked with.
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -46,6 +51,7 @@ impl AppState {
         profile: Profile,
         registry: Registry,
         default_lifetime: Duration,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             keyring: ArcSwap::from_pointee(keyring),
@@ -55,7 +61,23 @@ impl AppState {
             limiter: FailureLimiter::default(),
             metrics: ServerMetrics::default(),
             default_lifetime_secs: AtomicU64::new(default_lifetime.as_secs().max(1)),
+            clock,
         }
+    }
+
+    /// Now, on the server's clock: what `iat`/`exp` are stamped with and tokens checked against.
+    pub(crate) fn now(&self) -> SystemTime {
+        self.clock.now()
+    }
+
+    /// The server's clock.
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Now as an RFC 7519 NumericDate, on the server's clock.
+    pub(crate) fn unix_now(&self) -> i64 {
+        self.clock.unix_seconds()
     }
 
     /// The current key ring.

@@ -174,8 +174,8 @@ async fn the_guard_and_introspection_give_the_same_verdict_on_every_edge_token()
 
     let mut config = GuardConfig::new(server.issuer(), AUDIENCE);
     config.jwks_url = Some(server.jwks_url());
-    config.required_typ = Some("at+jwt".into());
-    config.leeway = Duration::ZERO;
+    config.rules.required_typ = Some("at+jwt".into());
+    config.rules.leeway = Duration::ZERO;
     config.revocations = Some(RevocationFeed {
         url: format!("{base}/revocations"),
         poll_interval: Duration::from_secs(3600),

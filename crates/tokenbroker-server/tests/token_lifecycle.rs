@@ -361,3 +361,26 @@ async fn metadata_advertises_every_endpoint() {
         serde_json::json!(["client_credentials", "refresh_token"])
     );
 }
+
+/// The server stamps and checks tokens on its configured clock: a manual clock moved past `exp`
+/// makes introspection call the token inactive, without waiting an hour.
+#[tokio::test]
+async fn tokens_expire_on_the_servers_clock() {
+    let clock = std::sync::Arc::new(tokenbroker_wire::ManualClock::starting_now());
+    let mut config = ServerConfig::in_memory([
+        StaticClient::new("alpha", "alpha-secret", "https://api.dev.entur.io"),
+        StaticClient::new("beta", "beta-secret", "https://api.dev.entur.io"),
+    ]);
+    config.clock = clock.clone();
+    let server = AuthServer::start(config).await.unwrap();
+    let issued = token(&server, "/oauth2/token", ("alpha", "alpha-secret")).await;
+    let access = issued["access_token"].as_str().unwrap();
+    let (_, claims) = tokenbroker_wire::jwt::decode_unverified(access).unwrap();
+    let stamped = tokenbroker_wire::Clock::unix_seconds(&*clock);
+    assert_eq!(claims["iat"], stamped);
+    assert_eq!(claims["exp"], stamped + 3600);
+    assert_eq!(introspect(&server, access).await["active"], true);
+
+    clock.advance(std::time::Duration::from_secs(3600));
+    assert_eq!(introspect(&server, access).await["active"], false);
+}

@@ -19,6 +19,7 @@
 
 pub mod client_auth;
 mod client_name;
+mod clock;
 mod error;
 pub mod headers;
 pub mod https;
@@ -28,5 +29,6 @@ pub mod provider;
 mod secret;
 
 pub use client_name::ClientName;
+pub use clock::{system_clock, Clock, ManualClock, SystemClock};
 pub use error::WireError;
 pub use secret::{fingerprint, ClientSecret};

@@ -10,7 +10,6 @@ use arc_swap::ArcSwap;
 use http::header::{CONTENT_TYPE, RETRY_AFTER};
 use http::StatusCode;
 
-use crate::clock::{Clock, SystemClock};
 use crate::config::ClientConfig;
 use crate::error::{ConfigError, Error};
 use crate::expiry::effective_expiry;
@@ -20,6 +19,7 @@ use crate::token::AccessToken;
 use crate::wire::https::redact_url;
 use crate::wire::jwt::peek_times;
 use crate::wire::ClientSecret;
+use crate::wire::{Clock, SystemClock};
 use secrecy::ExposeSecret;
 
 /// The largest token response body we read; real ones are a few KiB.

@@ -34,7 +34,6 @@
 
 mod api_headers;
 mod cache_key;
-mod clock;
 mod config;
 mod error;
 mod exchange;
@@ -56,7 +55,6 @@ pub use tokenbroker_wire as wire;
 
 pub use api_headers::apply_api_headers;
 pub use cache_key::CacheKey;
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{ClientConfig, ClientConfigBuilder, DEFAULT_LIFETIME, DEFAULT_REQUEST_TIMEOUT};
 pub use error::{innermost_cause, ConfigError, Detail, Error, Rejection, Result};
 pub use exchange::{TokenClient, MAX_RESPONSE_BYTES};
@@ -72,5 +70,5 @@ pub use source::{
 pub use token::AccessToken;
 pub use wire::client_auth::{AuthStyle, BasicEncoding};
 pub use wire::provider::{EnturEnvironment, TelenorRegion};
-pub use wire::{ClientName, ClientSecret};
+pub use wire::{ClientName, ClientSecret, Clock, ManualClock, SystemClock};
 pub use x_jwt::{XJwtConfig, XJwtSource};

@@ -13,14 +13,15 @@ use arc_swap::{ArcSwap, ArcSwapOption};
 use serde_json::{json, Value};
 use url::Url;
 
-use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
+use crate::source::RefreshPolicy;
 use crate::source::TokenSource;
 use crate::token::AccessToken;
 use crate::wire::headers::{self, new_transaction_id};
 use crate::wire::https::{parse_secure_url, redact_url, require_https};
 use crate::wire::jwt::peek_times;
 use crate::wire::ClientSecret;
+use crate::wire::{Clock, SystemClock};
 use secrecy::ExposeSecret;
 
 /// How long one hasPermission call may take.
@@ -84,6 +85,7 @@ pub struct XJwtSource<S> {
     config: XJwtConfig,
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
+    policy: RefreshPolicy,
     current: ArcSwapOption<Cached>,
     fetching: tokio::sync::Mutex<()>,
     /// Swappable so a reloaded password is used from the next hasPermission call on.
@@ -112,12 +114,27 @@ impl<S: TokenSource> XJwtSource<S> {
                 .build()
                 .expect("a plain HTTP client builds"),
             clock: Arc::new(SystemClock),
+            policy: RefreshPolicy::default(),
             current: ArcSwapOption::empty(),
             fetching: tokio::sync::Mutex::new(()),
             password: ArcSwap::from_pointee(config.password.clone()),
             failure: std::sync::Mutex::new(None),
             config,
         }
+    }
+
+    /// Reads time from `clock` (the system clock by default), for the X-JWT's expiry and when to
+    /// renew it.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Renews X-JWTs on `policy`'s schedule (by default at three quarters of their lifetime, as
+    /// bearer tokens are).
+    pub fn with_policy(mut self, policy: RefreshPolicy) -> Self {
+        self.policy = policy;
+        self
     }
 
     /// The bearer token source.
@@ -248,7 +265,7 @@ impl<S: TokenSource> XJwtSource<S> {
             return Err(invalid("the X-JWT is already expired on arrival".into()));
         }
         let x_jwt = AccessToken::new(token, now, expires_at, None, None);
-        let refresh_at = now + x_jwt.lifetime().mul_f64(0.75);
+        let refresh_at = self.policy.refresh_at(&x_jwt);
         tracing::debug!(
             x_jwt = x_jwt.fingerprint(),
             lifetime_seconds = x_jwt.lifetime().as_secs(),

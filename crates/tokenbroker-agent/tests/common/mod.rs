@@ -193,7 +193,7 @@ pub(crate) async fn setup(extra: &str) -> Setup {
 }
 
 pub(crate) async fn agent(settings: AgentSettings, profiles: Vec<ProfileSpec>) -> Agent {
-    Agent::start(AgentConfig { settings, profiles })
+    Agent::start(AgentConfig::new(settings, profiles))
         .await
         .expect("agent starts")
 }

@@ -26,7 +26,7 @@ pub(crate) async fn run(args: &AgentArgs) -> CliResult {
         .iter()
         .map(|name| config::resolve_named(&file, name, &path))
         .collect::<CliResult<Vec<_>>>()?;
-    let agent = Agent::start(AgentConfig { settings, profiles })
+    let agent = Agent::start(AgentConfig::new(settings, profiles))
         .await
         .map_err(|e| match e {
             error if error.is_configuration() => {

@@ -28,8 +28,8 @@ async fn issuer() -> AuthServer {
 
 fn config(issuer: &AuthServer) -> GuardConfig {
     let mut config = GuardConfig::new(issuer.issuer(), AUDIENCE);
-    config.leeway = Duration::ZERO;
-    config.required_typ = Some("at+jwt".into());
+    config.rules.leeway = Duration::ZERO;
+    config.rules.required_typ = Some("at+jwt".into());
     config
 }
 

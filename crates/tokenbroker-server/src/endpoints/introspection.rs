@@ -3,8 +3,6 @@
 //! The caller must authenticate as a registered client (§2.1). Revoked, expired, foreign and
 //! malformed tokens are all simply `{"active": false}` (§2.2).
 
-use std::time::SystemTime;
-
 use std::sync::Arc;
 use tokenbroker_wire::headers::no_store;
 
@@ -48,12 +46,7 @@ async fn introspect_inner(
     let request = client_auth::parse(headers, body)?;
     client_auth::authenticate(state, peer, &request).await?;
     let token = required_token(&request)?;
-    let Ok(claims) = state
-        .keyring()
-        .verifier()
-        .verify(token, SystemTime::now())
-        .await
-    else {
+    let Ok(claims) = state.keyring().verifier().verify(token, state.now()).await else {
         return Ok(json!({ "active": false }));
     };
     if state

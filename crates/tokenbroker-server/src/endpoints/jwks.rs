@@ -9,7 +9,6 @@ use axum::Json;
 
 use crate::keys::jwk_set;
 use crate::state::AppState;
-use crate::time::unix_now;
 
 /// How long verifiers may cache the key set.
 pub const JWKS_MAX_AGE_SECONDS: u64 = 300;
@@ -17,7 +16,7 @@ pub const JWKS_MAX_AGE_SECONDS: u64 = 300;
 /// Serves the JWK Set with `Cache-Control: max-age`.
 pub(crate) async fn jwks(State(state): State<Arc<AppState>>) -> Response {
     let ring = state.keyring();
-    let mut response = Json(jwk_set(ring.published(unix_now()))).into_response();
+    let mut response = Json(jwk_set(ring.published(state.unix_now()))).into_response();
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_str(&format!("public, max-age={JWKS_MAX_AGE_SECONDS}"))

@@ -10,14 +10,13 @@ use serde_json::{json, Value};
 use crate::dialect::STANDARD_TOKEN_PATH;
 use crate::routes::{INTROSPECTION_PATH, REVOCATION_PATH};
 use crate::state::AppState;
-use crate::time::unix_now;
 
 /// The authorization server metadata.
 pub(crate) async fn metadata(State(state): State<Arc<AppState>>) -> Json<Value> {
     let issuer = state.issuer.trim_end_matches('/');
     let ring = state.keyring();
     let mut algorithms: Vec<String> = ring
-        .published(unix_now())
+        .published(state.unix_now())
         .iter()
         .map(|k| format!("{:?}", k.algorithm()))
         .collect();

@@ -1,8 +1,6 @@
 //! Making tokens stop working: RFC 7009 revocation, Telenor's logout (Telenor Norway client credentials grant), and the feed
 //! that lets guards learn about revocations within seconds.
 
-use std::time::SystemTime;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokenbroker_wire::headers::{bearer_token, no_store, Presented};
@@ -51,12 +49,7 @@ async fn revoke_inner(
     let token = required_token(&request)?;
     let hint = request.param("token_type_hint");
     if hint != Some("refresh_token") {
-        if let Ok(claims) = state
-            .keyring()
-            .verifier()
-            .verify(token, SystemTime::now())
-            .await
-        {
+        if let Ok(claims) = state.keyring().verifier().verify(token, state.now()).await {
             if claims.client_id != client.client_id {
                 return Err(OAuthError::new(
                     StatusCode::BAD_REQUEST,
@@ -86,12 +79,7 @@ pub(crate) async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMa
             "Missing or bad Authorization header",
         );
     };
-    let claims = match state
-        .keyring()
-        .verifier()
-        .verify(token, SystemTime::now())
-        .await
-    {
+    let claims = match state.keyring().verifier().verify(token, state.now()).await {
         Ok(claims) => claims,
         Err(problem) => {
             return telenor_error(TelenorCode::INVALID_ACCESS_TOKEN, &problem.to_string())

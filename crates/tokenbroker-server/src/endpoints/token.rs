@@ -108,7 +108,7 @@ async fn issue(
 }
 
 fn mint(state: &AppState, grant: &Grant, lifetime: Duration) -> Result<String, OAuthError> {
-    let now = crate::time::unix_now().max(0) as u64;
+    let now = u64::try_from(state.unix_now()).unwrap_or(0);
     let claims = AccessTokenClaims {
         iss: state.issuer.clone(),
         sub: grant.client.client_id.clone(),
@@ -116,7 +116,7 @@ fn mint(state: &AppState, grant: &Grant, lifetime: Duration) -> Result<String, O
         aud: grant.audience.clone(),
         scope: grant.scope.clone(),
         iat: now,
-        exp: now + lifetime.as_secs(),
+        exp: now.saturating_add(lifetime.as_secs()),
         jti: uuid::Uuid::new_v4().to_string(),
     };
     sign_access_token(state.keyring().signing_key(now as i64), &claims).map_err(|e| {

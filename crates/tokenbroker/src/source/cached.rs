@@ -24,7 +24,6 @@ use arc_swap::ArcSwapOption;
 use futures::future::{BoxFuture, FutureExt, Shared};
 
 use crate::cache_key::CacheKey;
-use crate::clock::Clock;
 use crate::error::Error;
 use crate::exchange::TokenClient;
 use crate::source::budget::{BudgetLeft, BudgetMeter, FetchBudget};
@@ -32,6 +31,7 @@ use crate::source::policy::{RefreshPolicy, Schedule};
 use crate::source::shared::SharedCache;
 use crate::source::TokenSource;
 use crate::token::AccessToken;
+use crate::wire::Clock;
 
 /// The one fetch in progress, shared by everybody who waits for it.
 type Flight = Shared<BoxFuture<'static, Result<AccessToken, Error>>>;

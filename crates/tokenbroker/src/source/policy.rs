@@ -47,6 +47,18 @@ pub(crate) struct Schedule {
 }
 
 impl RefreshPolicy {
+    /// When a background refresh of `token` should start: at [`refresh_at`](Self::refresh_at)
+    /// of its lifetime, and never after it stops being usable.
+    pub fn refresh_at(&self, token: &AccessToken) -> SystemTime {
+        self.schedule(token).refresh_at
+    }
+
+    /// From when `token` must not be handed out: [`min_remaining`](Self::min_remaining) before
+    /// its expiry, or a tenth of its lifetime for short-lived tokens.
+    pub fn usable_until(&self, token: &AccessToken) -> SystemTime {
+        self.schedule(token).usable_until
+    }
+
     /// When `token` should be refreshed and when it stops being usable.
     pub(crate) fn schedule(&self, token: &AccessToken) -> Schedule {
         let lifetime = token.lifetime();

@@ -83,12 +83,9 @@ async fn start(base: &str, entur: &DevClient, client_name: &str) -> CliResult<Ag
         }],
         ..settings
     };
-    Agent::start(AgentConfig {
-        settings,
-        profiles: vec![profile],
-    })
-    .await
-    .map_err(|e| CliError::failure(format!("could not start the demo agent: {e}")))
+    Agent::start(AgentConfig::new(settings, vec![profile]))
+        .await
+        .map_err(|e| CliError::failure(format!("could not start the demo agent: {e}")))
 }
 
 fn net(error: reqwest::Error) -> CliError {

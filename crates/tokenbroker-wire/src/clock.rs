@@ -1,15 +1,31 @@
-//! The time source behind every expiry decision.
+//! The time source behind every expiry decision, on both sides of the wire.
 //!
-//! Expiry logic (refresh-ahead, minimum remaining lifetime, JWT `exp`) reads the wall clock through
-//! [`Clock`], so tests can move time forward by hours without sleeping.
+//! Expiry logic (the client's refresh-ahead and minimum remaining lifetime, the guard's `exp` and
+//! `nbf` checks, the server's `iat`/`exp` stamps) reads the wall clock through [`Clock`], so tests
+//! move time forward by hours without sleeping, and one [`ManualClock`] can drive a client, a
+//! server and a guard together.
 
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 /// A source of the current wall-clock time.
-pub trait Clock: Send + Sync + 'static {
+pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
     /// The current time.
     fn now(&self) -> SystemTime;
+
+    /// The current time as an RFC 7519 NumericDate (whole seconds since the epoch; 0 before it).
+    fn unix_seconds(&self) -> i64 {
+        self.now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |since| {
+                i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
+            })
+    }
+}
+
+/// The real wall clock, shared: the default of every configuration that takes a clock.
+pub fn system_clock() -> std::sync::Arc<dyn Clock> {
+    std::sync::Arc::new(SystemClock)
 }
 
 /// The real wall clock ([`SystemTime::now`]).
