@@ -104,6 +104,9 @@ pub fn is_asymmetric(algorithm: Algorithm) -> bool {
 pub struct Verifier<K> {
     rules: TokenRules,
     keys: K,
+    /// jsonwebtoken's checks for each accepted algorithm, built once: a `Validation` holds sets
+    /// of issuers and audiences, and building one per token was an allocation per request.
+    validations: Vec<(Algorithm, Validation)>,
 }
 
 impl<K: KeySource> Verifier<K> {
@@ -112,7 +115,16 @@ impl<K: KeySource> Verifier<K> {
         if let Some(symmetric) = rules.algorithms.iter().find(|a| !is_asymmetric(**a)) {
             return Err(*symmetric);
         }
-        Ok(Self { rules, keys })
+        let validations = rules
+            .algorithms
+            .iter()
+            .map(|&algorithm| (algorithm, validation(&rules, algorithm)))
+            .collect();
+        Ok(Self {
+            rules,
+            keys,
+            validations,
+        })
     }
 
     /// The rules.
@@ -140,7 +152,12 @@ impl<K: KeySource> Verifier<K> {
         if key.algorithm.is_some_and(|declared| declared != algorithm) {
             return Err(Rejection::Algorithm);
         }
-        let claims = decode::<Map<String, Value>>(token, &key.key, &self.validation(algorithm))
+        let validation = self
+            .validations
+            .iter()
+            .find_map(|(accepted, validation)| (*accepted == algorithm).then_some(validation))
+            .ok_or(Rejection::Algorithm)?;
+        let claims = decode::<Map<String, Value>>(token, &key.key, validation)
             .map_err(|e| match e.kind() {
                 ErrorKind::InvalidIssuer => Rejection::Issuer,
                 ErrorKind::InvalidAudience => Rejection::Audience,
@@ -173,26 +190,6 @@ impl<K: KeySource> Verifier<K> {
             }
         }
         Ok(algorithm)
-    }
-
-    /// Signature, `iss` and `aud` by jsonwebtoken; time is checked by [`Self::check_time`] against
-    /// the caller's clock.
-    fn validation(&self, algorithm: Algorithm) -> Validation {
-        let mut validation = Validation::new(algorithm);
-        validation.set_issuer(&[&self.rules.issuer]);
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        match &self.rules.audience {
-            Some(audience) => {
-                validation.set_audience(&[audience]);
-                validation.set_required_spec_claims(&["exp", "iss", "aud"]);
-            }
-            None => {
-                validation.validate_aud = false;
-                validation.set_required_spec_claims(&["exp", "iss"]);
-            }
-        }
-        validation
     }
 
     fn check_time(&self, token: &VerifiedToken, now: SystemTime) -> Result<(), Rejection> {
@@ -239,6 +236,26 @@ impl Header {
             crit: header.contains_key("crit"),
         })
     }
+}
+
+/// Signature, `iss` and `aud` by jsonwebtoken; time is checked by [`Verifier::check_time`]
+/// against the caller's clock.
+fn validation(rules: &TokenRules, algorithm: Algorithm) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.set_issuer(&[&rules.issuer]);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    match &rules.audience {
+        Some(audience) => {
+            validation.set_audience(&[audience]);
+            validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        }
+        None => {
+            validation.validate_aud = false;
+            validation.set_required_spec_claims(&["exp", "iss"]);
+        }
+    }
+    validation
 }
 
 #[cfg(test)]
