@@ -200,12 +200,23 @@ async fn discover_jwks(config: &GuardConfig) -> Result<String, GuardError> {
     ))
 }
 
+/// The largest metadata document read (RFC 8414 documents are a few KiB).
+const MAX_METADATA_BYTES: usize = 64 * 1024;
+
+/// How long discovery waits for each metadata document.
+const DISCOVERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 async fn jwks_uri_from(url: &str) -> Result<String, String> {
-    let response = reqwest::get(url).await.map_err(|e| e.to_string())?;
+    let http = reqwest::Client::builder()
+        .timeout(DISCOVERY_TIMEOUT)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let response = http.get(url).send().await.map_err(|e| e.to_string())?;
     if !response.status().is_success() {
         return Err(format!("HTTP {}", response.status()));
     }
-    let metadata: Value = response.json().await.map_err(|_| "not JSON".to_owned())?;
+    let body = crate::jwks::read_bounded(response, MAX_METADATA_BYTES).await?;
+    let metadata: Value = serde_json::from_slice(&body).map_err(|_| "not JSON".to_owned())?;
     metadata
         .get("jwks_uri")
         .and_then(Value::as_str)

@@ -20,6 +20,17 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 use crate::config::JwksPolicy;
 use crate::verifier::{is_asymmetric, KeyLookup, KeySource, VerifyingKey};
 
+/// The longest a fetched key set is trusted without a refresh, whatever `max-age` the issuer
+/// sends: a day, so a rotated-out key leaves every guard within one, and a `max-age` near
+/// `u64::MAX` cannot overflow the clock arithmetic.
+pub const MAX_JWKS_MAX_AGE: Duration = Duration::from_secs(24 * 3600);
+
+/// The largest JWK Set body read (a set of a few keys is a few KiB).
+pub const MAX_JWKS_BYTES: usize = 256 * 1024;
+
+/// The most keys kept from one JWK Set.
+pub const MAX_JWKS_KEYS: usize = 64;
+
 /// One fetched key set.
 struct KeySet {
     keys: HashMap<String, Arc<VerifyingKey>>,
@@ -118,6 +129,7 @@ impl JwksCache {
         loop {
             let wait = {
                 let set = self.keys.load();
+                // max_age is at most MAX_JWKS_MAX_AGE, so this cannot overflow.
                 let due = set.fetched_at + set.max_age.mul_f64(0.8);
                 due.saturating_duration_since(Instant::now())
             };
@@ -143,8 +155,12 @@ impl JwksCache {
         if set.keys.is_empty() {
             return Ok(None);
         }
-        let trusted_until = set.fetched_at + set.max_age + self.policy.stale_if_error;
-        if Instant::now() > trusted_until {
+        // stale_if_error comes from configuration: a sum past the clock's range trusts forever.
+        let trusted_until = set
+            .fetched_at
+            .checked_add(set.max_age)
+            .and_then(|at| at.checked_add(self.policy.stale_if_error));
+        if trusted_until.is_some_and(|until| Instant::now() > until) {
             return Err(KeyLookup::Unavailable);
         }
         Ok(set.keys.get(kid).cloned())
@@ -173,12 +189,18 @@ impl JwksCache {
         if !response.status().is_success() {
             return Err(format!("HTTP {}", response.status()));
         }
-        let max_age = max_age(response.headers()).unwrap_or(self.policy.default_max_age);
-        let set: JwkSet = response
-            .json()
-            .await
-            .map_err(|e| format!("not a JWK Set: {e}"))?;
-        let keys = set.keys.iter().filter_map(usable_key).collect();
+        let max_age = max_age(response.headers())
+            .unwrap_or(self.policy.default_max_age)
+            .min(MAX_JWKS_MAX_AGE);
+        let body = read_bounded(response, MAX_JWKS_BYTES).await?;
+        let set: JwkSet =
+            serde_json::from_slice(&body).map_err(|e| format!("not a JWK Set: {e}"))?;
+        let keys = set
+            .keys
+            .iter()
+            .filter_map(usable_key)
+            .take(MAX_JWKS_KEYS)
+            .collect();
         Ok(KeySet {
             keys,
             fetched_at: Instant::now(),
@@ -207,6 +229,25 @@ fn usable_key(jwk: &Jwk) -> Option<(String, Arc<VerifyingKey>)> {
     Some((kid, Arc::new(VerifyingKey { key, algorithm })))
 }
 
+/// The body of `response`, refused once it passes `limit` bytes.
+pub(crate) async fn read_bounded(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| format!("reading the body failed: {e}"))?
+    {
+        if body.len().saturating_add(chunk.len()) > limit {
+            return Err(format!("the body is larger than {} KiB", limit / 1024));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// `Cache-Control: max-age=N` (RFC 9111 §5.2.2.1).
 fn max_age(headers: &http::HeaderMap) -> Option<Duration> {
     headers
@@ -228,6 +269,21 @@ fn max_age(headers: &http::HeaderMap) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Any `max-age` the issuer sends, up to `u64::MAX` and beyond, gives a trust period the
+        /// refresh arithmetic can add to the clock without overflow.
+        #[test]
+        fn any_max_age_is_bounded(seconds in proptest::num::u64::ANY, suffix in "[0-9]{0,3}") {
+            let mut headers = http::HeaderMap::new();
+            let value = format!("max-age={seconds}{suffix}");
+            headers.insert(http::header::CACHE_CONTROL, value.parse().unwrap());
+            let max_age = max_age(&headers).unwrap_or(Duration::ZERO).min(MAX_JWKS_MAX_AGE);
+            let now = Instant::now();
+            proptest::prop_assert!(now.checked_add(max_age.mul_f64(0.8)).is_some());
+            proptest::prop_assert!(now.checked_add(max_age).is_some());
+        }
+    }
 
     #[test]
     fn reads_max_age() {

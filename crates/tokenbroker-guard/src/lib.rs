@@ -37,11 +37,11 @@ pub use client_name::{ClientNameLayer, ClientNamePolicy, ClientNameService, Rate
 pub use config::{GuardConfig, JwksPolicy, RevocationFeed};
 pub use guard::{Guard, GuardError};
 pub use https_redirect::redirect_router;
-pub use jwks::JwksCache;
+pub use jwks::{JwksCache, MAX_JWKS_BYTES, MAX_JWKS_KEYS, MAX_JWKS_MAX_AGE};
 pub use layer::{GuardLayer, GuardService};
 pub use metrics::GuardMetrics;
 pub use rejection::Rejection;
-pub use revocations::RevocationList;
+pub use revocations::{RevocationList, MAX_FEED_BYTES};
 pub use token::VerifiedToken;
 pub use verifier::{
     default_algorithms, is_asymmetric, KeyLookup, KeySource, TokenRules, Verifier, VerifyingKey,

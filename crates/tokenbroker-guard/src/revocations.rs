@@ -41,6 +41,9 @@ impl std::fmt::Debug for RevocationList {
     }
 }
 
+/// The largest revocation-feed page read: about 100,000 entries.
+pub const MAX_FEED_BYTES: usize = 16 * 1024 * 1024;
+
 impl RevocationList {
     /// A list fed from `url`.
     pub fn new(url: String) -> Self {
@@ -63,7 +66,7 @@ impl RevocationList {
     /// Fetches what was revoked since the last poll and merges it in.
     pub async fn poll(&self) -> Result<usize, String> {
         // Ask again for the last second seen: entries revoked in it may have arrived after we read.
-        let since = (self.since.load(Ordering::Relaxed) - 1).max(0);
+        let since = self.since.load(Ordering::Relaxed).saturating_sub(1).max(0);
         let response = self
             .http
             .get(&self.url)
@@ -74,10 +77,9 @@ impl RevocationList {
         if !response.status().is_success() {
             return Err(format!("HTTP {}", response.status()));
         }
-        let feed: Feed = response
-            .json()
-            .await
-            .map_err(|e| format!("not a revocation feed: {e}"))?;
+        let body = crate::jwks::read_bounded(response, MAX_FEED_BYTES).await?;
+        let feed: Feed =
+            serde_json::from_slice(&body).map_err(|e| format!("not a revocation feed: {e}"))?;
         let now = unix_now();
         let mut revoked: HashMap<String, i64> = (**self.revoked.load()).clone();
         revoked.retain(|_, exp| *exp >= now);
