@@ -17,7 +17,7 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::Router;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
@@ -37,6 +37,9 @@ struct Endpoints {
 
 impl Endpoints {
     async fn handle(&self, request: http::Request<Incoming>) -> Response {
+        if let Some(refused) = self.state.callers.refusal(request.uri(), request.headers()) {
+            return refused;
+        }
         let request = request.map(Body::new);
         if is_agent_path(request.uri().path()) {
             match self.router.clone().oneshot(request).await {
@@ -63,8 +66,13 @@ pub(crate) async fn serve(
     router: Router,
     mut stopped: watch::Receiver<bool>,
 ) {
+    let mut server = auto::Builder::new(TokioExecutor::new());
+    server
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(state.header_read_timeout);
+    let permits = Arc::clone(&state.connection_permits);
     let endpoints = Arc::new(Endpoints { state, router });
-    let server = auto::Builder::new(TokioExecutor::new());
     let graceful = GracefulShutdown::new();
     loop {
         let stream = tokio::select! {
@@ -76,6 +84,11 @@ pub(crate) async fn serve(
                 }
             },
             _ = stopped.wait_for(|stop| *stop) => break,
+        };
+        // Past the connection cap, a new connection is closed at once.
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            tracing::warn!("connection limit reached; closing a new connection");
+            continue;
         };
         // Responses are written whole; don't let Nagle hold back their last segment.
         let _ = stream.set_nodelay(true);
@@ -92,6 +105,7 @@ pub(crate) async fn serve(
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "a caller's connection ended with an error");
             }
+            drop(permit);
         });
     }
     drop(listener);

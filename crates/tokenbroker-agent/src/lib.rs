@@ -16,6 +16,7 @@
 //! `reload` (secrets) and `logout` (shutdown) around them.
 
 mod agent;
+mod caller_check;
 mod connections;
 mod error;
 mod headers;

@@ -33,11 +33,11 @@ pub(crate) async fn forward(State(state): State<Arc<AgentState>>, request: Reque
     let Some(upstream) = state.upstreams.get(name) else {
         return unknown_upstream(&state, name);
     };
-    if has_dot_segments(rest) {
+    if escapes_base_path(rest) {
         return problem(
             StatusCode::BAD_REQUEST,
             "invalid_path",
-            "paths with . or .. segments are not forwarded",
+            "paths with . or .. segments, or encoded / or \\, are not forwarded",
             json!({ "upstream": name }),
         );
     }
@@ -233,13 +233,31 @@ fn split_upstream(path: &str) -> Option<(&str, &str)> {
     (!name.is_empty()).then_some((name, rest))
 }
 
-/// `.` and `..` segments (also percent-encoded) could climb out of the base URL's path.
-fn has_dot_segments(rest: &str) -> bool {
-    rest.split('/').any(is_dot_segment)
+/// True for a path that could climb out of the base URL's path at an upstream that decodes or
+/// normalises before routing: `.`/`..` segments (dots possibly `%2e`, a `;parameter` after them
+/// as Tomcat reads `..;/`), an encoded `/` or `\\` (`%2f`, `%5c`, which some servers decode into
+/// separators), a raw `\\` (IIS's separator), or any of those encoded twice (`%252e`). Checked on
+/// every request: no allocation.
+fn escapes_base_path(rest: &str) -> bool {
+    let bytes = rest.as_bytes();
+    if bytes.contains(&b'\\') {
+        return true;
+    }
+    let encoded_separator = bytes.windows(3).any(|w| {
+        w[0] == b'%' && (w[1..].eq_ignore_ascii_case(b"2f") || w[1..].eq_ignore_ascii_case(b"5c"))
+    });
+    let double_encoded = bytes.windows(5).any(|w| {
+        w[..3].eq_ignore_ascii_case(b"%25")
+            && [b"2e", b"2f", b"5c"]
+                .iter()
+                .any(|x| w[3..].eq_ignore_ascii_case(*x))
+    });
+    encoded_separator || double_encoded || rest.split('/').any(is_dot_segment)
 }
 
-/// `.` or `..`, each dot possibly spelled `%2e` or `%2E`. Checked on every request: no allocation.
+/// `.` or `..` (each dot possibly spelled `%2e`), with or without a `;parameter`.
 fn is_dot_segment(segment: &str) -> bool {
+    let segment = segment.split(';').next().unwrap_or(segment);
     let mut left = segment.as_bytes();
     let mut dots = 0;
     while !left.is_empty() && dots <= 2 {
@@ -272,14 +290,82 @@ mod tests {
         assert_eq!(split_upstream("/entur/a/b"), Some(("entur", "/a/b")));
         assert_eq!(split_upstream("/entur"), Some(("entur", "")));
         assert_eq!(split_upstream("/"), None);
-        assert!(has_dot_segments("/a/../b"));
-        assert!(has_dot_segments("/a/%2E%2e/b"));
-        assert!(!has_dot_segments("/a/..b/c.d"));
-        assert!(has_dot_segments("/%2e"));
-        assert!(has_dot_segments("/a/.%2E"));
-        assert!(!has_dot_segments("/a/.../b"));
-        assert!(!has_dot_segments("/a/%2e%2e%2e"));
-        assert!(!has_dot_segments("/a/%2f"));
-        assert!(!has_dot_segments("/a//b"));
+        for escaping in [
+            "/a/../b",
+            "/a/%2E%2e/b",
+            "/%2e",
+            "/a/.%2E",
+            "/..%2f..%2finternal.txt",
+            "/%2e%2e%2f",
+            "/%2e%2e%5c",
+            "/..\\",
+            "/..;/internal",
+            "/a/%2E%2E;jsessionid=1/b",
+            "/%252e%252e/x",
+            "/a%2Fb",
+        ] {
+            assert!(escapes_base_path(escaping), "{escaping}");
+        }
+        for fine in [
+            "/a/..b/c.d",
+            "/a/.../b",
+            "/a/%2e%2e%2e",
+            "/a//b",
+            "/a;b=c/d",
+            "/%20x",
+            "/a%25b",
+        ] {
+            assert!(!escapes_base_path(fine), "{fine}");
+        }
+    }
+
+    /// What an upstream that decodes once, treats `\\` as `/` and drops `;parameters` would
+    /// make of `rest`: how deep below the base path it lands (negative: above it).
+    fn lowest_depth_after_decoding(rest: &str) -> i32 {
+        let bytes = rest.as_bytes();
+        let mut decoded = Vec::new();
+        let mut at = 0;
+        while at < bytes.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            match (
+                bytes[at],
+                bytes.get(at + 1).copied().and_then(hex),
+                bytes.get(at + 2).copied().and_then(hex),
+            ) {
+                (b'%', Some(high), Some(low)) => {
+                    decoded.push((high * 16 + low) as u8);
+                    at += 3;
+                }
+                (byte, _, _) => {
+                    decoded.push(byte);
+                    at += 1;
+                }
+            }
+        }
+        let decoded = String::from_utf8_lossy(&decoded).replace('\\', "/");
+        let (mut depth, mut lowest) = (0, 0);
+        for segment in decoded.split('/') {
+            match segment.split(';').next().unwrap_or("") {
+                ".." => depth -= 1,
+                "." | "" => {}
+                _ => depth += 1,
+            }
+            lowest = lowest.min(depth);
+        }
+        lowest
+    }
+
+    proptest::proptest! {
+        /// Whatever path passes the check stays below the base path at an upstream that
+        /// decodes it first.
+        #[test]
+        fn forwarded_paths_stay_below_the_base(
+            segments in proptest::collection::vec("(\\.|%2[eEfF]|%5[cC]|%25|;|[a-z]|\\\\){0,4}", 0..6)
+        ) {
+            let rest = format!("/{}", segments.join("/"));
+            if !escapes_base_path(&rest) {
+                proptest::prop_assert!(lowest_depth_after_decoding(&rest) >= 0, "{}", rest);
+            }
+        }
     }
 }

@@ -63,6 +63,22 @@ pub struct AgentSettings {
     /// Seconds an unused upstream connection is kept open for reuse (default 90).
     #[serde(default = "default_idle_timeout")]
     pub upstream_idle_timeout: f64,
+    /// `Host` names to serve besides loopback ones (`localhost`, `127.0.0.0/8`, `::1`): requests
+    /// naming any other host are refused, which defeats DNS rebinding.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Browser origins (`scheme://host[:port]`) whose requests are served; requests from any
+    /// other web page (an `Origin` header, or `Sec-Fetch-Site: cross-site`) are refused.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Seconds a caller has to send a request's headers (default 10): a caller trickling them
+    /// (slowloris) is disconnected.
+    #[serde(default = "default_header_read_timeout")]
+    pub header_read_timeout: f64,
+    /// Open caller connections at most, over all serving threads (default 1024); more are
+    /// closed on accept.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
     /// Seconds to let in-flight requests finish on shutdown (default 30).
     #[serde(default = "default_drain_timeout")]
     pub drain_timeout: f64,
@@ -215,24 +231,41 @@ impl AgentSettings {
             ("read_timeout", self.read_timeout),
             ("upstream_idle_timeout", self.upstream_idle_timeout),
             ("drain_timeout", self.drain_timeout),
+            ("header_read_timeout", self.header_read_timeout),
         ] {
-            if !(value.is_finite() && value > 0.0 && value < 86_400.0) {
+            if !(value.is_finite() && value > 0.0 && value <= MAX_SETTING_SECONDS) {
                 return Err(format!(
-                    "[agent] {key} = {value} must be a number of seconds above 0"
+                    "[agent] {key} = {value} must be a number of seconds above 0 and at most {MAX_SETTING_SECONDS}"
                 ));
             }
         }
-        if !(self.secret_poll_interval.is_finite() && self.secret_poll_interval >= 0.0) {
-            return Err("[agent] secret_poll_interval must be 0 or more seconds".into());
+        if !(1..=MAX_CONNECTIONS).contains(&self.max_connections) {
+            return Err(format!(
+                "[agent] max_connections = {} must be 1 to {MAX_CONNECTIONS}",
+                self.max_connections
+            ));
+        }
+        let poll = self.secret_poll_interval;
+        if !(poll.is_finite() && (0.0..=MAX_SETTING_SECONDS).contains(&poll)) {
+            return Err(format!(
+                "[agent] secret_poll_interval = {poll} must be 0 (off) to {MAX_SETTING_SECONDS} seconds"
+            ));
         }
         Ok(())
     }
 
-    /// `seconds` as a duration (validated above).
+    /// `seconds` as a duration: validated above, and clamped here so that no value, validated or
+    /// not, can panic.
     pub(crate) fn duration(seconds: f64) -> Duration {
-        Duration::from_secs_f64(seconds)
+        Duration::try_from_secs_f64(seconds.clamp(0.0, MAX_SETTING_SECONDS)).unwrap_or_default()
     }
 }
+
+/// The longest duration any `[agent]` setting takes: a day.
+pub const MAX_SETTING_SECONDS: f64 = 86_400.0;
+
+/// The most caller connections `max_connections` may allow.
+pub const MAX_CONNECTIONS: usize = 1 << 20;
 
 fn yes() -> bool {
     true
@@ -251,6 +284,12 @@ fn default_read_timeout() -> f64 {
 }
 fn default_idle_timeout() -> f64 {
     90.0
+}
+fn default_header_read_timeout() -> f64 {
+    10.0
+}
+fn default_max_connections() -> usize {
+    1024
 }
 fn default_drain_timeout() -> f64 {
     30.0

@@ -8,6 +8,7 @@ use http::uri::{Authority, PathAndQuery, Scheme};
 use tokenbroker::redis_cache::{CacheCipher, RedisCacheConfig, RedisTokenCache};
 use tokenbroker::{ClientSecret, Clock};
 
+use crate::caller_check::CallerPolicy;
 use crate::error::AgentError;
 use crate::metrics::AgentMetrics;
 use crate::profile::{Profile, ProfileSpec};
@@ -26,6 +27,13 @@ pub(crate) struct AgentState {
     /// How long an unused upstream connection is kept (`upstream_idle_timeout`).
     pub upstream_idle_timeout: Duration,
     pub shared_cache: bool,
+    /// Time a caller has to send a request's headers (`header_read_timeout`).
+    pub header_read_timeout: Duration,
+    /// One permit per open caller connection, shared by every serving thread
+    /// (`max_connections`).
+    pub connection_permits: Arc<tokio::sync::Semaphore>,
+    /// Which callers the TCP listener serves (programs, not web pages).
+    pub callers: CallerPolicy,
 }
 
 /// One `[[agent.upstreams]]` entry, ready to forward to.
@@ -90,6 +98,16 @@ impl AgentState {
             upstream_timeout: AgentSettings::duration(settings.upstream_timeout),
             upstream_idle_timeout: AgentSettings::duration(settings.upstream_idle_timeout),
             shared_cache: shared.is_some(),
+            header_read_timeout: AgentSettings::duration(settings.header_read_timeout),
+            connection_permits: Arc::new(tokio::sync::Semaphore::new(settings.max_connections)),
+            callers: CallerPolicy {
+                allowed_hosts: settings
+                    .allowed_hosts
+                    .iter()
+                    .map(|host| host.to_ascii_lowercase())
+                    .collect(),
+                allowed_origins: settings.allowed_origins.clone(),
+            },
         })
     }
 }
@@ -113,6 +131,9 @@ impl AgentState {
             upstream_timeout: self.upstream_timeout,
             upstream_idle_timeout: self.upstream_idle_timeout,
             shared_cache: self.shared_cache,
+            header_read_timeout: self.header_read_timeout,
+            connection_permits: Arc::clone(&self.connection_permits),
+            callers: self.callers.clone(),
         }
     }
 

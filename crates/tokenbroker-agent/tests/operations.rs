@@ -270,7 +270,7 @@ async fn shutdown_revokes_tokens_with_rfc_7009_where_there_is_no_logout() {
 #[tokio::test]
 async fn telenor_x_jwt_and_entur_programs_through_the_agent_against_the_sandbox() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = tokenbroker_server::ServerConfig::new(dir.path());
+    let mut config = tokenbroker_server::ServerConfig::new(dir.path().join("data"));
     config.listen = "127.0.0.1:0".parse().unwrap();
     let sandbox = tokenbroker_sandbox::Sandbox::start(config).await.unwrap();
     let base = sandbox.server.issuer().to_owned();
@@ -402,5 +402,60 @@ async fn dropping_the_agent_stops_it() {
             "still accepting 5 s after the drop"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A caller trickling its headers is disconnected at `header_read_timeout`, and callers past
+/// `max_connections` are closed at once.
+#[tokio::test]
+async fn slow_callers_and_connection_floods_are_cut_off() {
+    use tokio::io::AsyncWriteExt;
+    let setup = setup("header_read_timeout = 0.5\nmax_connections = 2\nworker_threads = 1").await;
+    let patience = Duration::from_secs(5);
+    let mut slow = tokio::net::TcpStream::connect(setup.agent.addr())
+        .await
+        .unwrap();
+    slow.write_all(b"GET /api/x HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        .await
+        .unwrap();
+    assert!(tokenbroker_testkit::closed_within(slow, true, patience)
+        .await
+        .is_some());
+
+    let held = [
+        tokio::net::TcpStream::connect(setup.agent.addr())
+            .await
+            .unwrap(),
+        tokio::net::TcpStream::connect(setup.agent.addr())
+            .await
+            .unwrap(),
+    ];
+    let extra = tokio::net::TcpStream::connect(setup.agent.addr())
+        .await
+        .unwrap();
+    let took = tokenbroker_testkit::closed_within(extra, false, patience)
+        .await
+        .unwrap();
+    assert!(
+        took < Duration::from_millis(500),
+        "{took:?}: closed before any timeout"
+    );
+    drop(held);
+}
+
+/// Out-of-range durations are configuration errors, not panics (`secret_poll_interval = 1e20`
+/// used to exit with a panic).
+#[test]
+fn out_of_range_settings_are_errors() {
+    let addr: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
+    for extra in [
+        "secret_poll_interval = 1e20",
+        "header_read_timeout = 0",
+        "read_timeout = 1e300",
+        "max_connections = 0",
+    ] {
+        let error = one_upstream(addr, extra).validate().unwrap_err();
+        let key = extra.split(' ').next().unwrap();
+        assert!(error.contains(key), "{extra}: {error}");
     }
 }

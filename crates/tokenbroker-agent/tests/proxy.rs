@@ -298,7 +298,15 @@ async fn unknown_upstreams_and_dot_segments_are_refused() {
     let body: serde_json::Value = unknown.json().await.unwrap();
     assert_eq!(body["upstreams"], serde_json::json!(["api"]));
     // Sent raw: URL libraries (reqwest included) would resolve the dots before sending.
-    for path in ["/api/a/../admin", "/api/a/%2E%2e/admin"] {
+    // Finding 14: encoded separators and `;` parameters reached upstreams that decode first.
+    for path in [
+        "/api/a/../admin",
+        "/api/a/%2E%2e/admin",
+        "/api/..%2f..%2finternal.txt",
+        "/api/%2e%2e%2finternal.txt",
+        "/api/%2e%2e%5cinternal.txt",
+        "/api/..;/internal.txt",
+    ] {
         let answer = raw_get(agent.addr(), path).await;
         assert!(answer.starts_with("HTTP/1.1 400"), "{path}: {answer}");
     }
@@ -323,7 +331,7 @@ async fn an_unreachable_upstream_is_a_502_naming_it() {
 async fn raw_get(addr: std::net::SocketAddr, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut answer = String::new();
     stream.read_to_string(&mut answer).await.unwrap();
@@ -541,5 +549,49 @@ async fn unused_upstream_connections_are_closed_after_the_idle_timeout() {
         pool.accepted(),
         2,
         "a new connection after the idle one was closed"
+    );
+}
+
+/// Finding 15: a DNS-rebinding page (`Host: attacker.example`) could read the token endpoint,
+/// and any page's cross-site POST was forwarded with the agent's token. Both are refused now,
+/// before anything reaches the upstream; programs on this machine are served as before.
+#[tokio::test]
+async fn web_pages_cannot_use_the_agent() {
+    let setup = setup("allowed_hosts = [\"agent.internal\"]").await;
+    let base = format!("http://{}", setup.agent.addr());
+    let http = reqwest::Client::new();
+    let rebinding = http
+        .get(format!("{base}/v1/token/main"))
+        .header("host", "attacker.example:7070")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebinding.status(), 403);
+    assert!(!rebinding.text().await.unwrap().contains("access_token"));
+    let cross_site = http
+        .post(format!("{base}/api/transfer"))
+        .header("origin", "https://evil.example")
+        .header("content-type", "text/plain")
+        .body("amount=1000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), 403);
+    assert!(setup.upstream.seen().is_empty(), "nothing was forwarded");
+
+    let configured = http
+        .get(format!("{base}/api/ok"))
+        .header("host", "agent.internal")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(configured.status(), 200);
+    assert_eq!(
+        http.get(format!("{base}/api/ok"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
     );
 }

@@ -203,6 +203,9 @@ pub(crate) enum ClientsCommand {
         /// Also issue refresh tokens.
         #[arg(long)]
         refresh_token: bool,
+        /// A resource server: may introspect tokens issued to other clients.
+        #[arg(long)]
+        introspect: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,

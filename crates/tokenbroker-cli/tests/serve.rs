@@ -259,7 +259,8 @@ async fn operator_creates_clients_and_the_server_issues_tokens_across_restarts()
 #[tokio::test]
 async fn admins_are_bootstrapped_with_a_role_and_a_one_time_token() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_str().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
     let admin = json(
         &cli(
             &[
@@ -300,7 +301,8 @@ async fn admins_are_bootstrapped_with_a_role_and_a_one_time_token() {
 #[tokio::test]
 async fn bad_operator_input_gets_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_str().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
     let out = cli(&["serve", "--data-dir", data, "--listen", "0.0.0.0:0"], &[]).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--insecure-http"));
@@ -364,7 +366,8 @@ async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_rotate_on_a_running_server_without_breaking_any_token() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_str().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
     let created = json(
         &cli(
             &[

@@ -23,7 +23,7 @@ async fn get(url: &str, token: Option<&str>, client_name: Option<&str>) -> (u16,
 #[tokio::test]
 async fn dev_clients_call_the_demo_apis_and_get_the_seed_statuses() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = ServerConfig::new(dir.path());
+    let mut config = ServerConfig::new(dir.path().join("data"));
     config.listen = "127.0.0.1:0".parse().unwrap();
     let sandbox = Sandbox::start(config).await.unwrap();
     let base = sandbox.server.issuer().to_owned();
@@ -92,7 +92,7 @@ async fn dev_clients_call_the_demo_apis_and_get_the_seed_statuses() {
 
     // A restart recreates the dev clients with new secrets: the old ones stop working.
     let old = secret("dev-entur");
-    let data_dir = dir.path().to_owned();
+    let data_dir = dir.path().join("data");
     sandbox.server.stop().await;
     let mut config = ServerConfig::new(&data_dir);
     config.listen = "127.0.0.1:0".parse().unwrap();

@@ -22,7 +22,7 @@ async fn bearer_plus_x_jwt_reaches_the_communication_api_and_renews_after_expiry
     // One manual clock drives the server (which stamps the X-JWT), its guards and the client:
     // the X-JWT expires when the test says so, without waiting.
     let clock = Arc::new(ManualClock::starting_now());
-    let mut config = ServerConfig::new(dir.path());
+    let mut config = ServerConfig::new(dir.path().join("data"));
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.clock = clock.clone();
     let options = SandboxOptions {

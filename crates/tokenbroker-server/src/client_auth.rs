@@ -3,13 +3,14 @@
 //! same one the client library encodes with.
 
 use std::net::IpAddr;
+use std::time::Instant;
 
 use axum::http::{HeaderMap, StatusCode};
 use secrecy::ExposeSecret;
-use tokenbroker_wire::client_auth::{self, AuthMethod, ClientRequest, DecodeError};
+use tokenbroker_wire::client_auth::{self, ClientRequest, DecodeError};
 use tokenbroker_wire::oauth_error::TelenorCode;
 
-use crate::limiter::LimitKey;
+use crate::limiter::{Attempt, Realm};
 use crate::oauth_error::OAuthError;
 use crate::registry::{AuthFailure, ClientRecord, Registry};
 use crate::state::AppState;
@@ -26,7 +27,7 @@ pub(crate) fn parse(headers: &HeaderMap, body: &[u8]) -> Result<ClientRequest, O
 
 /// Authenticates the client of `request` (RFC 6749 §2.3.1): `invalid_client` with Telenor's codes
 /// (6 no credentials, 1 unknown id, 22 wrong secret), or `unauthorized_client` (5) when the client
-/// is disabled. A Basic request's refusal carries a `WWW-Authenticate` challenge.
+/// is disabled (400 per RFC 6749 §5.2; Telenor's dialect answers its 401/5).
 ///
 /// Failures are counted per source address and per client id; past the limit the caller gets 429
 /// with `Retry-After` until the window ends (brute-force protection).
@@ -35,20 +36,27 @@ pub(crate) async fn authenticate(
     peer: IpAddr,
     request: &ClientRequest,
 ) -> Result<ClientRecord, OAuthError> {
-    let keys: Vec<LimitKey> = std::iter::once(LimitKey::Ip(peer))
-        .chain(
-            request
-                .credentials
-                .iter()
-                .map(|reading| LimitKey::Client(reading.client_id.clone())),
-        )
+    let client_ids: Vec<&str> = request
+        .credentials
+        .iter()
+        .map(|reading| reading.client_id.as_str())
         .collect();
-    if let Some(retry_after) = state.limiter.blocked(&keys) {
+    let attempt = Attempt {
+        realm: Realm::OAuth,
+        address: peer,
+        client_ids: &client_ids,
+    };
+    let now = Instant::now();
+    if let Err(retry_after) = state.limiter.check(&attempt, now) {
         return Err(OAuthError::too_many_failures(retry_after));
     }
     let result = check_credentials(&state.registry, request).await;
-    if matches!(&result, Err(e) if e.status == StatusCode::UNAUTHORIZED) {
-        state.limiter.record_failure(&keys);
+    match &result {
+        Ok(client) => state.limiter.succeeded(&attempt, &client.client_id, now),
+        Err(error) if error.status == StatusCode::UNAUTHORIZED => {
+            state.limiter.failed(&attempt, now)
+        }
+        Err(_) => {}
     }
     result
 }
@@ -57,22 +65,11 @@ async fn check_credentials(
     registry: &Registry,
     request: &ClientRequest,
 ) -> Result<ClientRecord, OAuthError> {
-    // RFC 6749 §5.2: invalid_client after Basic authentication answers with a Basic challenge;
-    // other refusals (a disabled client) would not be helped by sending credentials again.
-    let challenge = |error: OAuthError| {
-        if request.method == AuthMethod::Basic && error.error == "invalid_client" {
-            error.with_basic_challenge()
-        } else {
-            error
-        }
-    };
     if request.credentials.is_empty() {
-        return Err(challenge(
-            OAuthError::invalid_client(
-                "no client credentials: send Basic authentication or client_id and client_secret",
-            )
-            .with_code(TelenorCode::BAD_AUTHORIZATION_HEADER),
-        ));
+        return Err(OAuthError::invalid_client(
+            "no client credentials: send Basic authentication or client_id and client_secret",
+        )
+        .with_code(TelenorCode::BAD_AUTHORIZATION_HEADER));
     }
     // Basic credentials come in two readings (RFC-decoded and raw); the most telling failure wins.
     let mut failure = AuthFailure::UnknownClient;
@@ -92,7 +89,7 @@ async fn check_credentials(
             }
         }
     }
-    Err(challenge(match failure {
+    Err(match failure {
         AuthFailure::UnknownClient => {
             OAuthError::invalid_client("client authentication failed: unknown client_id")
                 .with_code(TelenorCode::INVALID_CLIENT_ID)
@@ -102,10 +99,10 @@ async fn check_credentials(
                 .with_code(TelenorCode::BASIC_AUTH_FAILED)
         }
         AuthFailure::Disabled => OAuthError::new(
-            StatusCode::UNAUTHORIZED,
+            StatusCode::BAD_REQUEST,
             "unauthorized_client",
             "this client is disabled and may not obtain tokens",
         )
         .with_code(TelenorCode::NOT_AUTHORIZED),
-    }))
+    })
 }

@@ -14,6 +14,7 @@ use tokenbroker_wire::{system_clock, Clock};
 
 use crate::dialect::Profile;
 use crate::keys::KeyAlgorithm;
+use crate::listener::ListenerLimits;
 use crate::static_client::StaticClient;
 
 /// The embedded default listen address.
@@ -53,6 +54,8 @@ pub struct ServerConfig {
     /// [`ManualClock`](tokenbroker_wire::ManualClock) lets tests reach an expiry without waiting.
     /// Record-keeping times (audit log, revocation feed, secret rotation) use the system clock.
     pub clock: Arc<dyn Clock>,
+    /// Connection cap and header/handshake timeout of every listener.
+    pub limits: ListenerLimits,
 }
 
 /// Where the server keeps its state.
@@ -111,6 +114,7 @@ impl ServerConfig {
             tls: None,
             http_redirect: None,
             clock: system_clock(),
+            limits: ListenerLimits::default(),
         }
     }
 

@@ -54,6 +54,9 @@ pub struct Rotation {
     pub removed: Vec<String>,
 }
 
+/// The longest `publish_ahead` or `retain` of a key rotation: a year.
+pub const MAX_ROTATION_DELAY: Duration = Duration::from_secs(366 * 86_400);
+
 /// Why the data directory could not be used: the file or directory, and what is wrong with it.
 #[derive(Debug, thiserror::Error)]
 #[error("data directory {}: {problem}", path.display())]
@@ -87,6 +90,14 @@ pub enum DataDirProblem {
     /// Others may read it, and it holds a secret.
     #[error("is readable by other users; run `chmod 600` on it")]
     ReadableByOthers,
+    /// Others may read or enter it (mode shown in octal), and it holds secrets.
+    #[error("is open to other users (mode {mode:o}); run `{fix}`")]
+    OpenToOthers {
+        /// Its permission bits.
+        mode: u32,
+        /// The command that fixes it.
+        fix: String,
+    },
     /// The pepper is too short to be one this server wrote.
     #[error("is shorter than 16 bytes; restore it from a backup")]
     ShortPepper,
@@ -99,6 +110,12 @@ pub enum DataDirProblem {
     /// A key file holds another key than the manifest records.
     #[error("does not match the kid the manifest records for it")]
     KidMismatch,
+    /// A key rotation's delay is beyond [`MAX_ROTATION_DELAY`].
+    #[error("{what} may be at most a year")]
+    RotationOutOfRange {
+        /// Which delay.
+        what: &'static str,
+    },
     /// A key could not be generated or parsed.
     #[error(transparent)]
     Key(#[from] crate::keys::KeyError),
@@ -124,9 +141,16 @@ impl DataDir {
         &self.root
     }
 
-    /// The SQLite registry's URL.
-    pub fn registry_url(&self) -> String {
-        format!("sqlite://{}", self.root.join("registry.db").display())
+    /// The SQLite registry's URL; creates `registry.db` empty with mode 0600 first (SQLite would
+    /// create it with the umask's 0644, and its `-wal`/`-shm` files copy the database's mode), and
+    /// refuses one that others can read.
+    pub fn registry_url(&self) -> Result<String, DataDirError> {
+        let path = self.root.join("registry.db");
+        if !path.exists() {
+            write_private(&path, b"")?;
+        }
+        refuse_readable_by_others(&path)?;
+        Ok(format!("sqlite://{}", path.display()))
     }
 
     /// The pepper, generated on first use.
@@ -166,14 +190,23 @@ impl DataDir {
         publish_ahead: Duration,
         retain: Duration,
     ) -> Result<Rotation, DataDirError> {
+        for (what, value) in [("publish-ahead", publish_ahead), ("retain", retain)] {
+            if value > MAX_ROTATION_DELAY {
+                return Err(error(
+                    &self.manifest_path(),
+                    DataDirProblem::RotationOutOfRange { what },
+                ));
+            }
+        }
         let now = unix_now();
         let mut manifest = self.manifest()?;
         if manifest.keys.is_empty() {
             self.key_entries(algorithm)?;
             manifest = self.manifest()?;
         }
-        let signs_from = now + publish_ahead.as_secs() as i64;
-        let retire_after = signs_from + retain.as_secs() as i64;
+        // Both at most a year (checked above): far inside i64.
+        let signs_from = now.saturating_add(publish_ahead.as_secs() as i64);
+        let retire_after = signs_from.saturating_add(retain.as_secs() as i64);
         let mut retiring = Vec::new();
         for entry in manifest.keys.iter_mut().filter(|e| e.signs_until.is_none()) {
             entry.signs_until = Some(signs_from);
@@ -292,6 +325,24 @@ fn create_private_dir(path: &Path) -> Result<(), DataDirError> {
     if !path.is_dir() {
         return Err(error(path, DataDirProblem::NotADirectory));
     }
+    refuse_readable_by_others(path)
+}
+
+/// Refuses a file or directory of the data directory that users other than its owner can read:
+/// it holds secrets, or their hashes.
+fn refuse_readable_by_others(path: &Path) -> Result<(), DataDirError> {
+    let metadata = fs::metadata(path).map_err(|e| error(path, DataDirProblem::Read(e)))?;
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        let wanted = if metadata.is_dir() { "700" } else { "600" };
+        return Err(error(
+            path,
+            DataDirProblem::OpenToOthers {
+                mode,
+                fix: format!("chmod {wanted} {}", path.display()),
+            },
+        ));
+    }
     Ok(())
 }
 
@@ -330,7 +381,7 @@ mod tests {
     #[test]
     fn rotation_publishes_ahead_retains_and_prunes() {
         let dir = tempfile::tempdir().unwrap();
-        let data = DataDir::open(dir.path()).unwrap();
+        let data = DataDir::open(dir.path().join("data")).unwrap();
         let first = data.key_entries(KeyAlgorithm::Rs256).unwrap().remove(0);
         let rotation = data
             .rotate_keys(
@@ -430,5 +481,52 @@ mod tests {
         fs::set_permissions(data.manifest_path(), fs::Permissions::from_mode(0o644)).unwrap();
         let error = data.key_entries(KeyAlgorithm::Es256).unwrap_err();
         assert!(matches!(error.problem, DataDirProblem::ReadableByOthers));
+    }
+
+    /// A huge `--retain` used to wrap around and unpublish the old key at once.
+    #[test]
+    fn rotation_delays_past_a_year_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::open(dir.path().join("data")).unwrap();
+        let huge = Duration::from_secs(u64::MAX);
+        let error = data
+            .rotate_keys(KeyAlgorithm::Es256, Duration::ZERO, huge)
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("retain may be at most a year"),
+            "{error}"
+        );
+        assert!(data
+            .rotate_keys(KeyAlgorithm::Es256, huge, Duration::ZERO)
+            .is_err());
+    }
+
+    /// The registry file is created 0600 before SQLite would create it 0644; a data directory
+    /// or registry others can read is refused with the chmod that fixes it.
+    #[test]
+    fn the_registry_and_the_directory_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::open(dir.path().join("data")).unwrap();
+        let url = data.registry_url().unwrap();
+        let registry = data.path().join("registry.db");
+        assert!(url.ends_with("registry.db"), "{url}");
+        assert_eq!(
+            fs::metadata(&registry).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        fs::set_permissions(&registry, fs::Permissions::from_mode(0o666)).unwrap();
+        let error = data.registry_url().unwrap_err();
+        assert!(error.to_string().contains("chmod 600"), "{error}");
+
+        fs::set_permissions(data.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let error = DataDir::open(data.path()).unwrap_err();
+        assert!(
+            matches!(
+                error.problem,
+                DataDirProblem::OpenToOthers { mode: 0o755, .. }
+            ),
+            "{error}"
+        );
+        assert!(error.to_string().contains("chmod 700"), "{error}");
     }
 }

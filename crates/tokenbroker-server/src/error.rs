@@ -51,6 +51,9 @@ pub enum ServeError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The default token lifetime is zero or longer than the registry allows.
+    #[error("the default token lifetime must be 1 s to {} days", crate::registry::MAX_TOKEN_LIFETIME.as_secs() / 86_400)]
+    LifetimeOutOfRange,
     /// An in-memory server was given a database URL: its registry lives in memory, and a shared
     /// registry needs the data directory's pepper.
     #[error("an in-memory server keeps its registry in memory; it takes no database URL")]
@@ -75,6 +78,7 @@ impl ServeError {
                 | Self::RedirectWithoutTls
                 | Self::Tls { .. }
                 | Self::DatabaseUrlInMemory
+                | Self::LifetimeOutOfRange
                 | Self::DataDir(_)
                 | Self::Key(_)
         )

@@ -42,7 +42,7 @@ mod verify;
 
 pub use claims::{sign_access_token, AccessTokenClaims};
 pub use config::{ServerConfig, Storage, TlsFiles, DEFAULT_LISTEN, IN_MEMORY_LIFETIME};
-pub use data_dir::{DataDir, DataDirError, DataDirProblem, Rotation};
+pub use data_dir::{DataDir, DataDirError, DataDirProblem, Rotation, MAX_ROTATION_DELAY};
 pub use dialect::{Dialect, Profile, STANDARD_TOKEN_PATH};
 pub use endpoints::jwks::JWKS_MAX_AGE_SECONDS;
 pub use error::ServeError;
@@ -51,7 +51,7 @@ pub use faults::{BodyFault, ExpiresInFormat, Faults, TestDoubles};
 pub use key_reload::KEY_RELOAD_INTERVAL;
 pub use keyring::{KeyEntry, KeyRing};
 pub use keys::{jwk_set, KeyAlgorithm, KeyError, SigningKey};
-pub use listener::DRAIN_TIMEOUT;
+pub use listener::{ListenerLimits, DRAIN_TIMEOUT};
 pub use routes::{
     INTROSPECTION_PATH, JWKS_PATH, LOGOUT_PATH, MAX_BODY_BYTES, REQUEST_TIMEOUT,
     REVOCATION_FEED_PATH, REVOCATION_PATH,

@@ -19,8 +19,6 @@ pub(crate) struct OAuthError {
     /// Telenor's code, sent (with its own status, e.g. 403 for an illegal scope) only by
     /// Telenor-dialect endpoints.
     pub code: Option<TelenorCode>,
-    /// Add `WWW-Authenticate: Basic` (RFC 6749 §5.2: invalid_client with Basic authentication).
-    pub basic_challenge: bool,
     /// Seconds for a `Retry-After` header.
     pub retry_after: Option<u64>,
 }
@@ -37,7 +35,6 @@ impl OAuthError {
             error,
             description: description.into(),
             code: None,
-            basic_challenge: false,
             retry_after: None,
         }
     }
@@ -47,7 +44,9 @@ impl OAuthError {
         let seconds = retry_after.as_secs().max(1);
         let mut error = Self::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "slow_down",
+            // RFC 6749 has no code for this and `slow_down` belongs to the device flow (RFC 8628
+            // §3.5); Auth0, whose token endpoint Entur's is, answers `too_many_requests`.
+            "too_many_requests",
             format!("too many failed client authentications; retry in {seconds} s"),
         );
         error.retry_after = Some(seconds);
@@ -81,12 +80,6 @@ impl OAuthError {
         }
         self
     }
-
-    /// Asks for Basic credentials in `WWW-Authenticate`.
-    pub(crate) fn with_basic_challenge(mut self) -> Self {
-        self.basic_challenge = true;
-        self
-    }
 }
 
 impl IntoResponse for OAuthError {
@@ -102,7 +95,9 @@ impl IntoResponse for OAuthError {
         if let Some(seconds) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
-        if self.basic_challenge {
+        // Every 401 names how to authenticate (RFC 9110 §11.6.1; RFC 6749 §5.2 for Basic): these
+        // endpoints take client credentials, and Basic is the scheme the header carries.
+        if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Basic realm=\"tokenbroker\", charset=\"UTF-8\""),

@@ -17,8 +17,8 @@ use crate::dialect::Dialect;
 use crate::error::ServeError;
 use crate::key_reload::{fresh_keyring, load_keyring, reload_keys_on_change, AbortOnDrop};
 use crate::keyring::KeyRing;
-use crate::listener::ServerHandle;
-use crate::registry::{Pepper, Registry};
+use crate::listener::{ListenerLimits, ServerHandle};
+use crate::registry::{Pepper, Registry, MAX_TOKEN_LIFETIME};
 use crate::routes::{router, JWKS_PATH};
 use crate::signer::Bound;
 use crate::state::AppState;
@@ -57,7 +57,7 @@ impl AuthServer {
         config: ServerConfig,
         extend: impl FnOnce(&Bound) -> axum::Router,
     ) -> Result<Self, ServeError> {
-        refuse_insecure(&config)?;
+        check_config(&config)?;
         let tls = match &config.tls {
             Some(files) => Some(load_tls(files).await?),
             None => None,
@@ -111,12 +111,14 @@ impl AuthServer {
         #[cfg(feature = "testing")]
         let app = doubles.wrap(app);
         let handle = match tls {
-            Some(tls) => ServerHandle::spawn_tls(listener, app, tls)
-                .map_err(|source| ServeError::Bind { addr, source })?,
-            None => ServerHandle::spawn(listener, app),
-        };
+            Some(tls) => ServerHandle::spawn_tls(listener, app, tls, config.limits),
+            None => ServerHandle::spawn(listener, app, config.limits),
+        }
+        .map_err(|source| ServeError::Bind { addr, source })?;
         let redirect = match config.http_redirect {
-            Some(redirect_addr) => Some(spawn_redirect(redirect_addr, addr.port()).await?),
+            Some(redirect_addr) => {
+                Some(spawn_redirect(redirect_addr, addr.port(), config.limits).await?)
+            }
             None => None,
         };
         tracing::info!(%addr, issuer = %state.issuer, "authorization server listening");
@@ -229,8 +231,9 @@ impl AuthServer {
     }
 }
 
-/// Plain HTTP only on loopback unless allowed; a redirect listener only in front of HTTPS.
-fn refuse_insecure(config: &ServerConfig) -> Result<(), ServeError> {
+/// Plain HTTP only on loopback unless allowed; a redirect listener only in front of HTTPS; a
+/// default lifetime within the registry's bounds.
+fn check_config(config: &ServerConfig) -> Result<(), ServeError> {
     if !config.listen.ip().is_loopback() && config.tls.is_none() && !config.insecure_http {
         return Err(ServeError::PlainHttpBeyondLoopback {
             addr: config.listen,
@@ -238,6 +241,12 @@ fn refuse_insecure(config: &ServerConfig) -> Result<(), ServeError> {
     }
     if config.http_redirect.is_some() && config.tls.is_none() {
         return Err(ServeError::RedirectWithoutTls);
+    }
+    if config
+        .default_lifetime
+        .is_some_and(|lifetime| lifetime.is_zero() || lifetime > MAX_TOKEN_LIFETIME)
+    {
+        return Err(ServeError::LifetimeOutOfRange);
     }
     Ok(())
 }
@@ -259,7 +268,7 @@ async fn open_storage(config: &ServerConfig) -> Result<Opened, ServeError> {
             let url = config
                 .database_url
                 .clone()
-                .unwrap_or_else(|| data.registry_url());
+                .map_or_else(|| data.registry_url(), Ok)?;
             let registry = Registry::open(&url, data.pepper()?).await?;
             Ok(Opened {
                 registry,
@@ -288,6 +297,7 @@ async fn open_storage(config: &ServerConfig) -> Result<Opened, ServeError> {
 async fn spawn_redirect(
     addr: SocketAddr,
     https_port: u16,
+    limits: ListenerLimits,
 ) -> Result<(SocketAddr, ServerHandle), ServeError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -295,8 +305,7 @@ async fn spawn_redirect(
     let bound = listener
         .local_addr()
         .map_err(|source| ServeError::Bind { addr, source })?;
-    Ok((
-        bound,
-        ServerHandle::spawn(listener, redirect_router(https_port)),
-    ))
+    let handle = ServerHandle::spawn(listener, redirect_router(https_port), limits)
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    Ok((bound, handle))
 }

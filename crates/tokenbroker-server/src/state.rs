@@ -12,7 +12,7 @@ use arc_swap::ArcSwap;
 use crate::keyring::KeyRing;
 use crate::limiter::FailureLimiter;
 use crate::metrics::ServerMetrics;
-use crate::registry::Registry;
+use crate::registry::{Registry, MAX_TOKEN_LIFETIME};
 
 /// The server's shared state.
 pub(crate) struct AppState {
@@ -92,7 +92,9 @@ impl AppState {
 
     /// Changes the default token lifetime (at least one second).
     pub(crate) fn set_default_lifetime(&self, lifetime: Duration) {
-        self.default_lifetime_secs
-            .store(lifetime.as_secs().max(1), Ordering::Relaxed);
+        self.default_lifetime_secs.store(
+            lifetime.min(MAX_TOKEN_LIFETIME).as_secs().max(1),
+            Ordering::Relaxed,
+        );
     }
 }

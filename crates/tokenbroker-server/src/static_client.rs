@@ -20,6 +20,8 @@ pub struct StaticClient {
     pub lifetime: Option<Duration>,
     /// Whether token responses include a refresh token.
     pub refresh_tokens: bool,
+    /// A resource server: may introspect other clients' tokens.
+    pub introspect: bool,
 }
 
 impl StaticClient {
@@ -36,6 +38,7 @@ impl StaticClient {
             scopes: Vec::new(),
             lifetime: None,
             refresh_tokens: false,
+            introspect: false,
         }
     }
 
@@ -63,6 +66,12 @@ impl StaticClient {
         self
     }
 
+    /// Makes this client a resource server, which may introspect other clients' tokens.
+    pub fn resource_server(mut self) -> Self {
+        self.introspect = true;
+        self
+    }
+
     /// The registry request that creates this client.
     pub fn to_new_client(&self) -> NewClient {
         NewClient {
@@ -71,6 +80,7 @@ impl StaticClient {
             scopes: self.scopes.clone(),
             lifetime: self.lifetime,
             refresh_tokens: self.refresh_tokens,
+            introspect: self.introspect,
             client_id: Some(self.client_id.clone()),
             secret: Some(self.client_secret.clone()),
         }

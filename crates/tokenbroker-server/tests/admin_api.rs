@@ -116,7 +116,8 @@ async fn client_admins_manage_clients_and_viewers_only_read() {
             .0,
         204
     );
-    assert_eq!(token_status(&server, &id, &new_secret).await, 401);
+    // unauthorized_client: 400 (RFC 6749 §5.2).
+    assert_eq!(token_status(&server, &id, &new_secret).await, 400);
     assert_eq!(
         alice
             .call(Method::POST, &format!("/admin/clients/{id}/enable"), None)

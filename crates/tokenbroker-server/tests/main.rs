@@ -4,6 +4,7 @@
 
 mod admin_api;
 mod error_paths;
+mod hostile;
 mod one_verifier;
 mod operations;
 mod registry;

@@ -11,7 +11,7 @@ async fn server() -> AuthServer {
         StaticClient::new("alpha", "alpha-secret", AUDIENCE)
             .with_scopes("openapi")
             .with_refresh_tokens(),
-        StaticClient::new("beta", "beta-secret", AUDIENCE),
+        StaticClient::new("beta", "beta-secret", AUDIENCE).resource_server(),
     ];
     AuthServer::start(ServerConfig::in_memory(clients))
         .await
@@ -369,7 +369,7 @@ async fn tokens_expire_on_the_servers_clock() {
     let clock = std::sync::Arc::new(tokenbroker_wire::ManualClock::starting_now());
     let mut config = ServerConfig::in_memory([
         StaticClient::new("alpha", "alpha-secret", "https://api.dev.entur.io"),
-        StaticClient::new("beta", "beta-secret", "https://api.dev.entur.io"),
+        StaticClient::new("beta", "beta-secret", "https://api.dev.entur.io").resource_server(),
     ]);
     config.clock = clock.clone();
     let server = AuthServer::start(config).await.unwrap();

@@ -3,11 +3,13 @@
 //! Tests talk to real servers (the project's rule): these start them from the binaries on this machine
 //! on ephemeral loopback ports and stop them when dropped. `.ci/run` installs the packages.
 
+pub mod connection;
 pub mod oauth;
 pub mod postgres;
 pub mod redis;
 pub mod tls;
 
+pub use connection::closed_within;
 pub use oauth::{fetch_token, introspect, request_token};
 pub use postgres::Postgres;
 pub use redis::RedisServer;

@@ -261,6 +261,81 @@ pub enum DecodeError {
     /// A JSON body that is not an object.
     #[error("the JSON body is not an object")]
     NotAnObject,
+    /// A value longer than its bound (client ids, secrets and parameters are short).
+    #[error("{what} is longer than {max} bytes")]
+    TooLong {
+        /// Which value.
+        what: &'static str,
+        /// Its bound.
+        max: usize,
+    },
+    /// A client id with a control character (NUL, newline, escape…): no registered id has one.
+    #[error("client_id contains a control character")]
+    ControlCharacter,
+    /// More parameters than any token request needs.
+    #[error("more than {MAX_PARAMS} parameters")]
+    TooManyParameters,
+    /// A parameter sent twice (RFC 6749 §3.2: parameters MUST NOT be included more than once;
+    /// RFC 8707's `resource` is the exception).
+    #[error("parameter {0:?} is repeated (RFC 6749 §3.2)")]
+    Repeated(String),
+}
+
+/// The longest client id accepted (RFC 6749 leaves it open; ours are short, Auth0's are 32
+/// characters). Longer ones are refused before any lookup or counting.
+pub const MAX_CLIENT_ID_BYTES: usize = 255;
+
+/// The longest client secret accepted (generated secrets are 43 characters).
+pub const MAX_SECRET_BYTES: usize = 1024;
+
+/// The longest parameter value accepted (a long `scope` list fits).
+pub const MAX_PARAM_BYTES: usize = 4096;
+
+/// The most parameters a request may carry.
+pub const MAX_PARAMS: usize = 32;
+
+/// Parameters that may repeat: RFC 8707 `resource`.
+const REPEATABLE: &[&str] = &["resource"];
+
+/// Refuses parameter lists that break the bounds or repeat a parameter.
+fn check_params(params: &[(String, String)]) -> Result<(), DecodeError> {
+    if params.len() > MAX_PARAMS {
+        return Err(DecodeError::TooManyParameters);
+    }
+    for (index, (name, value)) in params.iter().enumerate() {
+        if name.len() > MAX_PARAM_BYTES || value.len() > MAX_PARAM_BYTES {
+            return Err(DecodeError::TooLong {
+                what: "a parameter",
+                max: MAX_PARAM_BYTES,
+            });
+        }
+        if !REPEATABLE.contains(&name.as_str())
+            && params[..index].iter().any(|(earlier, _)| earlier == name)
+        {
+            return Err(DecodeError::Repeated(name.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses credentials that no registered client could have.
+fn check_credentials(reading: &PresentedCredentials) -> Result<(), DecodeError> {
+    if reading.client_id.len() > MAX_CLIENT_ID_BYTES {
+        return Err(DecodeError::TooLong {
+            what: "client_id",
+            max: MAX_CLIENT_ID_BYTES,
+        });
+    }
+    if reading.secret.expose_secret().len() > MAX_SECRET_BYTES {
+        return Err(DecodeError::TooLong {
+            what: "client_secret",
+            max: MAX_SECRET_BYTES,
+        });
+    }
+    if reading.client_id.chars().any(char::is_control) {
+        return Err(DecodeError::ControlCharacter);
+    }
+    Ok(())
 }
 
 /// Decodes a request's headers and body: its parameters and the credentials it presents.
@@ -269,8 +344,12 @@ pub fn decode(headers: &HeaderMap, body: &[u8]) -> Result<ClientRequest, DecodeE
     let params = if json {
         json_params(body)?
     } else {
-        form_urlencoded::parse(body).into_owned().collect()
+        form_urlencoded::parse(body)
+            .into_owned()
+            .take(MAX_PARAMS + 1)
+            .collect()
     };
+    check_params(&params)?;
     let first = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v);
     let body_method = if json {
         AuthMethod::Json
@@ -297,6 +376,7 @@ pub fn decode(headers: &HeaderMap, body: &[u8]) -> Result<ClientRequest, DecodeE
         }
         (None, None) => (body_method, Vec::new()),
     };
+    credentials.iter().try_for_each(check_credentials)?;
     Ok(ClientRequest {
         method,
         credentials,
@@ -548,7 +628,62 @@ mod tests {
             if json {
                 headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             }
-            let _ = decode(&headers, &body);
+            if let Ok(request) = decode(&headers, &body) {
+                for reading in &request.credentials {
+                    prop_assert!(reading.client_id.len() <= MAX_CLIENT_ID_BYTES);
+                    prop_assert!(!reading.client_id.chars().any(char::is_control));
+                }
+            }
         }
+    }
+
+    fn form(body: &str) -> Result<ClientRequest, DecodeError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        decode(&headers, body.as_bytes())
+    }
+
+    /// RFC 6749 §3.2: no parameter twice, except RFC 8707 `resource`; and the bounds hold before
+    /// any credential is looked at.
+    #[test]
+    fn repeated_and_oversized_parameters_are_refused() {
+        assert!(matches!(
+            form("grant_type=client_credentials&grant_type=client_credentials"),
+            Err(DecodeError::Repeated(name)) if name == "grant_type"
+        ));
+        assert!(
+            form("resource=https://a&resource=https://b&grant_type=client_credentials").is_ok()
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        assert!(matches!(
+            decode(
+                &headers,
+                br#"{"client_id": ["a", "b"], "client_secret": "s"}"#
+            ),
+            Err(DecodeError::Repeated(_))
+        ));
+        let many: Vec<String> = (0..=MAX_PARAMS).map(|n| format!("p{n}=v")).collect();
+        assert!(matches!(
+            form(&many.join("&")),
+            Err(DecodeError::TooManyParameters)
+        ));
+        let long = format!("scope={}", "s".repeat(MAX_PARAM_BYTES + 1));
+        assert!(matches!(form(&long), Err(DecodeError::TooLong { .. })));
+        let id = "i".repeat(MAX_CLIENT_ID_BYTES + 1);
+        assert!(matches!(
+            form(&format!("client_id={id}&client_secret=s")),
+            Err(DecodeError::TooLong {
+                what: "client_id",
+                ..
+            })
+        ));
+        assert!(matches!(
+            form("client_id=a%00b&client_secret=s"),
+            Err(DecodeError::ControlCharacter)
+        ));
     }
 }

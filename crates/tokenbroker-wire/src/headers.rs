@@ -62,10 +62,12 @@ pub fn bearer_value(token: &str) -> Option<HeaderValue> {
     Some(value)
 }
 
-/// Marks a response as never to be cached: tokens, secrets and their errors
+/// Marks a response as never to be cached: tokens, secrets and their errors. RFC 6749 §5.1
+/// asks for `Cache-Control: no-store` and, for HTTP/1.0 caches, `Pragma: no-cache`
 /// ([RFC 6749 §5.1](https://www.rfc-editor.org/rfc/rfc6749#section-5.1)).
 pub fn no_store(headers: &mut HeaderMap) {
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(http::header::PRAGMA, HeaderValue::from_static("no-cache"));
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ pub(crate) async fn run(args: ClientsArgs) -> CliResult {
             scope,
             lifetime,
             refresh_token,
+            introspect,
             json,
         } => {
             let new = NewClient {
@@ -31,6 +32,7 @@ pub(crate) async fn run(args: ClientsArgs) -> CliResult {
                     .collect(),
                 lifetime: lifetime.map(Duration::from_secs),
                 refresh_tokens: refresh_token,
+                introspect,
                 ..NewClient::default()
             };
             let (client, issued) = registry
@@ -46,6 +48,7 @@ pub(crate) async fn run(args: ClientsArgs) -> CliResult {
                     "scopes": client.scopes,
                     "lifetime_seconds": client.lifetime_seconds,
                     "refresh_tokens": client.refresh_tokens,
+                    "introspect": client.introspect,
                 }))
             } else {
                 println!("created client {} ({})", client.client_id, client.name);

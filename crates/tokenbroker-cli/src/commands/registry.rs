@@ -22,10 +22,12 @@ pub(crate) fn default_data_dir() -> PathBuf {
 pub(crate) async fn open(args: &RegistryArgs) -> CliResult<Registry> {
     let data = DataDir::open(args.data_dir.clone().unwrap_or_else(default_data_dir))
         .map_err(|e| CliError::usage(e.to_string()))?;
-    let url = args
-        .database_url
-        .clone()
-        .unwrap_or_else(|| data.registry_url());
+    let url = match &args.database_url {
+        Some(url) => url.clone(),
+        None => data
+            .registry_url()
+            .map_err(|e| CliError::usage(e.to_string()))?,
+    };
     let pepper = data.pepper().map_err(|e| CliError::usage(e.to_string()))?;
     Registry::open(&url, pepper).await.map_err(registry_error)
 }

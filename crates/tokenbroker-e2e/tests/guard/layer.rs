@@ -210,11 +210,19 @@ fn guard_kid(issuer: &AuthServer) -> String {
 #[tokio::test]
 async fn expired_tokens_are_401_and_tokens_expiring_mid_request_are_408() {
     let issuer = issuer().await;
-    let guard = Guard::start(config(&issuer)).await.unwrap();
-    let api = api(guard).await;
     let brief = token(&issuer, "brief").await;
+    // On the guard's clock, the token has 0.3 s left when the request arrives.
+    let (_, claims) = tokenbroker::wire::jwt::decode_unverified(&brief).unwrap();
+    let exp = std::time::UNIX_EPOCH + Duration::from_secs(claims["exp"].as_u64().unwrap());
+    let clock = Arc::new(tokenbroker::ManualClock::new(
+        exp - Duration::from_millis(300),
+    ));
+    let mut config = config(&issuer);
+    config.clock = clock.clone();
+    let guard = Guard::start(config).await.unwrap();
+    let api = api(guard).await;
 
-    // The handler takes 10 s; the token has about 2 s left: cancelled with 408 when it expires.
+    // The handler takes 10 s; the token runs out first: cancelled with 408 when it expires.
     let started = std::time::Instant::now();
     let slow = call(&format!("{api}/slow"), Some(&format!("Bearer {brief}"))).await;
     assert_eq!(slow.status, 408);
@@ -224,10 +232,11 @@ async fn expired_tokens_are_401_and_tokens_expiring_mid_request_are_408() {
         slow.body
     );
     assert!(
-        started.elapsed() < Duration::from_secs(5),
+        started.elapsed() < Duration::from_secs(2),
         "cancelled at expiry, not after the handler"
     );
 
+    clock.advance(Duration::from_secs(1));
     let expired = call(
         &format!("{api}/personalisation/v1/programs/1"),
         Some(&format!("Bearer {brief}")),
@@ -393,4 +402,54 @@ async fn exp_at_the_numeric_date_bound_passes_and_one_past_it_is_refused() {
     assert_eq!(guard.verify(&past).await.unwrap_err(), Rejection::Malformed);
     let refused = call(&url, Some(&format!("Bearer {past}"))).await;
     assert_eq!(refused.status, 401);
+}
+
+/// Serves `body` as a JWK Set with `cache_control`, on a loopback port; returns its URL.
+async fn jwks_server(body: String, cache_control: &'static str) -> String {
+    let app = Router::new().route(
+        "/jwks",
+        get(move || {
+            let body = body.clone();
+            async move { ([(axum::http::header::CACHE_CONTROL, cache_control)], body) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/jwks", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+/// A JWKS with `max-age` at `u64::MAX` (and a configured `stale_if_error` at `Duration::MAX`)
+/// is capped, not a panic on every request; a JWKS over the size limit is refused.
+#[tokio::test]
+async fn hostile_jwks_max_age_and_size_are_bounded() {
+    let issuer = issuer().await;
+    let keys = reqwest::get(issuer.jwks_url())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut config = config(&issuer);
+    config.jwks_url = Some(jwks_server(keys.clone(), "max-age=18446744073709551615").await);
+    config.jwks.stale_if_error = Duration::MAX;
+    let guard = Guard::start(config).await.unwrap();
+    let token = token(&issuer, "reader").await;
+    assert!(guard.verify(&token).await.is_ok());
+    assert!(
+        guard.verify(&token).await.is_ok(),
+        "still no panic on reuse"
+    );
+
+    // The issuer's real keys, padded past the bound: refused whole, so no key is taken from it.
+    let mut padded: serde_json::Value = serde_json::from_str(&keys).unwrap();
+    padded["padding"] = "x".repeat(tokenbroker_guard::MAX_JWKS_BYTES).into();
+    let mut config = self::config(&issuer);
+    config.jwks_url = Some(jwks_server(padded.to_string(), "max-age=60").await);
+    let guard = Guard::start(config).await.unwrap();
+    assert_eq!(
+        guard.verify(&token).await.unwrap_err(),
+        Rejection::KeysUnavailable,
+        "no keys were taken from the oversized set"
+    );
 }

@@ -21,7 +21,7 @@ fn kid(token: &str) -> String {
 #[tokio::test]
 async fn a_rotated_key_is_picked_up_with_one_jwks_refresh() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = ServerConfig::new(dir.path());
+    let mut config = ServerConfig::new(dir.path().join("data"));
     config.listen = "127.0.0.1:0".parse().unwrap();
     let server = AuthServer::start(config).await.unwrap();
     let new = NewClient {
@@ -38,7 +38,7 @@ async fn a_rotated_key_is_picked_up_with_one_jwks_refresh() {
     let fetches = guard.jwks().fetch_count();
 
     // Rotate to ES256, signing at once; the running server reloads its keys within 2 s.
-    DataDir::open(dir.path())
+    DataDir::open(dir.path().join("data"))
         .unwrap()
         .rotate_keys(
             KeyAlgorithm::Es256,

@@ -5,9 +5,9 @@
 //! `tokenbroker admins create`); `client-admin` may change clients, `viewer` may only read.
 //! Every change is in the audit log under `admin:<name>`. A web portal can be built on this API.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokenbroker_wire::headers::{bearer_token, Presented};
 
 use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
@@ -18,7 +18,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::limiter::LimitKey;
+use crate::limiter::{Attempt, Realm};
 use crate::registry::{Admin, NewClient, RegistryError, Role};
 use crate::state::AppState;
 
@@ -55,8 +55,14 @@ impl FromRequestParts<Arc<AppState>> for AdminCaller {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip());
-        let keys: Vec<LimitKey> = peer.into_iter().map(LimitKey::Ip).collect();
-        if let Some(retry_after) = state.limiter.blocked(&keys) {
+        // Without a peer address (not served over TCP), attempts count as the unspecified one.
+        let attempt = Attempt {
+            realm: Realm::Admin,
+            address: peer.unwrap_or(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)),
+            client_ids: &[],
+        };
+        let now = Instant::now();
+        if let Err(retry_after) = state.limiter.check(&attempt, now) {
             return Err(AdminError(
                 StatusCode::TOO_MANY_REQUESTS,
                 format!(
@@ -73,7 +79,7 @@ impl FromRequestParts<Arc<AppState>> for AdminCaller {
         match state.registry.authenticate_admin(token).await {
             Ok(Some(admin)) => Ok(Self(admin)),
             Ok(None) => {
-                state.limiter.record_failure(&keys);
+                state.limiter.failed(&attempt, now);
                 Err(unauthorized("the administrator token is not valid"))
             }
             Err(error) => Err(registry_failure(error)),
@@ -142,6 +148,8 @@ pub(crate) struct CreateClient {
     lifetime_seconds: Option<u64>,
     #[serde(default)]
     refresh_tokens: bool,
+    #[serde(default)]
+    introspect: bool,
 }
 
 /// `POST /admin/clients` (client-admin): the secret is in this response only.
@@ -157,6 +165,7 @@ pub(crate) async fn create_client(
         scopes: request.scopes,
         lifetime: request.lifetime_seconds.map(Duration::from_secs),
         refresh_tokens: request.refresh_tokens,
+        introspect: request.introspect,
         ..NewClient::default()
     };
     let (client, issued) = state.registry.create_client(new, &caller.actor()).await?;

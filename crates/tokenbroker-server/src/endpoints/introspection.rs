@@ -44,11 +44,15 @@ async fn introspect_inner(
     body: &[u8],
 ) -> Result<Value, OAuthError> {
     let request = client_auth::parse(headers, body)?;
-    client_auth::authenticate(state, peer, &request).await?;
+    let caller = client_auth::authenticate(state, peer, &request).await?;
     let token = required_token(&request)?;
     let Ok(claims) = state.keyring().verifier().verify(token, state.now()).await else {
         return Ok(json!({ "active": false }));
     };
+    // RFC 7662 §4: a client learns about its own tokens; only resource servers about others'.
+    if claims.client_id != caller.client_id && !caller.introspect {
+        return Ok(json!({ "active": false }));
+    }
     if state
         .registry
         .is_revoked(&claims.jti)

@@ -31,7 +31,9 @@ pub(crate) async fn metadata(State(state): State<Arc<AppState>>) -> Json<Value> 
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "grant_types_supported": ["client_credentials", "refresh_token"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "response_types_supported": ["token"],
+        // RFC 8414 §2 requires the member; with no authorization endpoint there is no
+        // response_type to support.
+        "response_types_supported": [],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": algorithms,
         "access_token_signing_alg_values_supported": algorithms,

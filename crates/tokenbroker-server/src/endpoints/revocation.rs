@@ -47,8 +47,9 @@ async fn revoke_inner(
     let request = client_auth::parse(headers, body)?;
     let client = client_auth::authenticate(state, peer, &request).await?;
     let token = required_token(&request)?;
-    let hint = request.param("token_type_hint");
-    if hint != Some("refresh_token") {
+    // The hint only orders the search (RFC 7009 §2.1: a server that does not find the token
+    // under the hinted type MUST look under the others); a JWS is never a refresh token.
+    if looks_like_jws(token) {
         if let Ok(claims) = state.keyring().verifier().verify(token, state.now()).await {
             if claims.client_id != client.client_id {
                 return Err(OAuthError::new(
@@ -60,13 +61,33 @@ async fn revoke_inner(
             return deny(state, &claims).await;
         }
     }
-    // Not one of our access tokens: maybe a refresh token. Redeeming spends it, which is the point.
+    // Not one of our access tokens (or hinted as a refresh token): maybe a refresh token.
+    // RFC 7009 §2.1: another client's token is refused, not revoked.
+    let owner = state
+        .registry
+        .refresh_token_owner(token)
+        .await
+        .map_err(server_error)?;
+    if owner.is_some_and(|owner| owner != client.client_id) {
+        return Err(OAuthError::new(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            "the token was issued to another client",
+        ));
+    }
+    // Redeeming spends it, which is the point.
     state
         .registry
         .redeem_refresh_token(token, &client.client_id)
         .await
         .map_err(server_error)?;
     Ok(())
+}
+
+/// Our access tokens are JWS compact serialisations (three dot-separated parts); refresh tokens
+/// are opaque base64url strings without dots.
+fn looks_like_jws(token: &str) -> bool {
+    token.split('.').count() == 3
 }
 
 /// `GET /oauth/v2/logout` with `Authorization: Bearer …` (Telenor Norway client credentials

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::time::Duration;
+use tokenbroker_wire::client_auth::MAX_CLIENT_ID_BYTES;
 
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -30,6 +31,8 @@ pub struct ClientRecord {
     pub lifetime_seconds: Option<u64>,
     /// Whether token responses include a refresh token.
     pub refresh_tokens: bool,
+    /// A resource server: may introspect tokens issued to other clients (RFC 7662 §4).
+    pub introspect: bool,
     /// Disabled clients cannot get tokens.
     pub enabled: bool,
     /// Unix seconds.
@@ -75,6 +78,8 @@ pub struct NewClient {
     pub lifetime: Option<Duration>,
     /// Issue refresh tokens.
     pub refresh_tokens: bool,
+    /// A resource server: may introspect other clients' tokens.
+    pub introspect: bool,
     /// Use this id instead of a generated one (imports, fixed dev clients).
     pub client_id: Option<String>,
     /// Import this secret (stored with Argon2id) instead of generating one.
@@ -151,8 +156,8 @@ impl Registry {
         let at = unix_now();
         let mut tx = self.pool.begin().await.map_err(|e| self.db_error(e))?;
         let inserted = sqlx::query(
-            "INSERT INTO clients (client_id, name, audiences, scopes, lifetime_seconds, refresh_tokens, enabled, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7)",
+            "INSERT INTO clients (client_id, name, audiences, scopes, lifetime_seconds, refresh_tokens, introspect, enabled, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)",
         )
         .bind(client_id.clone())
         .bind(new.name.clone())
@@ -160,6 +165,7 @@ impl Registry {
         .bind(new.scopes.join(" "))
         .bind(new.lifetime.map(|d| d.as_secs() as i64))
         .bind(i64::from(new.refresh_tokens))
+        .bind(i64::from(new.introspect))
         .bind(at)
         .execute(&mut *tx)
         .await;
@@ -297,8 +303,15 @@ impl Registry {
         overlap: Duration,
         actor: &str,
     ) -> Result<IssuedSecret, RegistryError> {
+        if overlap > MAX_SECRET_OVERLAP {
+            return Err(RegistryError::Invalid(format!(
+                "the overlap may be at most {} days",
+                MAX_SECRET_OVERLAP.as_secs() / 86_400
+            )));
+        }
         let at = unix_now();
-        let previous_expires_at = at + overlap.as_secs() as i64;
+        // Bounded above: at most 90 days past now, far inside i64.
+        let previous_expires_at = at.saturating_add(overlap.as_secs() as i64);
         let secret = generate_secret();
         let hash = self
             .pepper
@@ -460,35 +473,69 @@ async fn insert_secret(
         .map(|_| ())
 }
 
+/// The longest token lifetime a client may have: 30 days (Entur's tokens live 24 h, Telenor's 1 h).
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 86_400);
+
+/// The longest a rotated-out secret may stay valid: 90 days.
+pub const MAX_SECRET_OVERLAP: Duration = Duration::from_secs(90 * 86_400);
+
+/// The longest client name, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// The longest audience or scope, in bytes.
+pub const MAX_WORD_BYTES: usize = 255;
+
+/// The most audiences, and the most scopes, a client may have.
+pub const MAX_WORDS: usize = 64;
+
 fn validate(new: &NewClient) -> Result<(), RegistryError> {
-    let invalid = |m: &str| Err(RegistryError::Invalid(m.to_owned()));
-    if new.name.trim().is_empty() {
-        return invalid("the client needs a name");
+    let invalid = |m: String| Err(RegistryError::Invalid(m));
+    // Names are printed by `clients list` and written to the audit log: no control characters
+    // (newlines would forge lines, escapes would drive the terminal).
+    if new.name.trim().is_empty()
+        || new.name.chars().count() > MAX_NAME_CHARS
+        || new.name.chars().any(char::is_control)
+    {
+        return invalid(format!(
+            "the client needs a name of at most {MAX_NAME_CHARS} characters, without control characters"
+        ));
     }
     if new.audiences.is_empty() {
-        return invalid("the client needs at least one audience");
+        return invalid("the client needs at least one audience".into());
+    }
+    if new.audiences.len() > MAX_WORDS || new.scopes.len() > MAX_WORDS {
+        return invalid(format!(
+            "at most {MAX_WORDS} audiences and {MAX_WORDS} scopes"
+        ));
     }
     let words = new.audiences.iter().chain(&new.scopes);
-    if words
-        .clone()
-        .any(|w| w.is_empty() || w.chars().any(char::is_whitespace))
-    {
-        return invalid("audiences and scopes must be non-empty and contain no spaces");
+    if words.clone().any(|w| {
+        w.is_empty()
+            || w.len() > MAX_WORD_BYTES
+            || w.chars().any(|c| c.is_whitespace() || c.is_control())
+    }) {
+        return invalid(format!(
+            "audiences and scopes must be 1 to {MAX_WORD_BYTES} bytes, without spaces or control characters"
+        ));
     }
     if let Some(id) = &new.client_id {
         if id.is_empty()
+            || id.len() > MAX_CLIENT_ID_BYTES
             || id.contains(':')
             || id.chars().any(|c| c.is_whitespace() || c.is_control())
         {
-            return invalid(
-                "a client id must be non-empty, without spaces, control characters or ':'",
-            );
+            return invalid(format!(
+                "a client id must be 1 to {MAX_CLIENT_ID_BYTES} bytes, without spaces, control characters or ':'"
+            ));
         }
     }
-    if new.lifetime.is_some_and(|l| l.is_zero()) {
-        return invalid("the token lifetime must be at least one second");
+    match new.lifetime {
+        Some(lifetime) if lifetime.is_zero() || lifetime > MAX_TOKEN_LIFETIME => invalid(format!(
+            "the token lifetime must be 1 s to {} days",
+            MAX_TOKEN_LIFETIME.as_secs() / 86_400
+        )),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 fn client_from_row(row: &AnyRow, secrets: Vec<SecretInfo>) -> Result<ClientRecord, sqlx::Error> {
@@ -499,6 +546,7 @@ fn client_from_row(row: &AnyRow, secrets: Vec<SecretInfo>) -> Result<ClientRecor
         scopes: split(&row.text("scopes")?),
         lifetime_seconds: row.opt_int("lifetime_seconds")?.map(|s| s.max(0) as u64),
         refresh_tokens: row.int("refresh_tokens")? != 0,
+        introspect: row.int("introspect")? != 0,
         enabled: row.int("enabled")? != 0,
         created_at: row.int("created_at")?,
         updated_at: row.int("updated_at")?,

@@ -22,7 +22,10 @@ use sqlx::AnyPool;
 
 pub use admins::{Admin, IssuedAdminToken, Role};
 pub use audit::AuditEvent;
-pub use clients::{AuthFailure, ClientRecord, IssuedSecret, NewClient, SecretInfo};
+pub use clients::{
+    AuthFailure, ClientRecord, IssuedSecret, NewClient, SecretInfo, MAX_NAME_CHARS,
+    MAX_SECRET_OVERLAP, MAX_TOKEN_LIFETIME, MAX_WORDS, MAX_WORD_BYTES,
+};
 pub use hashing::{Pepper, SecretKind};
 pub use refresh::RefreshGrant;
 pub use revocations::Revocation;

@@ -48,8 +48,28 @@ impl Registry {
         Ok(token)
     }
 
+    /// The client a refresh token was issued to, if it is known (expired or not).
+    pub async fn refresh_token_owner(&self, token: &str) -> Result<Option<String>, RegistryError> {
+        let hash = self
+            .pepper
+            .hash(token, SecretKind::Generated)
+            .map_err(RegistryError::Invalid)?;
+        let row = sqlx::query("SELECT client_id FROM refresh_tokens WHERE token_hash = $1")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.db_error(e))?;
+        row.map(|row| row.text("client_id").map_err(|e| self.db_error(e)))
+            .transpose()
+    }
+
     /// Redeems (and thereby deletes) a refresh token issued to `client_id`. `None` when it is
-    /// unknown, expired, already used or another client's.
+    /// unknown, expired, already used or another client's; another client's token is left alone
+    /// (RFC 7009 §2.1, RFC 6749 §6: it is not that client's to spend).
+    ///
+    /// One read, then one conditional `DELETE` that decides the race: no transaction upgrades a
+    /// read lock to a write lock, so concurrent redemptions on SQLite wait on the busy timeout
+    /// instead of failing with "database is locked".
     pub async fn redeem_refresh_token(
         &self,
         token: &str,
@@ -59,28 +79,28 @@ impl Registry {
             .pepper
             .hash(token, SecretKind::Generated)
             .map_err(RegistryError::Invalid)?;
-        let mut tx = self.pool.begin().await.map_err(|e| self.db_error(e))?;
-        let row = sqlx::query("SELECT * FROM refresh_tokens WHERE token_hash = $1")
-            .bind(hash.clone())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(|e| self.db_error(e))?;
+        let row =
+            sqlx::query("SELECT * FROM refresh_tokens WHERE token_hash = $1 AND client_id = $2")
+                .bind(hash.clone())
+                .bind(client_id.to_owned())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| self.db_error(e))?;
         let Some(row) = row else { return Ok(None) };
-        // Whoever presents it, a presented token is spent: a stolen copy cannot be used twice.
-        let deleted = sqlx::query("DELETE FROM refresh_tokens WHERE token_hash = $1")
-            .bind(hash)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.db_error(e))?;
-        tx.commit().await.map_err(|e| self.db_error(e))?;
+        let deleted =
+            sqlx::query("DELETE FROM refresh_tokens WHERE token_hash = $1 AND client_id = $2")
+                .bind(hash)
+                .bind(client_id.to_owned())
+                .execute(&self.pool)
+                .await
+                .map_err(|e| self.db_error(e))?;
         let grant = RefreshGrant {
             client_id: row.text("client_id").map_err(|e| self.db_error(e))?,
             audience: row.text("audience").map_err(|e| self.db_error(e))?,
             scope: row.opt_text("scope").map_err(|e| self.db_error(e))?,
         };
         let expires_at = row.int("expires_at").map_err(|e| self.db_error(e))?;
-        let valid =
-            deleted.rows_affected() == 1 && expires_at > unix_now() && grant.client_id == client_id;
+        let valid = deleted.rows_affected() == 1 && expires_at > unix_now();
         Ok(valid.then_some(grant))
     }
 }
