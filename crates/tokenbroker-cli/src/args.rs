@@ -140,6 +140,10 @@ pub(crate) struct ServeArgs {
     /// Allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
     #[arg(long)]
     pub insecure_http: bool,
+    /// A proxy (CIDR, e.g. 10.0.0.0/8) whose Forwarded / X-Forwarded-For names the client's
+    /// address; repeatable. Nobody else's is believed.
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    pub trusted_proxies: Vec<String>,
     /// Algorithm of the first signing key: rs256 (default), es256 or eddsa.
     #[arg(long, value_name = "ALG")]
     pub algorithm: Option<String>,
@@ -149,6 +153,9 @@ pub(crate) struct ServeArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Serve the admin API and /metrics on this address instead of the public port.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub admin_listen: Option<std::net::SocketAddr>,
     /// Also listen for plain HTTP here: 301 to HTTPS for GET/HEAD, 405 for other methods.
     #[arg(long, value_name = "ADDR:PORT")]
     pub http_redirect_listen: Option<std::net::SocketAddr>,
@@ -279,9 +286,23 @@ pub(crate) enum AdminsCommand {
         /// Role: client-admin (may create, rotate, disable clients) or viewer (repeatable).
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
+        /// The token stops working after this many seconds (at most a year; default: never).
+        #[arg(long, value_name = "SECONDS")]
+        expires_in: Option<u64>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// List administrators, their roles and whether their tokens still work.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke an administrator's token: it stops working at once.
+    Revoke {
+        /// The administrator's name.
+        name: String,
     },
 }
 

@@ -70,6 +70,11 @@ pub(crate) struct ServerSection {
     pub tls_key: Option<PathBuf>,
     /// Plain-HTTP listener that redirects to HTTPS.
     pub http_redirect_listen: Option<std::net::SocketAddr>,
+    /// Admin API and metrics listener.
+    pub admin_listen: Option<std::net::SocketAddr>,
+    /// Proxies (CIDRs) whose forwarded client addresses are believed.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// Finds, reads and resolves the profile the arguments select.

@@ -16,7 +16,19 @@ use serde::Deserialize;
 struct Feed {
     revocations: Vec<Entry>,
     server_time: i64,
+    /// Where the next page starts, when this one was full.
+    #[serde(default)]
+    next: Option<Cursor>,
 }
+
+#[derive(Deserialize)]
+struct Cursor {
+    since: i64,
+    after: String,
+}
+
+/// The most feed pages read in one poll (100,000 revocations at the server's default page).
+const MAX_PAGES_PER_POLL: usize = 100;
 
 #[derive(Deserialize)]
 struct Entry {
@@ -63,14 +75,40 @@ impl RevocationList {
         self.revoked.load().contains_key(jti)
     }
 
-    /// Fetches what was revoked since the last poll and merges it in.
+    /// Fetches what was revoked since the last poll, page by page, and merges it in.
     pub async fn poll(&self) -> Result<usize, String> {
         // Ask again for the last second seen: entries revoked in it may have arrived after we read.
-        let since = self.since.load(Ordering::Relaxed).saturating_sub(1).max(0);
-        let response = self
-            .http
-            .get(&self.url)
-            .query(&[("since", since)])
+        let mut since = self.since.load(Ordering::Relaxed).saturating_sub(1).max(0);
+        let mut after: Option<String> = None;
+        let now = unix_now();
+        let mut revoked: HashMap<String, i64> = (**self.revoked.load()).clone();
+        revoked.retain(|_, exp| *exp >= now);
+        let mut new = 0;
+        let mut server_time = None;
+        for _ in 0..MAX_PAGES_PER_POLL {
+            let feed = self.page(since, after.as_deref()).await?;
+            new += feed.revocations.len();
+            revoked.extend(feed.revocations.into_iter().map(|e| (e.jti, e.exp)));
+            // The first page's time: whatever is revoked while we page is in the next poll.
+            server_time.get_or_insert(feed.server_time);
+            match feed.next {
+                Some(next) => (since, after) = (next.since, Some(next.after)),
+                None => break,
+            }
+        }
+        self.revoked.store(Arc::new(revoked));
+        if let Some(time) = server_time {
+            self.since.store(time, Ordering::Relaxed);
+        }
+        Ok(new)
+    }
+
+    async fn page(&self, since: i64, after: Option<&str>) -> Result<Feed, String> {
+        let mut request = self.http.get(&self.url).query(&[("since", since)]);
+        if let Some(after) = after {
+            request = request.query(&[("after", after)]);
+        }
+        let response = request
             .send()
             .await
             .map_err(|e| format!("request failed: {e}"))?;
@@ -78,16 +116,7 @@ impl RevocationList {
             return Err(format!("HTTP {}", response.status()));
         }
         let body = crate::jwks::read_bounded(response, MAX_FEED_BYTES).await?;
-        let feed: Feed =
-            serde_json::from_slice(&body).map_err(|e| format!("not a revocation feed: {e}"))?;
-        let now = unix_now();
-        let mut revoked: HashMap<String, i64> = (**self.revoked.load()).clone();
-        revoked.retain(|_, exp| *exp >= now);
-        let new = feed.revocations.len();
-        revoked.extend(feed.revocations.into_iter().map(|e| (e.jti, e.exp)));
-        self.revoked.store(Arc::new(revoked));
-        self.since.store(feed.server_time, Ordering::Relaxed);
-        Ok(new)
+        serde_json::from_slice(&body).map_err(|e| format!("not a revocation feed: {e}"))
     }
 
     /// Polls every `interval` until dropped.

@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use ipnet::IpNet;
+
 use tokenbroker_wire::{system_clock, Clock};
 
 use crate::dialect::Profile;
@@ -56,6 +58,12 @@ pub struct ServerConfig {
     pub clock: Arc<dyn Clock>,
     /// Connection cap and header/handshake timeout of every listener.
     pub limits: ListenerLimits,
+    /// Proxies whose `Forwarded`/`X-Forwarded-For` is believed for the client's address (the
+    /// TLS-terminating proxy in front of an `insecure_http` server); nobody else's is.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Serve the admin API and `/metrics` here instead of on the public port, which then carries
+    /// only the OAuth endpoints, keys, metadata and health.
+    pub admin_listen: Option<SocketAddr>,
 }
 
 /// Where the server keeps its state.
@@ -115,6 +123,8 @@ impl ServerConfig {
             http_redirect: None,
             clock: system_clock(),
             limits: ListenerLimits::default(),
+            trusted_proxies: Vec::new(),
+            admin_listen: None,
         }
     }
 

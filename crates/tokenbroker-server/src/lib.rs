@@ -16,6 +16,7 @@
 //! here once.
 
 mod claims;
+mod client_address;
 mod client_auth;
 mod config;
 mod data_dir;
@@ -45,6 +46,7 @@ pub use config::{ServerConfig, Storage, TlsFiles, DEFAULT_LISTEN, IN_MEMORY_LIFE
 pub use data_dir::{DataDir, DataDirError, DataDirProblem, Rotation, MAX_ROTATION_DELAY};
 pub use dialect::{Dialect, Profile, STANDARD_TOKEN_PATH};
 pub use endpoints::jwks::JWKS_MAX_AGE_SECONDS;
+pub use endpoints::revocation::{FEED_PAGE, MAX_FEED_PAGE};
 pub use error::ServeError;
 #[cfg(feature = "testing")]
 pub use faults::{BodyFault, ExpiresInFormat, Faults, TestDoubles};

@@ -26,8 +26,40 @@ pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 /// Largest request body accepted (token requests are a few hundred bytes).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// Every endpoint: the providers' token paths, the standard one, keys and metadata.
-pub(crate) fn router(state: Arc<AppState>) -> Router {
+/// Which endpoints one listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Surface {
+    /// Everything on one listener (no separate admin listener).
+    All,
+    /// The public port of a server with an admin listener: OAuth endpoints, keys, metadata,
+    /// the revocation feed and health.
+    Public,
+    /// The admin listener: the admin API, metrics and health.
+    Admin,
+}
+
+/// The endpoints of `surface`.
+pub(crate) fn router(state: Arc<AppState>, surface: Surface) -> Router {
+    let health = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz));
+    let router = match surface {
+        Surface::All => health.merge(oauth(&state)).merge(admin()),
+        Surface::Public => health.merge(oauth(&state)),
+        Surface::Admin => health.merge(admin()),
+    };
+    router
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .with_state(state)
+}
+
+/// The providers' token paths, the standard one, revocation, introspection, logout, keys,
+/// metadata and the revocation feed.
+fn oauth(state: &AppState) -> Router<Arc<AppState>> {
     let token_route = |dialect: Dialect| post(move |s, c, h, b| token::token(s, c, dialect, h, b));
     let mut router = Router::new()
         .route(JWKS_PATH, get(jwks::jwks))
@@ -40,9 +72,20 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route(REVOCATION_PATH, post(revocation::revoke))
         .route(INTROSPECTION_PATH, post(introspection::introspect))
         .route(LOGOUT_PATH, get(revocation::logout))
-        .route(REVOCATION_FEED_PATH, get(revocation::feed))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
+        .route(REVOCATION_FEED_PATH, get(revocation::feed));
+    for dialect in [
+        Dialect::Entur,
+        Dialect::TelenorNorway,
+        Dialect::TelenorSweden,
+    ] {
+        router = router.route(dialect.token_path(), token_route(dialect));
+    }
+    router
+}
+
+/// The admin API and the metrics.
+fn admin() -> Router<Arc<AppState>> {
+    Router::new()
         .route("/metrics", get(health::metrics))
         .route(
             "/admin/clients",
@@ -58,19 +101,5 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         )
         .route("/admin/clients/{id}/disable", post(admin::disable_client))
         .route("/admin/clients/{id}/enable", post(admin::enable_client))
-        .route("/admin/audit", get(admin::audit_log));
-    for dialect in [
-        Dialect::Entur,
-        Dialect::TelenorNorway,
-        Dialect::TelenorSweden,
-    ] {
-        router = router.route(dialect.token_path(), token_route(dialect));
-    }
-    router
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
-        .with_state(state)
+        .route("/admin/audit", get(admin::audit_log))
 }

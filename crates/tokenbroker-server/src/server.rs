@@ -19,7 +19,7 @@ use crate::key_reload::{fresh_keyring, load_keyring, reload_keys_on_change, Abor
 use crate::keyring::KeyRing;
 use crate::listener::{ListenerLimits, ServerHandle};
 use crate::registry::{Pepper, Registry, MAX_TOKEN_LIFETIME};
-use crate::routes::{router, JWKS_PATH};
+use crate::routes::{router, Surface, JWKS_PATH};
 use crate::signer::Bound;
 use crate::state::AppState;
 use tokenbroker_guard::redirect_router;
@@ -33,6 +33,7 @@ pub struct AuthServer {
     state: Arc<AppState>,
     handle: ServerHandle,
     redirect: Option<(SocketAddr, ServerHandle)>,
+    admin: Option<(SocketAddr, ServerHandle)>,
     _reloader: Option<AbortOnDrop>,
     #[cfg(feature = "testing")]
     doubles: Arc<crate::faults::TestDoubles>,
@@ -85,14 +86,16 @@ impl AuthServer {
         let lifetime = config
             .default_lifetime
             .unwrap_or_else(|| config.profile.default_lifetime());
-        let state = Arc::new(AppState::new(
+        let mut state = AppState::new(
             issuer,
             keyring,
             config.profile,
             opened.registry,
             lifetime,
             Arc::clone(&config.clock),
-        ));
+        );
+        state.trusted_proxies = config.trusted_proxies.clone();
+        let state = Arc::new(state);
         let reloader = opened.data.map(|data| {
             AbortOnDrop(tokio::spawn(reload_keys_on_change(
                 data,
@@ -105,16 +108,29 @@ impl AuthServer {
             issuer: state.issuer.clone(),
             state: Arc::clone(&state),
         });
-        let app = router(Arc::clone(&state)).merge(extra);
+        let surface = if config.admin_listen.is_some() {
+            Surface::Public
+        } else {
+            Surface::All
+        };
+        let app = router(Arc::clone(&state), surface).merge(extra);
         #[cfg(feature = "testing")]
         let doubles = Arc::new(crate::faults::TestDoubles::default());
         #[cfg(feature = "testing")]
         let app = doubles.wrap(app);
-        let handle = match tls {
-            Some(tls) => ServerHandle::spawn_tls(listener, app, tls, config.limits),
-            None => ServerHandle::spawn(listener, app, config.limits),
-        }
-        .map_err(|source| ServeError::Bind { addr, source })?;
+        let admin = match config.admin_listen {
+            Some(admin_addr) => Some(
+                spawn_admin(
+                    admin_addr,
+                    router(Arc::clone(&state), Surface::Admin),
+                    tls.clone(),
+                    config.limits,
+                )
+                .await?,
+            ),
+            None => None,
+        };
+        let handle = serve(listener, app, tls, config.limits)?;
         let redirect = match config.http_redirect {
             Some(redirect_addr) => {
                 Some(spawn_redirect(redirect_addr, addr.port(), config.limits).await?)
@@ -127,6 +143,7 @@ impl AuthServer {
             state,
             handle,
             redirect,
+            admin,
             _reloader: reloader,
             #[cfg(feature = "testing")]
             doubles,
@@ -156,6 +173,11 @@ impl AuthServer {
     /// The JWKS URL.
     pub fn jwks_url(&self) -> String {
         format!("{}{JWKS_PATH}", self.url())
+    }
+
+    /// The admin listener's address (admin API and metrics), when there is one.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().map(|(addr, _)| *addr)
     }
 
     /// The plain-HTTP redirect listener's address, when there is one.
@@ -202,6 +224,9 @@ impl AuthServer {
         if let Some((_, redirect)) = self.redirect {
             redirect.stop().await;
         }
+        if let Some((_, admin)) = self.admin {
+            admin.stop().await;
+        }
         self.handle.stop().await;
         self.state.registry.close().await;
     }
@@ -239,6 +264,11 @@ fn check_config(config: &ServerConfig) -> Result<(), ServeError> {
             addr: config.listen,
         });
     }
+    if let Some(admin) = config.admin_listen {
+        if !admin.ip().is_loopback() && config.tls.is_none() && !config.insecure_http {
+            return Err(ServeError::PlainHttpBeyondLoopback { addr: admin });
+        }
+    }
     if config.http_redirect.is_some() && config.tls.is_none() {
         return Err(ServeError::RedirectWithoutTls);
     }
@@ -269,7 +299,9 @@ async fn open_storage(config: &ServerConfig) -> Result<Opened, ServeError> {
                 .database_url
                 .clone()
                 .map_or_else(|| data.registry_url(), Ok)?;
-            let registry = Registry::open(&url, data.pepper()?).await?;
+            let registry = Registry::open(&url, data.pepper()?)
+                .await?
+                .with_clock(Arc::clone(&config.clock));
             Ok(Opened {
                 registry,
                 data: Some(data),
@@ -280,7 +312,9 @@ async fn open_storage(config: &ServerConfig) -> Result<Opened, ServeError> {
                 return Err(ServeError::DatabaseUrlInMemory);
             }
             let pepper = Pepper::new(&Pepper::generate_bytes());
-            let registry = Registry::open("sqlite::memory:", pepper).await?;
+            let registry = Registry::open("sqlite::memory:", pepper)
+                .await?
+                .with_clock(Arc::clone(&config.clock));
             for client in clients {
                 registry
                     .create_client(client.to_new_client(), "configuration")
@@ -292,6 +326,40 @@ async fn open_storage(config: &ServerConfig) -> Result<Opened, ServeError> {
             })
         }
     }
+}
+
+/// Serves `app` on `listener`, over TLS when `tls` is set.
+fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    tls: Option<RustlsConfig>,
+    limits: ListenerLimits,
+) -> Result<ServerHandle, ServeError> {
+    let addr = listener.local_addr().map_err(|source| ServeError::Bind {
+        addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+        source,
+    })?;
+    match tls {
+        Some(tls) => ServerHandle::spawn_tls(listener, app, tls, limits),
+        None => ServerHandle::spawn(listener, app, limits),
+    }
+    .map_err(|source| ServeError::Bind { addr, source })
+}
+
+/// The admin listener: the admin API and metrics, away from the public port.
+async fn spawn_admin(
+    addr: SocketAddr,
+    app: axum::Router,
+    tls: Option<RustlsConfig>,
+    limits: ListenerLimits,
+) -> Result<(SocketAddr, ServerHandle), ServeError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    Ok((bound, serve(listener, app, tls, limits)?))
 }
 
 async fn spawn_redirect(

@@ -31,6 +31,8 @@ pub(crate) struct AppState {
     default_lifetime_secs: AtomicU64,
     /// The time tokens are stamped and checked with.
     clock: Arc<dyn Clock>,
+    /// Proxies whose forwarded client addresses are believed.
+    pub(crate) trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -62,6 +64,7 @@ impl AppState {
             metrics: ServerMetrics::default(),
             default_lifetime_secs: AtomicU64::new(default_lifetime.as_secs().max(1)),
             clock,
+            trusted_proxies: Vec::new(),
         }
     }
 

@@ -10,9 +10,11 @@ use tokenbroker_server::{AuthServer, ServeError, ServerConfig, StaticClient};
 const AUDIENCE: &str = "https://api.dev.entur.io";
 
 async fn server(clients: impl IntoIterator<Item = StaticClient>) -> AuthServer {
-    AuthServer::start(ServerConfig::in_memory(clients))
-        .await
-        .unwrap()
+    server_with(ServerConfig::in_memory(clients)).await
+}
+
+async fn server_with(config: ServerConfig) -> AuthServer {
+    AuthServer::start(config).await.unwrap()
 }
 
 /// A client whose requests leave from `address` (any of 127.0.0.0/8 is this machine).
@@ -442,4 +444,212 @@ async fn only_the_owner_and_resource_servers_see_a_token() {
     assert_eq!(asks("owner").await["active"], true);
     assert_eq!(asks("api").await["client_id"], "owner");
     assert_eq!(asks("nosy").await, json!({ "active": false }));
+}
+
+/// Finding 5: a leaked `tba_` token was permanent. Now an administrator can be listed, revoked
+/// (refused at once) and created with an expiry (refused once it passes, on the server's clock);
+/// refused logins are audited.
+#[tokio::test]
+async fn administrator_tokens_expire_and_can_be_revoked() {
+    let clock = std::sync::Arc::new(tokenbroker_wire::ManualClock::starting_now());
+    let mut config = ServerConfig::in_memory([]);
+    config.clock = clock.clone();
+    let server = AuthServer::start(config).await.unwrap();
+    let registry = server.registry();
+    let brief = registry
+        .create_admin_expiring(
+            "brief",
+            &[Role::Viewer],
+            Some(std::time::Duration::from_secs(60)),
+            "test",
+        )
+        .await
+        .unwrap();
+    let lasting = registry
+        .create_admin("lasting", &[Role::ClientAdmin], "test")
+        .await
+        .unwrap();
+    let status = |token: String| {
+        let url = format!("{}/admin/clients", server.url());
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(status(brief.token.clone()).await, 200);
+    assert_eq!(status(lasting.token.clone()).await, 200);
+    clock.advance(std::time::Duration::from_secs(61));
+    assert_eq!(status(brief.token.clone()).await, 401, "expired");
+    registry.revoke_admin("lasting", "test").await.unwrap();
+    assert_eq!(status(lasting.token.clone()).await, 401, "revoked");
+
+    let listed = registry.list_admins().await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed
+        .iter()
+        .any(|a| a.name == "lasting" && a.revoked_at.is_some()));
+    assert!(listed
+        .iter()
+        .any(|a| a.name == "brief" && a.expires_at.is_some()));
+    let audit = registry.audit_log(None).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "admin.revoke"));
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|e| e.action == "admin.login-refused")
+            .count(),
+        2
+    );
+    assert!(registry
+        .create_admin_expiring(
+            "forever",
+            &[Role::Viewer],
+            Some(std::time::Duration::MAX),
+            "test"
+        )
+        .await
+        .is_err());
+}
+
+/// Finding 2, behind a proxy: all clients share the proxy's address. With the proxy trusted,
+/// each client is counted by the address it forwards, and nobody else can choose theirs.
+#[tokio::test]
+async fn clients_behind_a_trusted_proxy_are_counted_apart() {
+    let mut config =
+        ServerConfig::in_memory([StaticClient::new("alpha", "alpha-secret", AUDIENCE)]);
+    config.trusted_proxies = vec!["127.0.0.2/32".parse().unwrap()];
+    let server = server_with(config).await;
+    let proxy = from("127.0.0.2");
+    let via = |forwarded: &'static str, secret: &'static str| {
+        let request = proxy
+            .post(format!("{}/oauth2/token", server.url()))
+            .basic_auth("nobody", Some(secret))
+            .header("x-forwarded-for", forwarded)
+            .form(&[("grant_type", "client_credentials")]);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    for _ in 0..10 {
+        assert_eq!(via("192.0.2.1", "guess").await, 401);
+    }
+    assert_eq!(
+        via("192.0.2.1", "guess").await,
+        429,
+        "the guesser is limited"
+    );
+    assert_eq!(
+        via("192.0.2.2", "guess").await,
+        401,
+        "its neighbour behind the proxy is not"
+    );
+    // A client that is not the proxy cannot pick its address with the header.
+    let direct = from("127.0.0.3");
+    for _ in 0..10 {
+        direct
+            .post(format!("{}/oauth2/token", server.url()))
+            .basic_auth("nobody", Some("guess"))
+            .header("x-forwarded-for", "192.0.2.99")
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        via("192.0.2.99", "guess").await,
+        401,
+        "192.0.2.99 was never counted"
+    );
+}
+
+/// With `admin_listen`, the public port carries no admin API and no metrics.
+#[tokio::test]
+async fn the_admin_api_can_live_on_its_own_listener() {
+    let mut config = ServerConfig::in_memory([]);
+    config.admin_listen = Some("127.0.0.1:0".parse().unwrap());
+    let server = server_with(config).await;
+    let issued = server
+        .registry()
+        .create_admin("ops", &[Role::Viewer], "test")
+        .await
+        .unwrap();
+    let admin = server.admin_addr().unwrap();
+    let http = reqwest::Client::new();
+    let get = |base: String, path: &'static str| {
+        let request = http.get(format!("{base}{path}")).bearer_auth(&issued.token);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(get(server.url(), "/admin/clients").await, 404);
+    assert_eq!(get(server.url(), "/metrics").await, 404);
+    assert_eq!(get(server.url(), "/.well-known/jwks.json").await, 200);
+    assert_eq!(get(format!("http://{admin}"), "/admin/clients").await, 200);
+    assert_eq!(get(format!("http://{admin}"), "/metrics").await, 200);
+    assert_eq!(get(format!("http://{admin}"), "/oauth2/token").await, 404);
+}
+
+/// Finding 9: the revocation feed was one unbounded answer. It pages now: a full page names the
+/// next one, and following the cursors yields every revocation once.
+#[tokio::test]
+async fn the_revocation_feed_pages() {
+    let server = server([StaticClient::new("alpha", "alpha-secret", AUDIENCE)]).await;
+    let http = reqwest::Client::new();
+    for _ in 0..5 {
+        let access = tokenbroker_testkit::fetch_token(&server.url(), "alpha", "alpha-secret").await;
+        let revoked = http
+            .post(format!("{}/oauth2/revoke", server.url()))
+            .basic_auth("alpha", Some("alpha-secret"))
+            .form(&[("token", access.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(revoked.status(), 200);
+    }
+    let mut seen = Vec::new();
+    let mut query = vec![
+        ("since".to_owned(), "0".to_owned()),
+        ("limit".into(), "2".into()),
+    ];
+    for _ in 0..5 {
+        let page: Value = http
+            .get(format!("{}/revocations", server.url()))
+            .query(&query)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let entries = page["revocations"].as_array().unwrap();
+        assert!(entries.len() <= 2);
+        seen.extend(
+            entries
+                .iter()
+                .map(|e| e["jti"].as_str().unwrap().to_owned()),
+        );
+        if page["next"].is_null() {
+            break;
+        }
+        query = vec![
+            ("since".into(), page["next"]["since"].to_string()),
+            (
+                "after".into(),
+                page["next"]["after"].as_str().unwrap().to_owned(),
+            ),
+            ("limit".into(), "2".into()),
+        ];
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!((seen.len(), unique.len()), (5, 5), "{seen:?}");
+    let too_big = http
+        .get(format!("{}/revocations?limit=1000000", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_big.status(), 400);
 }

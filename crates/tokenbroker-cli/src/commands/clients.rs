@@ -8,6 +8,7 @@ use tokenbroker_server::registry::{ClientRecord, NewClient};
 use crate::args::{ClientsArgs, ClientsCommand};
 use crate::commands::registry::{open, print_json, registry_error, OPERATOR};
 use crate::exit::CliResult;
+use crate::terminal::printable;
 
 /// Runs one client-administration command.
 pub(crate) async fn run(args: ClientsArgs) -> CliResult {
@@ -51,7 +52,11 @@ pub(crate) async fn run(args: ClientsArgs) -> CliResult {
                     "introspect": client.introspect,
                 }))
             } else {
-                println!("created client {} ({})", client.client_id, client.name);
+                println!(
+                    "created client {} ({})",
+                    client.client_id,
+                    printable(&client.name)
+                );
                 println!("client_id:     {}", client.client_id);
                 println!("client_secret: {}", issued.client_secret);
                 println!("Store the secret now: it is shown only once.");
@@ -93,8 +98,11 @@ pub(crate) async fn run(args: ClientsArgs) -> CliResult {
                 }
                 for event in &audit {
                     println!(
-                        "  {} {} by {} {}",
-                        event.at, event.action, event.actor, event.detail
+                        "  {}",
+                        printable(&format!(
+                            "{} {} by {} {}",
+                            event.at, event.action, event.actor, event.detail
+                        ))
                     );
                 }
                 Ok(())
@@ -142,9 +150,11 @@ pub(crate) async fn run(args: ClientsArgs) -> CliResult {
     result
 }
 
+/// One line per client; stored text goes through [`printable`], so a name cannot drive the
+/// terminal.
 fn summary(client: &ClientRecord) -> String {
-    format!(
-        "{} {:?} {} audiences [{}] scopes [{}] lifetime {}",
+    printable(&format!(
+        "{} {:?} {} audiences [{}] scopes [{}] lifetime {}{}",
         client.client_id,
         client.name,
         if client.enabled {
@@ -157,5 +167,11 @@ fn summary(client: &ClientRecord) -> String {
         client
             .lifetime_seconds
             .map_or("server default".into(), |s| format!("{s} s")),
-    )
+        if client.introspect {
+            " resource-server"
+        } else {
+            ""
+        },
+    ))
+    .into_owned()
 }

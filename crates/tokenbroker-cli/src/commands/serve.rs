@@ -42,6 +42,9 @@ pub(crate) async fn run(args: &ServeArgs) -> CliResult {
         "http"
     };
     println!("listening on {scheme}://{}", server.addr());
+    if let Some(admin) = server.admin_addr() {
+        println!("admin API and metrics on {scheme}://{admin}");
+    }
     if let Some(redirect) = server.redirect_addr() {
         println!("plain HTTP on http://{redirect} answers 301/405 towards HTTPS");
     }
@@ -155,6 +158,22 @@ fn merge(args: &ServeArgs, file: ServerSection) -> CliResult<ServerConfig> {
         _ => return Err(CliError::usage("TLS needs both tls_cert and tls_key")),
     }
     config.http_redirect = args.http_redirect_listen.or(file.http_redirect_listen);
+    config.admin_listen = args.admin_listen.or(file.admin_listen);
+    let proxies = if args.trusted_proxies.is_empty() {
+        &file.trusted_proxies
+    } else {
+        &args.trusted_proxies
+    };
+    config.trusted_proxies = proxies
+        .iter()
+        .map(|cidr| {
+            cidr.parse().map_err(|e| {
+                CliError::usage(format!(
+                    "trusted proxy {cidr:?} is not a CIDR (e.g. 10.0.0.0/8): {e}"
+                ))
+            })
+        })
+        .collect::<CliResult<_>>()?;
     if let Some(algorithm) = args.algorithm.as_deref().or(file.algorithm.as_deref()) {
         config.algorithm = algorithm
             .parse()

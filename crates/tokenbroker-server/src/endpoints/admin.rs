@@ -5,12 +5,11 @@
 //! `tokenbroker admins create`); `client-admin` may change clients, `viewer` may only read.
 //! Every change is in the audit log under `admin:<name>`. A web portal can be built on this API.
 
-use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokenbroker_wire::headers::{bearer_token, Presented};
 
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +17,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::client_address::ClientAddress;
 use crate::limiter::{Attempt, Realm};
 use crate::registry::{Admin, NewClient, RegistryError, Role};
 use crate::state::AppState;
@@ -51,14 +51,10 @@ impl FromRequestParts<Arc<AppState>> for AdminCaller {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip());
-        // Without a peer address (not served over TCP), attempts count as the unspecified one.
+        let Ok(ClientAddress(address)) = ClientAddress::from_request_parts(parts, state).await;
         let attempt = Attempt {
             realm: Realm::Admin,
-            address: peer.unwrap_or(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED)),
+            address,
             client_ids: &[],
         };
         let now = Instant::now();
@@ -80,7 +76,18 @@ impl FromRequestParts<Arc<AppState>> for AdminCaller {
             Ok(Some(admin)) => Ok(Self(admin)),
             Ok(None) => {
                 state.limiter.failed(&attempt, now);
-                Err(unauthorized("the administrator token is not valid"))
+                // Audited only while the limiter lets attempts through: at most its per-address
+                // rate, so refused logins cannot flood the log.
+                if let Err(error) = state
+                    .registry
+                    .record_refused_admin_login(&attempt.address.to_string())
+                    .await
+                {
+                    tracing::warn!(%error, "could not audit a refused admin login");
+                }
+                Err(unauthorized(
+                    "the administrator token is not valid, expired or revoked",
+                ))
             }
             Err(error) => Err(registry_failure(error)),
         }

@@ -1,4 +1,4 @@
-//! Operations: `/healthz` (the process answers), `/readyz` (the registry answers too) and
+//! Operations: `/healthz` (the process answers), `/readyz` (the registry can be written too) and
 //! `/metrics` (Prometheus/OpenMetrics text).
 
 use std::sync::Arc;
@@ -14,9 +14,10 @@ pub(crate) async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: the registry can be queried, so tokens can be issued.
+/// Readiness: the registry can be written, so tokens, refresh tokens and revocations can be
+/// issued and recorded (a registry that only reads, on a full disk, is not ready).
 pub(crate) async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    match state.registry.ping().await {
+    match state.registry.probe_write().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(error) => {
             tracing::warn!(%error, "not ready");

@@ -7,14 +7,15 @@ use std::sync::Arc;
 use tokenbroker_wire::headers::no_store;
 
 use axum::body::Bytes;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
+use crate::client_address::ClientAddress;
 use crate::client_auth;
 use crate::endpoints::revocation::{required_token, server_error, without_codes};
 use crate::oauth_error::OAuthError;
@@ -23,11 +24,11 @@ use crate::state::AppState;
 /// Answers whether the presented token is active.
 pub(crate) async fn introspect(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(peer): ClientAddress,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match introspect_inner(&state, peer.ip(), &headers, &body).await {
+    match introspect_inner(&state, peer, &headers, &body).await {
         Ok(answer) => {
             let mut response = Json(answer).into_response();
             no_store(response.headers_mut());

@@ -7,15 +7,16 @@ use tokenbroker_wire::headers::{bearer_token, no_store, Presented};
 use tokenbroker_wire::oauth_error::{ErrorBody, TelenorCode};
 
 use axum::body::Bytes;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
 use crate::claims::AccessTokenClaims;
+use crate::client_address::ClientAddress;
 use crate::client_auth;
 use crate::oauth_error::OAuthError;
 use crate::state::AppState;
@@ -28,11 +29,11 @@ use tokenbroker_wire::client_auth::ClientRequest;
 /// refused with `unauthorized_client`.
 pub(crate) async fn revoke(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(peer): ClientAddress,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match revoke_inner(&state, peer.ip(), &headers, &body).await {
+    match revoke_inner(&state, peer, &headers, &body).await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(error) => without_codes(error).into_response(),
     }
@@ -125,8 +126,15 @@ pub(crate) async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMa
     }
 }
 
-/// `GET /revocations?since=UNIX_SECONDS`: tokens revoked since then and not yet expired, for
-/// guards to poll. Public like the JWKS: a revoked `jti` grants nothing.
+/// The revocations one feed page holds by default, and at most.
+pub const FEED_PAGE: usize = 1_000;
+/// The most revocations one feed page may be asked for.
+pub const MAX_FEED_PAGE: usize = 10_000;
+
+/// `GET /revocations?since=UNIX_SECONDS[&after=JTI][&limit=N]`: tokens revoked since then and
+/// not yet expired, for guards to poll, a page at a time (`limit`, default 1000, at most 10,000).
+/// A full page carries `next` — the `since` and `after` of the page that follows. Public like
+/// the JWKS: a revoked `jti` grants nothing.
 pub(crate) async fn feed(
     State(state): State<Arc<AppState>>,
     Query(query): Query<HashMap<String, String>>,
@@ -141,12 +149,30 @@ pub(crate) async fn feed(
             .into_response()
         }
     };
+    let limit = match query.get("limit").map(|s| s.parse::<usize>()) {
+        None => FEED_PAGE,
+        Some(Ok(limit)) if (1..=MAX_FEED_PAGE).contains(&limit) => limit,
+        Some(_) => {
+            return OAuthError::invalid_request(format!(
+                "limit must be a number from 1 to {MAX_FEED_PAGE}"
+            ))
+            .into_response()
+        }
+    };
+    let after = query.get("after").map(String::as_str);
     let server_time = unix_now();
-    match state.registry.revocations_since(since).await {
+    match state.registry.revocations_page(since, after, limit).await {
         Ok(revocations) => {
-            let mut response =
-                Json(json!({ "revocations": revocations, "server_time": server_time }))
-                    .into_response();
+            let next = (revocations.len() == limit)
+                .then(|| revocations.last())
+                .flatten()
+                .map(|last| json!({ "since": last.revoked_at, "after": last.jti }));
+            let mut response = Json(json!({
+                "revocations": revocations,
+                "server_time": server_time,
+                "next": next,
+            }))
+            .into_response();
             no_store(response.headers_mut());
             response
         }

@@ -5,18 +5,19 @@
 //! audience must belong to the same environment, Entur partner authentication) and the scope (requested ⊆ granted,
 //! RFC 6749 §3.3), and answers with a signed RFC 9068 JWT.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
 use crate::claims::{sign_access_token, AccessTokenClaims};
+use crate::client_address::ClientAddress;
 use crate::client_auth;
 use crate::dialect::Dialect;
 use crate::oauth_error::OAuthError;
@@ -29,13 +30,13 @@ use tokenbroker_wire::oauth_error::TelenorCode;
 /// Handles one token request in `dialect`.
 pub(crate) async fn token(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(peer): ClientAddress,
     dialect: Dialect,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let started = std::time::Instant::now();
-    let outcome = issue(&state, peer.ip(), dialect, &headers, &body).await;
+    let outcome = issue(&state, peer, dialect, &headers, &body).await;
     state.metrics.observe(started.elapsed());
     match outcome {
         Ok(response) => response,

@@ -75,6 +75,27 @@ impl Admin {
     }
 }
 
+/// An administrator as the registry lists it: never its token.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AdminRecord {
+    /// Its id (the `<id>` in `tba_<id>.<secret>`).
+    pub admin_id: String,
+    /// Its unique name.
+    pub name: String,
+    /// Its roles.
+    pub roles: Vec<Role>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// When its token stops working, Unix seconds; `None`: never.
+    pub expires_at: Option<i64>,
+    /// When it was revoked, Unix seconds.
+    pub revoked_at: Option<i64>,
+}
+
+/// The longest an administrator token may be made to last with an expiry: a year.
+pub const MAX_ADMIN_TOKEN_LIFETIME: std::time::Duration =
+    std::time::Duration::from_secs(366 * 86_400);
+
 /// An administrator's bearer token, shown once. `Debug` hides it.
 #[derive(Clone, Serialize)]
 pub struct IssuedAdminToken {
@@ -93,18 +114,41 @@ impl fmt::Debug for IssuedAdminToken {
 }
 
 impl Registry {
-    /// Creates an administrator with `roles`; the token is shown once.
+    /// Creates an administrator with `roles` whose token never expires; the token is shown once.
     pub async fn create_admin(
         &self,
         name: &str,
         roles: &[Role],
         actor: &str,
     ) -> Result<IssuedAdminToken, RegistryError> {
-        if name.trim().is_empty() || name.chars().any(char::is_whitespace) {
+        self.create_admin_expiring(name, roles, None, actor).await
+    }
+
+    /// Creates an administrator with `roles` whose token stops working after `expires_in`
+    /// (at most [`MAX_ADMIN_TOKEN_LIFETIME`]); the token is shown once.
+    pub async fn create_admin_expiring(
+        &self,
+        name: &str,
+        roles: &[Role],
+        expires_in: Option<std::time::Duration>,
+        actor: &str,
+    ) -> Result<IssuedAdminToken, RegistryError> {
+        if name.trim().is_empty()
+            || name.chars().count() > 100
+            || name.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(RegistryError::Invalid(
-                "an administrator name must be non-empty, without spaces".into(),
+                "an administrator name must be 1 to 100 characters, without spaces or control characters"
+                    .into(),
             ));
         }
+        if expires_in.is_some_and(|d| d.is_zero() || d > MAX_ADMIN_TOKEN_LIFETIME) {
+            return Err(RegistryError::Invalid(
+                "an administrator token may expire in 1 s to a year".into(),
+            ));
+        }
+        let now = self.clock.unix_seconds();
+        let expires_at = expires_in.map(|d| now.saturating_add(d.as_secs() as i64));
         if roles.is_empty() {
             return Err(RegistryError::Invalid(
                 "an administrator needs at least one role".into(),
@@ -118,12 +162,13 @@ impl Registry {
             .map_err(RegistryError::Invalid)?;
         let mut tx = self.pool.begin().await.map_err(|e| self.db_error(e))?;
         let inserted = sqlx::query(
-            "INSERT INTO admins (admin_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO admins (admin_id, name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(admin_id.clone())
         .bind(name.to_owned())
         .bind(hash)
-        .bind(unix_now())
+        .bind(now)
+        .bind(expires_at)
         .execute(&mut *tx)
         .await;
         if let Err(error) = inserted {
@@ -141,12 +186,13 @@ impl Registry {
                 .map_err(|e| self.db_error(e))?;
         }
         let detail = format!(
-            "admin {name} roles {}",
+            "admin {name} roles {}{}",
             roles
                 .iter()
                 .map(|role| role.as_str())
                 .collect::<Vec<_>>()
-                .join(",")
+                .join(","),
+            expires_at.map_or(String::new(), |at| format!(" expires_at {at}"))
         );
         record(&mut *tx, actor, "admin.create", None, &detail)
             .await
@@ -176,6 +222,12 @@ impl Registry {
             .await
             .map_err(|e| self.db_error(e))?;
         let Some(row) = row else { return Ok(None) };
+        // A revoked or expired token is refused at once, on every node (checked per request).
+        let revoked = row.opt_int("revoked_at").map_err(|e| self.db_error(e))?;
+        let expires_at = row.opt_int("expires_at").map_err(|e| self.db_error(e))?;
+        if revoked.is_some() || expires_at.is_some_and(|at| at <= self.clock.unix_seconds()) {
+            return Ok(None);
+        }
         let hash = row.text("token_hash").map_err(|e| self.db_error(e))?;
         if !self
             .pepper
@@ -183,18 +235,86 @@ impl Registry {
         {
             return Ok(None);
         }
-        let roles = sqlx::query("SELECT role FROM admin_roles WHERE admin_id = $1 ORDER BY role")
-            .bind(admin_id.to_owned())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| self.db_error(e))?
-            .iter()
-            .filter_map(|r| r.text("role").ok().and_then(|role| role.parse().ok()))
-            .collect();
+        let roles = self.roles_of(admin_id).await?;
         Ok(Some(Admin {
             admin_id: admin_id.to_owned(),
             name: row.text("name").map_err(|e| self.db_error(e))?,
             roles,
         }))
+    }
+
+    /// Every administrator, by name, with its roles and token state.
+    pub async fn list_admins(&self) -> Result<Vec<AdminRecord>, RegistryError> {
+        let rows = sqlx::query("SELECT * FROM admins ORDER BY name")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.db_error(e))?;
+        let mut admins = Vec::with_capacity(rows.len());
+        for row in rows {
+            let admin_id = row.text("admin_id").map_err(|e| self.db_error(e))?;
+            let roles = self.roles_of(&admin_id).await?;
+            admins.push(AdminRecord {
+                name: row.text("name").map_err(|e| self.db_error(e))?,
+                roles,
+                created_at: row.int("created_at").map_err(|e| self.db_error(e))?,
+                expires_at: row.opt_int("expires_at").map_err(|e| self.db_error(e))?,
+                revoked_at: row.opt_int("revoked_at").map_err(|e| self.db_error(e))?,
+                admin_id,
+            });
+        }
+        Ok(admins)
+    }
+
+    /// Revokes the administrator named `name`: its token stops working at once. Audited.
+    pub async fn revoke_admin(&self, name: &str, actor: &str) -> Result<(), RegistryError> {
+        let mut tx = self.pool.begin().await.map_err(|e| self.db_error(e))?;
+        let updated =
+            sqlx::query("UPDATE admins SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL")
+                .bind(unix_now())
+                .bind(name.to_owned())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.db_error(e))?;
+        if updated.rows_affected() == 0 {
+            return Err(RegistryError::Invalid(format!(
+                "no administrator named {name:?} with a valid token"
+            )));
+        }
+        record(
+            &mut *tx,
+            actor,
+            "admin.revoke",
+            None,
+            &format!("admin {name}"),
+        )
+        .await
+        .map_err(|e| self.db_error(e))?;
+        tx.commit().await.map_err(|e| self.db_error(e))
+    }
+
+    /// Records a refused administrator login in the audit log (the caller rate-limits them).
+    pub async fn record_refused_admin_login(&self, from: &str) -> Result<(), RegistryError> {
+        record(
+            &self.pool,
+            "anonymous",
+            "admin.login-refused",
+            None,
+            &format!("from {from}"),
+        )
+        .await
+        .map_err(|e| self.db_error(e))
+    }
+
+    async fn roles_of(&self, admin_id: &str) -> Result<Vec<Role>, RegistryError> {
+        Ok(
+            sqlx::query("SELECT role FROM admin_roles WHERE admin_id = $1 ORDER BY role")
+                .bind(admin_id.to_owned())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.db_error(e))?
+                .iter()
+                .filter_map(|r| r.text("role").ok().and_then(|role| role.parse().ok()))
+                .collect(),
+        )
     }
 }

@@ -20,7 +20,7 @@ use std::time::Duration;
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 
-pub use admins::{Admin, IssuedAdminToken, Role};
+pub use admins::{Admin, AdminRecord, IssuedAdminToken, Role, MAX_ADMIN_TOKEN_LIFETIME};
 pub use audit::AuditEvent;
 pub use clients::{
     AuthFailure, ClientRecord, IssuedSecret, NewClient, SecretInfo, MAX_NAME_CHARS,
@@ -59,6 +59,8 @@ pub struct Registry {
     pool: AnyPool,
     pepper: Arc<Pepper>,
     location: Arc<str>,
+    /// What administrator-token expiry is decided by (the system clock unless set).
+    clock: Arc<dyn tokenbroker_wire::Clock>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -98,7 +100,15 @@ impl Registry {
             pool,
             pepper: Arc::new(pepper),
             location,
+            clock: tokenbroker_wire::system_clock(),
         })
+    }
+
+    /// Decides administrator-token expiry on `clock` (the server passes its own, so tests reach
+    /// an expiry without waiting).
+    pub fn with_clock(mut self, clock: Arc<dyn tokenbroker_wire::Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Where the registry lives (credentials removed), for messages.
@@ -131,6 +141,18 @@ impl Registry {
             .await
             .map(|_| ())
             .map_err(|e| self.db_error(e))
+    }
+
+    /// Checks the registry can be written: rewrites one probe row.
+    pub async fn probe_write(&self) -> Result<(), RegistryError> {
+        sqlx::query(
+            "INSERT INTO write_probe (id, at) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+        )
+        .bind(crate::time::unix_now())
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(|e| self.db_error(e))
     }
 
     /// Closes the connection pool.

@@ -64,13 +64,25 @@ impl Registry {
             .map_err(|e| self.db_error(e))
     }
 
-    /// Tokens revoked at or after `since` (Unix seconds) that have not expired yet, oldest first.
-    pub async fn revocations_since(&self, since: i64) -> Result<Vec<Revocation>, RegistryError> {
+    /// Up to `limit` tokens revoked at or after `since` (Unix seconds) that have not expired yet,
+    /// in (`revoked_at`, `jti`) order; with `after`, only those past (`since`, `after`) in that
+    /// order — the cursor of the page before.
+    pub async fn revocations_page(
+        &self,
+        since: i64,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Revocation>, RegistryError> {
+        // Without a cursor, `after` is "" and every jti (never empty) is past it: the first page.
         let rows = sqlx::query(
-            "SELECT jti, exp, revoked_at FROM revoked_tokens WHERE revoked_at >= $1 AND exp >= $2 ORDER BY revoked_at, jti",
+            "SELECT jti, exp, revoked_at FROM revoked_tokens \
+             WHERE (revoked_at > $1 OR (revoked_at = $1 AND jti > $2)) AND exp >= $3 \
+             ORDER BY revoked_at, jti LIMIT $4",
         )
         .bind(since)
+        .bind(after.unwrap_or("").to_owned())
         .bind(unix_now())
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
         .await
         .map_err(|e| self.db_error(e))?;
