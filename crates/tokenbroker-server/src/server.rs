@@ -64,16 +64,7 @@ impl AuthServer {
             None => None,
         };
         let opened = open_storage(&config).await?;
-        let listener = tokio::net::TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| ServeError::Bind {
-                addr: config.listen,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| ServeError::Bind {
-            addr: config.listen,
-            source,
-        })?;
+        let (listener, addr) = bind(config.listen).await?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         let issuer = config
             .issuer
@@ -130,7 +121,7 @@ impl AuthServer {
             ),
             None => None,
         };
-        let handle = serve(listener, app, tls, config.limits)?;
+        let handle = serve(listener, addr, app, tls, config.limits)?;
         let redirect = match config.http_redirect {
             Some(redirect_addr) => {
                 Some(spawn_redirect(redirect_addr, addr.port(), config.limits).await?)
@@ -328,17 +319,22 @@ async fn open_storage(config: &ServerConfig) -> Result<Opened, ServeError> {
     }
 }
 
-/// Serves `app` on `listener`, over TLS when `tls` is set.
+/// Binds `addr`; the listener and the address it got (port 0 becomes a real one).
+async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), ServeError> {
+    let failed = |source| ServeError::Bind { addr, source };
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(failed)?;
+    let bound = listener.local_addr().map_err(failed)?;
+    Ok((listener, bound))
+}
+
+/// Serves `app` on `listener` (bound at `addr`), over TLS when `tls` is set.
 fn serve(
     listener: tokio::net::TcpListener,
+    addr: SocketAddr,
     app: axum::Router,
     tls: Option<RustlsConfig>,
     limits: ListenerLimits,
 ) -> Result<ServerHandle, ServeError> {
-    let addr = listener.local_addr().map_err(|source| ServeError::Bind {
-        addr: SocketAddr::from(([0, 0, 0, 0], 0)),
-        source,
-    })?;
     match tls {
         Some(tls) => ServerHandle::spawn_tls(listener, app, tls, limits),
         None => ServerHandle::spawn(listener, app, limits),
@@ -353,27 +349,17 @@ async fn spawn_admin(
     tls: Option<RustlsConfig>,
     limits: ListenerLimits,
 ) -> Result<(SocketAddr, ServerHandle), ServeError> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServeError::Bind { addr, source })?;
-    let bound = listener
-        .local_addr()
-        .map_err(|source| ServeError::Bind { addr, source })?;
-    Ok((bound, serve(listener, app, tls, limits)?))
+    let (listener, bound) = bind(addr).await?;
+    Ok((bound, serve(listener, bound, app, tls, limits)?))
 }
 
+/// The plain-HTTP listener that points at HTTPS.
 async fn spawn_redirect(
     addr: SocketAddr,
     https_port: u16,
     limits: ListenerLimits,
 ) -> Result<(SocketAddr, ServerHandle), ServeError> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServeError::Bind { addr, source })?;
-    let bound = listener
-        .local_addr()
-        .map_err(|source| ServeError::Bind { addr, source })?;
-    let handle = ServerHandle::spawn(listener, redirect_router(https_port), limits)
-        .map_err(|source| ServeError::Bind { addr, source })?;
-    Ok((bound, handle))
+    let (listener, bound) = bind(addr).await?;
+    let app = redirect_router(https_port);
+    Ok((bound, serve(listener, bound, app, None, limits)?))
 }
