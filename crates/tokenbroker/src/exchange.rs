@@ -234,6 +234,21 @@ mod tests {
     use super::*;
     use http::{HeaderMap, HeaderValue};
 
+    proptest::proptest! {
+        /// Any `Retry-After` text is a duration or nothing, never a panic; numbers of any size
+        /// are taken as seconds (the backoff caps them).
+        #[test]
+        fn any_retry_after_is_read_without_panic(value in "[ -~]{0,40}", seconds in proptest::prelude::any::<u64>()) {
+            let mut headers = HeaderMap::new();
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(RETRY_AFTER, value);
+                let _ = retry_after(&headers);
+            }
+            headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+            proptest::prop_assert_eq!(retry_after(&headers), Some(Duration::from_secs(seconds)));
+        }
+    }
+
     #[test]
     fn retry_after_reads_seconds_and_dates() {
         let mut headers = HeaderMap::new();

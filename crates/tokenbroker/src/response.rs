@@ -197,14 +197,16 @@ impl ErrorBody {
     }
 }
 
-/// Server text made safe for one log line: no secret, no newlines, bounded length.
+/// Server text made safe for one log line: no secret, no newlines, bounded length. Control
+/// characters go first, so a secret the server split with them is still found.
 fn scrub(text: &str, secret: &str) -> String {
-    let mut clean = if secret.is_empty() {
-        text.to_owned()
-    } else {
-        text.replace(secret, "[redacted]")
-    };
+    let mut clean = text.to_owned();
     clean.retain(|c| !c.is_control());
+    let mut secret = secret.to_owned();
+    secret.retain(|c| !c.is_control());
+    if !secret.is_empty() {
+        clean = clean.replace(&secret, "[redacted]");
+    }
     truncate(&clean)
 }
 
@@ -220,6 +222,42 @@ fn truncate(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::Strategy;
+
+    proptest::proptest! {
+        /// Any body, JSON or not, is a token response or a one-line error; never a panic.
+        #[test]
+        fn any_body_parses_or_is_refused(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300)) {
+            let _ = parse_success(&body, Some("application/json"), "https://as/token", 200);
+            let _ = parse_error_body(&body, "secret");
+        }
+
+        /// Any `expires_in` — numbers at every boundary, numeric strings, anything else — gives a
+        /// lifetime of at most ten years or an error.
+        #[test]
+        fn any_expires_in_is_bounded(expires_in in proptest::prop_oneof![
+            proptest::prelude::any::<i64>().prop_map(|n| n.to_string()),
+            proptest::prelude::any::<u64>().prop_map(|n| n.to_string()),
+            proptest::prelude::any::<f64>().prop_map(|n| format!("{n:?}")),
+            "\"[0-9eE.+-]{0,25}\"",
+        ]) {
+            let body = format!(r#"{{"access_token":"t","expires_in":{expires_in}}}"#);
+            if let Ok(parsed) = ok(&body) {
+                proptest::prop_assert!(parsed.expires_in.is_none_or(|d| d.as_secs() <= MAX_EXPIRES_IN));
+            }
+        }
+
+        /// The secret never survives into an error description, whatever surrounds or splits it.
+        #[test]
+        fn descriptions_never_carry_the_secret(before in ".{0,20}", splitter in "[\\x00-\\x1f]{0,2}", after in ".{0,20}") {
+            let secret = "s3cr3t-value";
+            let (head, tail) = secret.split_at(5);
+            let description = format!("{before}{head}{splitter}{tail}{after}");
+            let body = serde_json::json!({ "error": "invalid_client", "error_description": description });
+            let parsed = parse_error_body(body.to_string().as_bytes(), secret);
+            proptest::prop_assert!(!parsed.detail().contains(secret), "{}", parsed.detail());
+        }
+    }
 
     fn ok(body: &str) -> Result<TokenResponse, Error> {
         parse_success(

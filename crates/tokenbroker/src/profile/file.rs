@@ -90,6 +90,16 @@ pub fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Any text is a profiles file or a one-line error naming where; never a panic.
+        #[test]
+        fn any_text_parses_or_names_the_line(text in "[\\[\\]a-z_=\" \n.0-9{}]{0,200}") {
+            if let Err(message) = parse::<ProfilesFile>(&text) {
+                proptest::prop_assert!(!message.contains('\n'), "{}", message);
+            }
+        }
+    }
+
     #[test]
     fn parse_errors_name_the_line() {
         let err = parse::<ProfilesFile>("[profiles.a]\nclient_id = \"x\"\naudiance = \"y\"\n")
