@@ -63,13 +63,28 @@ pub(crate) async fn forward(State(state): State<Arc<AgentState>>, request: Reque
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let body = match replay::prepare(body, content_length, state.max_replay_body).await {
+    let prepared = replay::prepare(
+        body,
+        content_length,
+        state.max_replay_body,
+        state.body_read_timeout,
+    )
+    .await;
+    let body = match prepared {
         Ok(body) => body,
+        Err(error @ replay::BodyError::TooSlow(_)) => {
+            return problem(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_too_slow",
+                &error.to_string(),
+                json!({ "upstream": name }),
+            )
+        }
         Err(error) => {
             return problem(
                 StatusCode::BAD_REQUEST,
                 "unreadable_body",
-                &format!("could not read the request body: {error}"),
+                &error.to_string(),
                 json!({ "upstream": name }),
             )
         }

@@ -17,8 +17,33 @@ pub(crate) enum OutgoingBody {
     Streamed(Body),
 }
 
-/// Reads up to `limit` bytes of `body`; streams it when it is (or turns out) larger.
+/// Why a body could not be prepared.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BodyError {
+    /// Reading it failed.
+    #[error("could not read the request body: {0}")]
+    Read(#[from] axum::Error),
+    /// The caller did not send the buffered part in time (a slow-body attack, or a stuck
+    /// client): it would hold memory and a connection for as long as it liked.
+    #[error("the request body did not arrive within {} s", .0.as_secs_f32())]
+    TooSlow(std::time::Duration),
+}
+
+/// Reads up to `limit` bytes of `body` within `patience`; streams it when it is (or turns out)
+/// larger (a streamed body is bounded by the upstream's own timeouts).
 pub(crate) async fn prepare(
+    body: Body,
+    content_length: Option<u64>,
+    limit: usize,
+    patience: std::time::Duration,
+) -> Result<OutgoingBody, BodyError> {
+    tokio::time::timeout(patience, read(body, content_length, limit))
+        .await
+        .map_err(|_| BodyError::TooSlow(patience))?
+        .map_err(BodyError::Read)
+}
+
+async fn read(
     body: Body,
     content_length: Option<u64>,
     limit: usize,

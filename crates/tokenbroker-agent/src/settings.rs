@@ -75,6 +75,10 @@ pub struct AgentSettings {
     /// (slowloris) is disconnected.
     #[serde(default = "default_header_read_timeout")]
     pub header_read_timeout: f64,
+    /// Seconds a caller has to send a request body the agent buffers for a retry (up to
+    /// `max_replay_body_bytes`; default 30): a body trickled slower is answered 408.
+    #[serde(default = "default_body_read_timeout")]
+    pub body_read_timeout: f64,
     /// Open caller connections at most, over all serving threads (default 1024); more are
     /// closed on accept.
     #[serde(default = "default_max_connections")]
@@ -232,6 +236,7 @@ impl AgentSettings {
             ("upstream_idle_timeout", self.upstream_idle_timeout),
             ("drain_timeout", self.drain_timeout),
             ("header_read_timeout", self.header_read_timeout),
+            ("body_read_timeout", self.body_read_timeout),
         ] {
             if !(value.is_finite() && value > 0.0 && value <= MAX_SETTING_SECONDS) {
                 return Err(format!(
@@ -287,6 +292,9 @@ fn default_idle_timeout() -> f64 {
 }
 fn default_header_read_timeout() -> f64 {
     10.0
+}
+fn default_body_read_timeout() -> f64 {
+    30.0
 }
 fn default_max_connections() -> usize {
     1024

@@ -29,6 +29,8 @@ pub(crate) struct AgentState {
     pub shared_cache: bool,
     /// Time a caller has to send a request's headers (`header_read_timeout`).
     pub header_read_timeout: Duration,
+    /// Time a caller has to send a body the agent buffers (`body_read_timeout`).
+    pub body_read_timeout: Duration,
     /// One permit per open caller connection, shared by every serving thread
     /// (`max_connections`).
     pub connection_permits: Arc<tokio::sync::Semaphore>,
@@ -99,6 +101,7 @@ impl AgentState {
             upstream_idle_timeout: AgentSettings::duration(settings.upstream_idle_timeout),
             shared_cache: shared.is_some(),
             header_read_timeout: AgentSettings::duration(settings.header_read_timeout),
+            body_read_timeout: AgentSettings::duration(settings.body_read_timeout),
             connection_permits: Arc::new(tokio::sync::Semaphore::new(settings.max_connections)),
             callers: CallerPolicy {
                 allowed_hosts: settings
@@ -132,6 +135,7 @@ impl AgentState {
             upstream_idle_timeout: self.upstream_idle_timeout,
             shared_cache: self.shared_cache,
             header_read_timeout: self.header_read_timeout,
+            body_read_timeout: self.body_read_timeout,
             connection_permits: Arc::clone(&self.connection_permits),
             callers: self.callers.clone(),
         }

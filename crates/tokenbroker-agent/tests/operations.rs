@@ -459,3 +459,27 @@ fn out_of_range_settings_are_errors() {
         assert!(error.contains(key), "{extra}: {error}");
     }
 }
+
+/// A caller trickling a body the agent buffers for a retry is answered 408 at
+/// `body_read_timeout`, and nothing reaches the upstream.
+#[tokio::test]
+async fn a_slow_request_body_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let setup = setup("body_read_timeout = 0.5").await;
+    let mut stream = tokio::net::TcpStream::connect(setup.agent.addr())
+        .await
+        .unwrap();
+    stream
+        .write_all(b"POST /api/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nfirst bytes")
+        .await
+        .unwrap();
+    let mut answer = vec![0u8; 4096];
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut answer))
+        .await
+        .expect("answered before the caller finished")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("body_too_slow"), "{answer}");
+    assert!(setup.upstream.seen().is_empty());
+}
