@@ -653,3 +653,29 @@ async fn the_revocation_feed_pages() {
         .unwrap();
     assert_eq!(too_big.status(), 400);
 }
+
+/// Finding 9, second half: a client could grow the revocation feed without bound by minting and
+/// revoking tokens. Its outstanding revocations are capped; a repeat of one it has is still fine.
+#[tokio::test]
+async fn a_client_cannot_grow_the_revocation_list_without_bound() {
+    use tokenbroker_server::registry::MAX_OUTSTANDING_REVOCATIONS;
+    let server = server([]).await;
+    let registry = server.registry();
+    let exp = 4_102_444_800; // 2100-01-01
+    for n in 0..MAX_OUTSTANDING_REVOCATIONS {
+        registry
+            .revoke_token(&format!("jti-{n}"), "greedy", exp)
+            .await
+            .unwrap();
+    }
+    let error = registry
+        .revoke_token("one-more", "greedy", exp)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("revoked tokens"), "{error}");
+    registry.revoke_token("jti-0", "greedy", exp).await.unwrap();
+    registry
+        .revoke_token("theirs", "modest", exp)
+        .await
+        .unwrap();
+}

@@ -19,6 +19,7 @@ use crate::claims::AccessTokenClaims;
 use crate::client_address::ClientAddress;
 use crate::client_auth;
 use crate::oauth_error::OAuthError;
+use crate::registry::RegistryError;
 use crate::state::AppState;
 use crate::time::unix_now;
 use tokenbroker_wire::client_auth::ClientRequest;
@@ -185,7 +186,10 @@ async fn deny(state: &AppState, claims: &AccessTokenClaims) -> Result<(), OAuthE
         .registry
         .revoke_token(&claims.jti, &claims.client_id, claims.exp as i64)
         .await
-        .map_err(server_error)?;
+        .map_err(|error| match error {
+            RegistryError::Invalid(message) => OAuthError::invalid_request(message),
+            other => server_error(other),
+        })?;
     state.metrics.revoked();
     tracing::info!(client_id = %claims.client_id, jti = %claims.jti, "access token revoked");
     Ok(())

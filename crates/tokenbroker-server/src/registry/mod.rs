@@ -28,7 +28,7 @@ pub use clients::{
 };
 pub use hashing::{Pepper, SecretKind};
 pub use refresh::RefreshGrant;
-pub use revocations::Revocation;
+pub use revocations::{Revocation, MAX_OUTSTANDING_REVOCATIONS};
 
 /// The migrations that create and evolve the schema (`migrations/` in this crate).
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

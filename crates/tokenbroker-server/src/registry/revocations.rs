@@ -21,8 +21,14 @@ pub struct Revocation {
     pub revoked_at: i64,
 }
 
+/// The most revocations of one client kept at once: each stays until its token's `exp`, and
+/// every guard holds them all, so a client minting and revoking tokens in a loop must not grow
+/// the feed without bound. Past it, revocation is refused until some expire.
+pub const MAX_OUTSTANDING_REVOCATIONS: i64 = 10_000;
+
 impl Registry {
-    /// Adds a token to the denylist (idempotent) and drops entries whose tokens expired.
+    /// Adds a token to the denylist (idempotent) and drops entries whose tokens expired; refused
+    /// when the client already has [`MAX_OUTSTANDING_REVOCATIONS`] outstanding.
     pub async fn revoke_token(
         &self,
         jti: &str,
@@ -42,6 +48,19 @@ impl Registry {
             .await
             .map_err(|e| self.db_error(e))?;
         if exists.is_none() {
+            let outstanding =
+                sqlx::query("SELECT COUNT(*) AS n FROM revoked_tokens WHERE client_id = $1")
+                    .bind(client_id.to_owned())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .and_then(|row| row.int("n"))
+                    .map_err(|e| self.db_error(e))?;
+            if outstanding >= MAX_OUTSTANDING_REVOCATIONS {
+                return Err(RegistryError::Invalid(format!(
+                    "client {client_id} already has {MAX_OUTSTANDING_REVOCATIONS} revoked tokens that have not expired; \
+                     revoke again once some have"
+                )));
+            }
             sqlx::query("INSERT INTO revoked_tokens (jti, client_id, exp, revoked_at) VALUES ($1, $2, $3, $4)")
                 .bind(jti.to_owned())
                 .bind(client_id.to_owned())
