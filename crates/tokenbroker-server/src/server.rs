@@ -30,6 +30,8 @@ use tokenbroker_wire::Clock;
 #[derive(Debug)]
 pub struct AuthServer {
     addr: SocketAddr,
+    /// `https` when the listeners serve TLS, else `http` (whatever the configured issuer says).
+    scheme: &'static str,
     state: Arc<AppState>,
     handle: ServerHandle,
     redirect: Option<(SocketAddr, ServerHandle)>,
@@ -131,6 +133,7 @@ impl AuthServer {
         tracing::info!(%addr, issuer = %state.issuer, "authorization server listening");
         Ok(Self {
             addr,
+            scheme,
             state,
             handle,
             redirect,
@@ -146,14 +149,16 @@ impl AuthServer {
         self.addr
     }
 
-    /// `http(s)://ADDRESS` of the listener (the issuer may differ when configured).
+    /// `http(s)://ADDRESS` of the listener: `https` when it serves TLS (the issuer may differ
+    /// when configured, e.g. behind a TLS-terminating proxy).
     pub fn url(&self) -> String {
-        let scheme = if self.state.issuer.starts_with("https://") {
-            "https"
-        } else {
-            "http"
-        };
-        format!("{scheme}://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
+    }
+
+    /// `http(s)://ADDRESS` of the admin listener, when there is one.
+    pub fn admin_url(&self) -> Option<String> {
+        self.admin_addr()
+            .map(|admin| format!("{}://{admin}", self.scheme))
     }
 
     /// The token URL of a provider dialect on this server.

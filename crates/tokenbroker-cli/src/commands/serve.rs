@@ -36,14 +36,9 @@ pub(crate) async fn run(args: &ServeArgs) -> CliResult {
         (server, Vec::new(), None)
     };
     // The first line is the contract: scripts wait for it and read the address from it.
-    let scheme = if server.issuer().starts_with("https://") {
-        "https"
-    } else {
-        "http"
-    };
-    println!("listening on {scheme}://{}", server.addr());
-    if let Some(admin) = server.admin_addr() {
-        println!("admin API and metrics on {scheme}://{admin}");
+    println!("listening on {}", server.url());
+    if let Some(admin) = server.admin_url() {
+        println!("admin API and metrics on {admin}");
     }
     if let Some(redirect) = server.redirect_addr() {
         println!("plain HTTP on http://{redirect} answers 301/405 towards HTTPS");
