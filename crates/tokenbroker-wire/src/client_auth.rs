@@ -705,4 +705,26 @@ mod tests {
         assert_eq!(request.credentials.len(), 1);
         assert_eq!(request.credentials[0].client_id, "id%0a");
     }
+
+    /// Every bound accepts its limit exactly: refusing one byte early would refuse real clients.
+    #[test]
+    fn each_bound_accepts_its_limit() {
+        let id = "i".repeat(MAX_CLIENT_ID_BYTES);
+        let secret = "s".repeat(MAX_SECRET_BYTES);
+        let request = form(&format!("client_id={id}&client_secret={secret}")).unwrap();
+        assert_eq!(request.credentials[0].client_id.len(), MAX_CLIENT_ID_BYTES);
+        let secret_over = "s".repeat(MAX_SECRET_BYTES + 1);
+        assert!(matches!(
+            form(&format!("client_id=a&client_secret={secret_over}")),
+            Err(DecodeError::TooLong {
+                what: "client_secret",
+                ..
+            })
+        ));
+        let exactly: Vec<String> = (0..MAX_PARAMS).map(|n| format!("p{n}=v")).collect();
+        assert!(form(&exactly.join("&")).is_ok());
+        let scope = "s".repeat(MAX_PARAM_BYTES);
+        let request = form(&format!("scope={scope}")).unwrap();
+        assert_eq!(request.param("scope").map(str::len), Some(MAX_PARAM_BYTES));
+    }
 }

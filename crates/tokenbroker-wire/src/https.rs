@@ -35,15 +35,27 @@ pub fn require_https(url: &Url) -> Result<(), WireError> {
 
 /// True when the URL's host is 127.0.0.0/8, ::1, `localhost` or a `*.localhost` name.
 pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        Some(Host::Domain(name)) => {
-            let name = name.trim_end_matches('.').to_ascii_lowercase();
+    url.host().is_some_and(|host| is_loopback_host(&host))
+}
+
+/// True for a host that names this machine: `127.0.0.0/8`, `::1`, `localhost` and any name
+/// below it ([RFC 6761 §6.3](https://www.rfc-editor.org/rfc/rfc6761#section-6.3): such names
+/// never reach DNS, so nobody else can point them elsewhere).
+pub fn is_loopback_host<S: AsRef<str>>(host: &Host<S>) -> bool {
+    match host {
+        Host::Ipv4(ip) => IpAddr::V4(*ip).is_loopback(),
+        Host::Ipv6(ip) => IpAddr::V6(*ip).is_loopback(),
+        Host::Domain(name) => {
+            let name = name.as_ref().trim_end_matches('.').to_ascii_lowercase();
             name == "localhost" || name.ends_with(".localhost")
         }
-        None => false,
     }
+}
+
+/// [`is_loopback_host`] for host text as a `Host` header carries it without its port
+/// (`localhost`, `127.0.0.1`, `[::1]`); false for text that is not a host.
+pub fn is_loopback_name(name: &str) -> bool {
+    Host::parse(name).is_ok_and(|host| is_loopback_host(&host))
 }
 
 /// The URL without user info, query or fragment: safe to put in an error message.

@@ -16,7 +16,10 @@
 //!   bodies and Telenor's numeric codes.
 //! - [`jwt`]: reading a JWT without verifying it, and the
 //!   [RFC 9068](https://www.rfc-editor.org/rfc/rfc9068) access-token claims.
+//! - [`read_limited`]: a response or request body, refused past a size limit. It polls a body
+//!   it is given, so whatever owns the connection owns the I/O.
 
+mod body;
 pub mod client_auth;
 mod client_name;
 mod clock;
@@ -28,6 +31,7 @@ pub mod oauth_error;
 pub mod provider;
 mod secret;
 
+pub use body::{read_limited, LimitedBodyError};
 pub use client_name::ClientName;
 pub use clock::{system_clock, Clock, ManualClock, SystemClock};
 pub use error::WireError;

@@ -212,6 +212,14 @@ pub enum ConfigError {
         /// Why the Redis client refused it.
         source: Arc<redis::RedisError>,
     },
+    /// The token cache directory cannot be used.
+    #[error("token cache directory {path} {problem}")]
+    TokenCacheDir {
+        /// The directory.
+        path: String,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// The shared cache's encryption key is not base64.
     #[error("{origin} is not base64 (generate one with `openssl rand -base64 32`)")]
     CacheKeyNotBase64 {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-
+use bytes::Bytes;
 use http::header::{CONTENT_TYPE, RETRY_AFTER};
 use http::StatusCode;
 
@@ -19,6 +19,7 @@ use crate::token::AccessToken;
 use crate::wire::https::redact_url;
 use crate::wire::jwt::peek_times;
 use crate::wire::ClientSecret;
+use crate::wire::{read_limited, LimitedBodyError};
 use crate::wire::{Clock, SystemClock};
 use secrecy::ExposeSecret;
 
@@ -191,23 +192,13 @@ impl TokenClient {
         Error::Rejected(parsed.into_rejection(&self.url_label, code))
     }
 
-    pub(crate) async fn read_body(
-        &self,
-        mut response: reqwest::Response,
-    ) -> Result<Vec<u8>, Error> {
-        let status = response.status().as_u16();
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.network_error(e))? {
-            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                return Err(Error::InvalidResponse {
-                    url: self.url_label.clone(),
-                    status,
-                    problem: format!("the body is larger than {} KiB", MAX_RESPONSE_BYTES / 1024),
-                });
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+    pub(crate) async fn read_body(&self, response: reqwest::Response) -> Result<Bytes, Error> {
+        read_response(
+            response,
+            &self.url_label,
+            self.config.load().request_timeout(),
+        )
+        .await
     }
 
     pub(crate) fn network_error(&self, error: reqwest::Error) -> Error {
@@ -216,8 +207,27 @@ impl TokenClient {
     }
 }
 
+/// The body of a response from `url_label`, at most [`MAX_RESPONSE_BYTES`].
+pub(crate) async fn read_response(
+    response: reqwest::Response,
+    url_label: &str,
+    timeout: Duration,
+) -> Result<Bytes, Error> {
+    let status = response.status().as_u16();
+    read_limited(reqwest::Body::from(response), MAX_RESPONSE_BYTES)
+        .await
+        .map_err(|error| match error {
+            LimitedBodyError::Read(cause) => Error::network(url_label, cause, timeout),
+            too_large @ LimitedBodyError::TooLarge { .. } => Error::InvalidResponse {
+                url: url_label.to_owned(),
+                status,
+                problem: too_large.to_string(),
+            },
+        })
+}
+
 /// `Retry-After` as delta-seconds or an HTTP date (RFC 9110 §10.2.3).
-fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));

@@ -38,6 +38,10 @@ mod config;
 mod error;
 mod exchange;
 mod expiry;
+mod file_cache;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod middleware;
 pub mod profile;
 #[cfg(feature = "redis")]
@@ -47,6 +51,7 @@ mod response;
 mod revocation;
 mod source;
 mod token;
+mod token_record;
 mod x_jwt;
 
 /// The vocabulary shared with the server, the guard and the agent: header names, the HTTPS rule,
@@ -59,13 +64,14 @@ pub use config::{ClientConfig, ClientConfigBuilder, DEFAULT_LIFETIME, DEFAULT_RE
 pub use error::{innermost_cause, ConfigError, Detail, Error, Rejection, Result};
 pub use exchange::{TokenClient, MAX_RESPONSE_BYTES};
 pub use expiry::effective_expiry;
+pub use file_cache::FileTokenCache;
 pub use middleware::AuthMiddleware;
 pub use profile::Profile;
 pub use request::TokenParams;
 pub use source::shared::{Acceptable, Fetch};
 pub use source::{
     Backoff, BudgetLeft, CachedTokenSource, CachedTokenSourceBuilder, FetchBudget, RefreshPolicy,
-    SharedCache, SourceStats, TokenSource,
+    SharedCache, SourceHealth, SourceStats, TokenSource,
 };
 pub use token::AccessToken;
 pub use wire::client_auth::{AuthStyle, BasicEncoding};

@@ -47,10 +47,7 @@ pub(crate) fn parse_success(
         Some(_) => return Err(invalid("access_token is empty or not a string".into())),
         None => return Err(invalid("the body has no access_token".into())),
     };
-    if access_token
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control())
-    {
+    if !is_header_safe(&access_token) {
         return Err(invalid(
             "access_token contains whitespace or control characters".into(),
         ));
@@ -84,6 +81,12 @@ pub(crate) fn parse_success(
             .and_then(Value::as_str)
             .map(str::to_owned),
     })
+}
+
+/// True when `token` is non-empty and can be sent in a header as it is (no whitespace or control
+/// characters): what a server hands us is checked here, not where it is sent.
+pub(crate) fn is_header_safe(token: &str) -> bool {
+    !token.is_empty() && !token.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 /// `expires_in` as a number or a numeric string (Telenor), in seconds.

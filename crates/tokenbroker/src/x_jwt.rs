@@ -14,6 +14,8 @@ use serde_json::{json, Value};
 use url::Url;
 
 use crate::error::Error;
+use crate::exchange::read_response;
+use crate::response::{is_header_safe, parse_error_body};
 use crate::source::RefreshPolicy;
 use crate::source::TokenSource;
 use crate::token::AccessToken;
@@ -230,33 +232,13 @@ impl<S: TokenSource> XJwtSource<S> {
             .await
             .map_err(|e| Error::network(&label, e, REQUEST_TIMEOUT))?;
         let status = response.status().as_u16();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| Error::network(&label, e, REQUEST_TIMEOUT))?;
+        let body = read_response(response, &label, REQUEST_TIMEOUT).await?;
+        let token = read_answer(status, &body, password.expose_secret(), &label)?;
         let invalid = |problem: String| Error::InvalidResponse {
             url: label.clone(),
             status,
             problem,
         };
-        if !(200..300).contains(&status) {
-            let message = serde_json::from_str::<Value>(&text)
-                .ok()
-                .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
-                .unwrap_or_default()
-                .replace(password.expose_secret(), "[redacted]");
-            return Err(Error::Rejected(crate::error::Rejection {
-                url: label.clone(),
-                status,
-                error: Some("x_jwt_refused".into()),
-                description: Some(message.chars().take(200).collect()),
-                provider_code: None,
-            }));
-        }
-        let token = serde_json::from_str::<Value>(&text)
-            .ok()
-            .and_then(|v| v.get("token").and_then(Value::as_str).map(str::to_owned))
-            .ok_or_else(|| invalid("the hasPermission response has no token".into()))?;
         let now = self.clock.now();
         let expires_at = peek_times(&token)
             .and_then(|times| times.expires_at)
@@ -277,5 +259,40 @@ impl<S: TokenSource> XJwtSource<S> {
             refresh_at,
         })));
         Ok(x_jwt)
+    }
+}
+
+/// The X-JWT in a hasPermission answer from `label`, or why there is none. The description of a
+/// refusal is the server's `message`, scrubbed of `password` and control characters.
+pub(crate) fn read_answer(
+    status: u16,
+    body: &[u8],
+    password: &str,
+    label: &str,
+) -> Result<String, Error> {
+    if !(200..300).contains(&status) {
+        return Err(Error::Rejected(crate::error::Rejection {
+            url: label.to_owned(),
+            status,
+            error: Some("x_jwt_refused".into()),
+            description: parse_error_body(body, password).description,
+            provider_code: None,
+        }));
+    }
+    let token = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("token").and_then(Value::as_str).map(str::to_owned));
+    match token {
+        Some(token) if is_header_safe(&token) => Ok(token),
+        Some(_) => Err(Error::InvalidResponse {
+            url: label.to_owned(),
+            status,
+            problem: "the X-JWT is empty or contains whitespace or control characters".into(),
+        }),
+        None => Err(Error::InvalidResponse {
+            url: label.to_owned(),
+            status,
+            problem: "the hasPermission response has no token".into(),
+        }),
     }
 }

@@ -33,7 +33,7 @@ pub use settings::ProfileSettings;
 use crate::error::Error;
 use crate::exchange::TokenClient;
 use crate::middleware::AuthMiddleware;
-use crate::source::CachedTokenSource;
+use crate::source::{CachedTokenSource, SharedCache};
 use crate::wire::https::parse_secure_url;
 use crate::wire::provider::{EnturEnvironment, TelenorRegion};
 use crate::wire::ClientName;
@@ -155,15 +155,35 @@ impl Profile {
 
     /// A cached, refresh-ahead token source for this profile.
     pub fn token_source(&self) -> Result<Arc<CachedTokenSource>, Error> {
-        Ok(Arc::new(CachedTokenSource::new(TokenClient::new(
-            self.client.clone(),
-        )?)))
+        self.token_source_sharing(None)
+    }
+
+    /// A cached, refresh-ahead token source for this profile that consults `shared` (a
+    /// [`FileTokenCache`](crate::FileTokenCache) across invocations, a Redis cache across a
+    /// fleet) before the token endpoint.
+    pub fn token_source_sharing(
+        &self,
+        shared: Option<Arc<dyn SharedCache>>,
+    ) -> Result<Arc<CachedTokenSource>, Error> {
+        let mut builder = CachedTokenSource::builder(TokenClient::new(self.client.clone())?);
+        if let Some(shared) = shared {
+            builder = builder.shared_cache(shared);
+        }
+        Ok(Arc::new(builder.build()))
     }
 
     /// Middleware that puts this profile's headers on every request: the bearer token, and as
     /// configured `ET-Client-Name`, `X-Transaction-Id` and `X-JWT`.
     pub fn middleware(&self) -> Result<AuthMiddleware<CachedTokenSource>, Error> {
-        let source = self.token_source()?;
+        self.middleware_sharing(None)
+    }
+
+    /// [`middleware`](Self::middleware) whose token source consults `shared` first.
+    pub fn middleware_sharing(
+        &self,
+        shared: Option<Arc<dyn SharedCache>>,
+    ) -> Result<AuthMiddleware<CachedTokenSource>, Error> {
+        let source = self.token_source_sharing(shared)?;
         let mut middleware =
             AuthMiddleware::new(Arc::clone(&source)).transaction_ids(self.transaction_ids);
         if let Some(name) = &self.client_name {

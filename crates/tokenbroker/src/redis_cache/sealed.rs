@@ -4,15 +4,13 @@
 //! Layout of a stored value: `tb1` ‖ 96-bit random nonce ‖ ciphertext ‖ 128-bit tag. The Redis key
 //! is the associated data, so a sealed token moved to another key does not open.
 
-use std::time::{Duration, SystemTime};
-
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
-use serde::{Deserialize, Serialize};
 
 use crate::error::{ConfigError, Error};
 use crate::token::AccessToken;
+use crate::token_record::TokenRecord;
 
 const VERSION: &[u8] = b"tb1";
 
@@ -22,16 +20,6 @@ const VERSION: &[u8] = b"tb1";
 pub struct CacheCipher {
     key: LessSafeKey,
     random: SystemRandom,
-}
-
-/// What is sealed: enough to rebuild the [`AccessToken`] with its original times, so every
-/// instance schedules the refresh at the same moment. Refresh tokens are not shared.
-#[derive(Serialize, Deserialize)]
-struct Record {
-    access_token: String,
-    obtained_at_ms: u64,
-    expires_at_ms: u64,
-    scope: Option<String>,
 }
 
 impl CacheCipher {
@@ -68,12 +56,7 @@ impl CacheCipher {
 
     /// Seals `token` for storage under `redis_key`.
     pub(crate) fn seal(&self, redis_key: &str, token: &AccessToken) -> Result<Vec<u8>, Error> {
-        let record = Record {
-            access_token: token.secret().to_owned(),
-            obtained_at_ms: unix_millis(token.obtained_at()),
-            expires_at_ms: unix_millis(token.expires_at()),
-            scope: token.scope().map(str::to_owned),
-        };
+        let record = TokenRecord::of(token);
         let mut buffer = serde_json::to_vec(&record)
             .map_err(|_| Error::Seal("the token record does not encode"))?;
         let mut nonce = [0u8; NONCE_LEN];
@@ -108,14 +91,9 @@ impl CacheCipher {
             .key
             .open_in_place(nonce, Aad::from(redis_key.as_bytes()), &mut buffer)
             .ok()?;
-        let record: Record = serde_json::from_slice(plain).ok()?;
-        Some(AccessToken::new(
-            record.access_token,
-            from_unix_millis(record.obtained_at_ms),
-            from_unix_millis(record.expires_at_ms),
-            record.scope,
-            None,
-        ))
+        serde_json::from_slice::<TokenRecord>(plain)
+            .ok()?
+            .into_token()
     }
 }
 
@@ -125,18 +103,10 @@ impl std::fmt::Debug for CacheCipher {
     }
 }
 
-fn unix_millis(at: SystemTime) -> u64 {
-    at.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-fn from_unix_millis(ms: u64) -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::{Duration, SystemTime};
 
     const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 

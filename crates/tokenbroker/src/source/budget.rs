@@ -58,8 +58,10 @@ impl BudgetMeter {
         }
     }
 
-    /// Records one token request at `now`, or refuses it when a window is full.
-    pub(crate) fn spend(&self, now: SystemTime) -> Result<(), Error> {
+    /// Refuses when a capped window is full at `now`; records nothing (see [`record`]).
+    ///
+    /// [`record`]: Self::record
+    pub(crate) fn check(&self, now: SystemTime) -> Result<(), Error> {
         if self.budget == FetchBudget::default() {
             return Ok(());
         }
@@ -78,7 +80,25 @@ impl BudgetMeter {
                 });
             }
         }
+        Ok(())
+    }
+
+    /// Counts one token request made at `now` against the budget. Only requests the provider
+    /// answered are counted: one that never reached it (connection refused, DNS) costs the
+    /// provider's quota nothing.
+    pub(crate) fn record(&self, now: SystemTime) {
+        if self.budget == FetchBudget::default() {
+            return;
+        }
+        let mut spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
         spent.push_back(now);
+    }
+
+    /// Checks, then records: one token request at `now`, or a refusal when a window is full.
+    #[cfg(test)]
+    fn spend(&self, now: SystemTime) -> Result<(), Error> {
+        self.check(now)?;
+        self.record(now);
         Ok(())
     }
 

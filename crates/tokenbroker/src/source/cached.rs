@@ -13,6 +13,10 @@
 //!   shared future (single flight).
 //! - Failed fetches retry with jittered exponential backoff; the old token keeps being served
 //!   while it is still usable.
+//! - After a failed fetch, no new one starts for a window that doubles with each failure in a
+//!   row ([`RefreshPolicy::failure_window`]); callers meanwhile get the last error at once, so
+//!   an outage costs the token endpoint one attempt per window, not one per caller, and the
+//!   first attempt after the window ends it.
 //! - Optionally, a [`FetchBudget`] caps the requests to the token endpoint, and a
 //!   [`SharedCache`] lets a fleet of processes share one token.
 
@@ -52,8 +56,8 @@ struct State {
     shared: Option<(Arc<dyn SharedCache>, CacheKey)>,
     current: ArcSwapOption<Entry>,
     flight: Mutex<Option<Flight>>,
-    /// Unix milliseconds before which no background refresh starts (set after a failure).
-    refresh_not_before: AtomicU64,
+    /// The failures since the last token, if the last fetch failed.
+    outage: Mutex<Option<Outage>>,
     last_invalidation: Mutex<Option<SystemTime>>,
     /// The fingerprint of the last token the API rejected: never taken back from a shared cache.
     rejected: Mutex<Option<String>>,
@@ -128,7 +132,7 @@ impl CachedTokenSourceBuilder {
                 shared: self.shared.map(|cache| (cache, key)),
                 current: ArcSwapOption::empty(),
                 flight: Mutex::new(None),
-                refresh_not_before: AtomicU64::new(0),
+                outage: Mutex::new(None),
                 last_invalidation: Mutex::new(None),
                 rejected: Mutex::new(None),
                 fetches: AtomicU64::new(0),
@@ -143,6 +147,37 @@ impl CachedTokenSourceBuilder {
 struct Entry {
     token: AccessToken,
     schedule: Schedule,
+}
+
+/// Fetches failing in a row: the last error, how many, when the next attempt may start, and
+/// whether any was logged as a warning (its end is then logged at the same level).
+#[derive(Clone)]
+struct Outage {
+    error: Error,
+    failures: u32,
+    retry_at: SystemTime,
+    warned: bool,
+}
+
+/// The state of a [`CachedTokenSource`], for readiness probes and metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SourceHealth {
+    /// No token yet, and no fetch has failed: the first one has not run or is running.
+    Empty,
+    /// A token not yet due for refresh.
+    Fresh,
+    /// A usable token, due for refresh (which is running or about to).
+    Refreshing,
+    /// The last fetches failed.
+    Failing {
+        /// Failed fetches in a row.
+        failures: u32,
+        /// How long until the next attempt may start.
+        retry_in: Duration,
+        /// Whether a usable token is still being served meanwhile.
+        serving: bool,
+    },
 }
 
 /// What a caller needs from the current token.
@@ -247,10 +282,31 @@ impl CachedTokenSource {
         self.state.budget.left(self.state.clock.now())
     }
 
-    /// Lets the next refresh start at once even after a recent failure; for when the cause was
+    /// Lets the next fetch start at once even after recent failures; for when the cause was
     /// fixed (a reloaded secret).
     pub fn clear_cooldown(&self) {
-        self.state.refresh_not_before.store(0, Ordering::Relaxed);
+        *lock(&self.state.outage) = None;
+    }
+
+    /// Whether the source has a token to hand out, and whether its fetches are failing.
+    pub fn health(&self) -> SourceHealth {
+        let now = self.state.clock.now();
+        let current = self.state.current.load();
+        let usable = current
+            .as_deref()
+            .filter(|entry| now < entry.schedule.usable_until);
+        if let Some(outage) = lock(&self.state.outage).as_ref() {
+            return SourceHealth::Failing {
+                failures: outage.failures,
+                retry_in: outage.retry_at.duration_since(now).unwrap_or_default(),
+                serving: usable.is_some(),
+            };
+        }
+        match usable {
+            Some(entry) if now < entry.schedule.refresh_at => SourceHealth::Fresh,
+            Some(_) => SourceHealth::Refreshing,
+            None => SourceHealth::Empty,
+        }
     }
 }
 
@@ -275,16 +331,23 @@ impl std::fmt::Debug for CachedTokenSource {
 
 impl State {
     fn refresh_in_background(self: &Arc<Self>, now: SystemTime) {
-        if unix_millis(now) < self.refresh_not_before.load(Ordering::Relaxed) {
-            return;
-        }
         // Detached on purpose: the spawned task completes the refresh whether or not anyone awaits.
         let _ = self.start_or_join(now, Want::Fresh);
     }
 
+    /// The last error, while the window after a failed fetch is open.
+    fn waiting_out(&self, now: SystemTime) -> Option<Error> {
+        lock(&self.outage)
+            .as_ref()
+            .filter(|outage| now < outage.retry_at)
+            .map(|outage| outage.error.clone())
+    }
+
     /// The current token if it satisfies `want`, else the flight that will replace it (started
-    /// here if none is running). Checked under the flight lock: a finishing flight stores its
-    /// token before it clears the slot, so no caller can miss it and start a needless fetch.
+    /// here if none is running, and none failed within the window: then a flight that is
+    /// already over, with the last error). Checked under the flight lock: a finishing flight
+    /// stores its token before it clears the slot, so no caller can miss it and start a
+    /// needless fetch.
     fn start_or_join(self: &Arc<Self>, now: SystemTime, want: Want) -> Result<AccessToken, Flight> {
         let mut slot = lock(&self.flight);
         if let Some(flight) = slot.as_ref() {
@@ -298,6 +361,9 @@ impl State {
             if now < good_until {
                 return Ok(entry.token.clone());
             }
+        }
+        if let Some(error) = self.waiting_out(now) {
+            return Err(futures::future::ready(Err(error)).boxed().shared());
         }
         let state = Arc::clone(self);
         let task = tokio::spawn(async move { state.run_flight().await });
@@ -329,16 +395,59 @@ impl State {
                     token: token.clone(),
                     schedule,
                 })));
+                if let Some(outage) = lock(&self.outage).take() {
+                    // At the failures' level, so whoever saw the outage sees its end.
+                    let failures = outage.failures;
+                    if outage.warned {
+                        tracing::warn!(
+                            failures,
+                            "the token endpoint answers again; a new token is cached"
+                        );
+                    } else {
+                        tracing::debug!(
+                            failures,
+                            "the token endpoint answers again; a new token is cached"
+                        );
+                    }
+                }
             }
-            Err(error) => {
-                let retry_at = self.clock.now() + self.policy.failure_cooldown;
-                self.refresh_not_before
-                    .store(unix_millis(retry_at), Ordering::Relaxed);
-                tracing::warn!(%error, "token refresh failed; serving the cached token while it is usable");
-            }
+            Err(error) => self.record_failure(error),
         }
         *slot = None;
         result
+    }
+
+    /// Opens (or widens) the window in which no fetch starts, after a failed flight.
+    fn record_failure(&self, error: &Error) {
+        let now = self.clock.now();
+        let mut outage = lock(&self.outage);
+        let failures = outage.as_ref().map_or(0, |o| o.failures).saturating_add(1);
+        // A server's Retry-After is a floor (RFC 9110 §10.2.3), within the same bound.
+        let retry_after = error
+            .retry_after()
+            .unwrap_or_default()
+            .min(self.policy.max_failure_cooldown);
+        let window = self.policy.failure_window(failures).max(retry_after);
+        // Callers with no usable token get this error themselves; a failure behind a token
+        // still being served is seen by nobody unless it is logged.
+        let serving = self
+            .current
+            .load()
+            .as_deref()
+            .is_some_and(|entry| now < entry.schedule.usable_until);
+        let warned = serving || outage.as_ref().is_some_and(|o| o.warned);
+        *outage = Some(Outage {
+            error: error.clone(),
+            failures,
+            retry_at: now + window,
+            warned,
+        });
+        let retry_in_ms = window.as_millis() as u64;
+        if serving {
+            tracing::warn!(%error, failures, retry_in_ms, "token refresh failed; serving the cached token while it is usable, no new attempt until the window passes");
+        } else {
+            tracing::debug!(%error, failures, retry_in_ms, "token fetch failed; no new attempt until the window passes");
+        }
     }
 
     /// A token another process stored is taken when it is not yet due for refresh (so the
@@ -351,20 +460,31 @@ impl State {
 
     async fn fetch_with_retries(&self) -> Result<AccessToken, Error> {
         let backoff = &self.policy.backoff;
+        // Retries are for a blip; once fetches fail in a row, the failure window paces them.
+        let attempts = if lock(&self.outage).is_some() {
+            1
+        } else {
+            backoff.max_attempts
+        };
         let mut retry = 0;
         loop {
-            if let Err(refused) = self.budget.spend(self.clock.now()) {
+            if let Err(refused) = self.budget.check(self.clock.now()) {
                 self.budget_refusals.fetch_add(1, Ordering::Relaxed);
                 return Err(refused);
             }
             self.fetches.fetch_add(1, Ordering::Relaxed);
+            let sent_at = self.clock.now();
             let result = self.client.fetch().await;
+            if !matches!(result, Err(Error::Network { .. })) {
+                // It reached the provider (an HTTP answer, whatever it said): it counts.
+                self.budget.record(sent_at);
+            }
             if result.is_err() {
                 self.failures.fetch_add(1, Ordering::Relaxed);
             }
             match result {
                 Ok(token) => return Ok(token),
-                Err(error) if error.is_transient() && retry + 1 < backoff.max_attempts => {
+                Err(error) if error.is_transient() && retry + 1 < attempts => {
                     let delay = backoff.delay(retry, error.retry_after());
                     tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "token fetch failed; retrying");
                     tokio::time::sleep(delay).await;
@@ -423,10 +543,4 @@ fn same_entry(a: &Option<Arc<Entry>>, b: &Option<Arc<Entry>>) -> bool {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn unix_millis(at: SystemTime) -> u64 {
-    at.duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }

@@ -8,7 +8,7 @@ pub(crate) mod shared;
 
 pub use backoff::Backoff;
 pub use budget::{BudgetLeft, FetchBudget};
-pub use cached::{CachedTokenSource, CachedTokenSourceBuilder, SourceStats};
+pub use cached::{CachedTokenSource, CachedTokenSourceBuilder, SourceHealth, SourceStats};
 pub use policy::RefreshPolicy;
 pub use shared::SharedCache;
 

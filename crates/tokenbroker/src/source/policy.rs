@@ -18,8 +18,13 @@ pub struct RefreshPolicy {
     pub min_remaining: Duration,
     /// Retries of a failed fetch.
     pub backoff: Backoff,
-    /// After a failed background refresh, wait this long before the next one starts.
+    /// After a failed fetch, no new one starts for this long (default 1 s), doubling with each
+    /// failure in a row up to [`max_failure_cooldown`](Self::max_failure_cooldown). Callers
+    /// with no usable token meanwhile get the last error at once: during an outage the token
+    /// endpoint sees at most one attempt per window, however many callers there are.
     pub failure_cooldown: Duration,
+    /// The longest window between attempts during an outage (default 30 s).
+    pub max_failure_cooldown: Duration,
     /// At most one [`invalidate`](crate::TokenSource::invalidate) takes effect per this interval,
     /// so an API that rejects every token cannot drive a fetch loop.
     pub min_invalidate_interval: Duration,
@@ -31,7 +36,8 @@ impl Default for RefreshPolicy {
             refresh_at: 0.75,
             min_remaining: Duration::from_secs(30),
             backoff: Backoff::default(),
-            failure_cooldown: Duration::from_secs(5),
+            failure_cooldown: Duration::from_secs(1),
+            max_failure_cooldown: Duration::from_secs(30),
             min_invalidate_interval: Duration::from_secs(5),
         }
     }
@@ -57,6 +63,16 @@ impl RefreshPolicy {
     /// its expiry, or a tenth of its lifetime for short-lived tokens.
     pub fn usable_until(&self, token: &AccessToken) -> SystemTime {
         self.schedule(token).usable_until
+    }
+
+    /// How long no fetch starts after the `failures`-th failure in a row (from 1):
+    /// [`failure_cooldown`](Self::failure_cooldown) doubled per failure, at most
+    /// [`max_failure_cooldown`](Self::max_failure_cooldown).
+    pub fn failure_window(&self, failures: u32) -> Duration {
+        let doublings = failures.saturating_sub(1).min(20);
+        self.failure_cooldown
+            .saturating_mul(1 << doublings)
+            .min(self.max_failure_cooldown.max(self.failure_cooldown))
     }
 
     /// When `token` should be refreshed and when it stops being usable.
@@ -89,6 +105,16 @@ mod tests {
         let schedule = RefreshPolicy::default().schedule(&token);
         assert_eq!(schedule.refresh_at, now + Duration::from_secs(64_800));
         assert_eq!(schedule.usable_until, now + Duration::from_secs(86_370));
+    }
+
+    #[test]
+    fn failure_windows_double_up_to_the_maximum() {
+        let policy = RefreshPolicy::default();
+        let seconds: Vec<u64> = (1..=8)
+            .map(|n| policy.failure_window(n).as_secs())
+            .collect();
+        assert_eq!(seconds, [1, 2, 4, 8, 16, 30, 30, 30]);
+        assert_eq!(policy.failure_window(u32::MAX), Duration::from_secs(30));
     }
 
     #[test]
