@@ -15,7 +15,7 @@ use crate::error::AgentError;
 use crate::profile::ProfileSpec;
 use crate::settings::AgentSettings;
 use crate::state::AgentState;
-use crate::{health, logout, proxy, reload, token_endpoint, workers};
+use crate::{connections, health, logout, proxy, reload, token_endpoint, workers};
 
 /// Everything the agent needs: the `[agent]` table and the profiles its upstreams use.
 #[derive(Debug, Clone)]
@@ -82,7 +82,12 @@ impl Agent {
             Some(path) => {
                 let listener = bind_unix(path)?;
                 let router = router(Arc::clone(&state));
-                Some(tokio::spawn(workers::serve(listener, router, stopped)))
+                Some(tokio::spawn(connections::serve(
+                    listener,
+                    Arc::clone(&state),
+                    router,
+                    stopped,
+                )))
             }
             None => None,
         };

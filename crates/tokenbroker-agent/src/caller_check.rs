@@ -3,8 +3,9 @@
 //! The agent listens on loopback, but a browser on the same machine can reach loopback too:
 //! - *DNS rebinding*: a page at `attacker.example` re-points its name at 127.0.0.1 and reads the
 //!   agent's answers (its token endpoint included) as same-origin. Its requests carry
-//!   `Host: attacker.example:7070`, so only `Host` values naming loopback (`localhost`,
-//!   `127.0.0.0/8`, `::1`) or configured `allowed_hosts` are served.
+//!   `Host: attacker.example:7070`, so only `Host` values naming loopback (the wire crate's
+//!   `is_loopback_name`: `localhost` and names below it, `127.0.0.0/8`, `::1`) or configured
+//!   `allowed_hosts` are served.
 //! - *Cross-site requests*: any page can send a "simple" POST to `http://127.0.0.1:7070/api/…`
 //!   and have it forwarded with the agent's bearer token, without reading the answer. Browsers
 //!   mark such requests with `Origin` (and `Sec-Fetch-Site: cross-site`); programs do not send
@@ -13,6 +14,7 @@
 use http::header::{HOST, ORIGIN};
 use http::{HeaderMap, StatusCode, Uri};
 use serde_json::json;
+use tokenbroker::wire::https::is_loopback_name;
 
 use crate::problem::problem;
 
@@ -66,13 +68,7 @@ impl CallerPolicy {
 
     fn host_allowed(&self, host: &str) -> bool {
         let name = host_name(host).to_ascii_lowercase();
-        name == "localhost"
-            || name
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
-            || self.allowed_hosts.contains(&name)
+        is_loopback_name(&name) || self.allowed_hosts.contains(&name)
     }
 }
 
@@ -116,6 +112,7 @@ mod tests {
             "LOCALHOST",
             "[::1]:7070",
             "127.1.2.3",
+            "app.localhost:7070",
         ] {
             assert!(check(&policy, &[("host", host)]), "{host}");
         }
@@ -124,6 +121,8 @@ mod tests {
             "10.0.0.1:7070",
             "[::2]:7070",
             "localhost.evil",
+            "localhostx:7070",
+            "[::1",
         ] {
             assert!(!check(&policy, &[("host", host)]), "{host}");
         }

@@ -1,5 +1,6 @@
 //! `/healthz` (the process answers) and `/readyz` (every profile holds a token with enough
-//! lifetime left to hand out), for Kubernetes probes and load balancers.
+//! lifetime left to hand out, and what state each profile's token source is in), for
+//! Kubernetes probes, load balancers and the people reading them.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use http::StatusCode;
 use serde_json::json;
+use tokenbroker::SourceHealth;
 
 use crate::state::AgentState;
 
@@ -23,6 +25,11 @@ pub(crate) async fn readyz(State(state): State<Arc<AgentState>>) -> Response {
         .map(|(name, profile)| (name.as_str(), profile.ready()))
         .collect();
     let ready = profiles.values().all(|ready| *ready);
+    let states: BTreeMap<&str, serde_json::Value> = state
+        .profiles
+        .iter()
+        .map(|(name, profile)| (name.as_str(), describe(&profile.source.health())))
+        .collect();
     let status = if ready {
         StatusCode::OK
     } else {
@@ -30,9 +37,31 @@ pub(crate) async fn readyz(State(state): State<Arc<AgentState>>) -> Response {
     };
     (
         status,
-        Json(json!({ "ready": ready, "profiles": profiles })),
+        Json(json!({ "ready": ready, "profiles": profiles, "states": states })),
     )
         .into_response()
+}
+
+/// A source's state as `/readyz` shows it: `{"state": "fresh"}`, or while fetches fail
+/// `{"state": "failing", "failures": 3, "retry_in_seconds": 4, "serving_cached_token": true}`.
+fn describe(health: &SourceHealth) -> serde_json::Value {
+    match health {
+        SourceHealth::Empty => json!({ "state": "empty" }),
+        SourceHealth::Fresh => json!({ "state": "fresh" }),
+        SourceHealth::Refreshing => json!({ "state": "refreshing" }),
+        SourceHealth::Failing {
+            failures,
+            retry_in,
+            serving,
+        } => json!({
+            "state": "failing",
+            "failures": failures,
+            "retry_in_seconds": retry_in.as_secs_f64().ceil(),
+            "serving_cached_token": serving,
+        }),
+        // The enum may grow: a state this agent does not know is shown by name only.
+        other => json!({ "state": format!("{other:?}") }),
+    }
 }
 
 pub(crate) async fn metrics(State(state): State<Arc<AgentState>>) -> Response {

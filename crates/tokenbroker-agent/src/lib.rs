@@ -19,11 +19,16 @@ mod agent;
 mod caller_check;
 mod connections;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod headers;
 mod health;
 mod idle_timeout;
 mod logout;
 mod metrics;
+#[cfg(any(test, feature = "fuzzing"))]
+mod path_model;
 mod problem;
 mod profile;
 mod proxy;

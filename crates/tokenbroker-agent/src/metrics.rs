@@ -14,6 +14,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+use tokenbroker::SourceHealth;
 
 use crate::profile::Profile;
 
@@ -56,6 +57,8 @@ pub(crate) struct AgentMetrics {
     responses: Family<ResponseLabels, Counter>,
     errors: Family<ErrorLabels, Counter>,
     reauthentications: Family<ProfileLabel, Counter>,
+    failing: Family<ProfileLabel, Gauge>,
+    retry_in: Family<ProfileLabel, Gauge<f64, AtomicU64>>,
     /// Copying source figures in must not interleave between two scrapes.
     sync: Mutex<()>,
 }
@@ -71,6 +74,8 @@ impl Default for AgentMetrics {
             responses: Family::default(),
             errors: Family::default(),
             reauthentications: Family::default(),
+            failing: Family::default(),
+            retry_in: Family::default(),
             sync: Mutex::new(()),
             registry: Registry::default(),
         };
@@ -108,6 +113,16 @@ impl Default for AgentMetrics {
             "reauthentications",
             "Upstream 401s answered by fetching a new token and retrying once",
             metrics.reauthentications.clone(),
+        );
+        registry.register(
+            "token_fetch_failures_in_a_row",
+            "Token fetches that failed since the last token (0: the token endpoint answers)",
+            metrics.failing.clone(),
+        );
+        registry.register(
+            "token_fetch_retry_in_seconds",
+            "Seconds until the next token fetch may start after failures (0 when none failed)",
+            metrics.retry_in.clone(),
         );
         Self {
             registry,
@@ -183,6 +198,14 @@ impl AgentMetrics {
         self.expiry
             .get_or_create(&label)
             .set(profile.seconds_to_expiry().unwrap_or(0.0));
+        let (failures, retry_in) = match profile.source.health() {
+            SourceHealth::Failing {
+                failures, retry_in, ..
+            } => (failures, retry_in.as_secs_f64()),
+            _ => (0, 0.0),
+        };
+        self.failing.get_or_create(&label).set(i64::from(failures));
+        self.retry_in.get_or_create(&label).set(retry_in);
         let left = profile.source.budget_left();
         for (window, left) in [("hour", left.hour), ("day", left.day)] {
             if let Some(left) = left {

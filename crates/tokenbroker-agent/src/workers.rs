@@ -101,22 +101,3 @@ fn serve_on_this_thread(
     });
     let _ = done.send(());
 }
-
-/// Serves `router` on `listener` (the Unix socket) until `stopped` turns true, then lets open
-/// requests finish.
-pub(crate) async fn serve<L>(listener: L, router: Router, stopped: watch::Receiver<bool>)
-where
-    L: axum::serve::Listener,
-    L::Addr: std::fmt::Debug,
-{
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(until_stopped(stopped))
-        .await;
-    if let Err(error) = served {
-        tracing::error!(%error, "an agent listener failed");
-    }
-}
-
-async fn until_stopped(mut stopped: watch::Receiver<bool>) {
-    let _ = stopped.wait_for(|stop| *stop).await;
-}

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::common::*;
 use tokenbroker::{AuthStyle, ClientConfig};
 use tokenbroker_agent::SECRET_HEADER;
-use tokenbroker_server::Dialect;
+use tokenbroker_server::{AuthServer, Dialect, ServerConfig, StaticClient};
 
 #[tokio::test]
 async fn the_token_endpoint_answers_in_the_rfc_shape_without_caching() {
@@ -66,15 +66,22 @@ async fn the_token_endpoint_can_require_a_shared_secret() {
     assert_eq!(right.status(), 200);
 }
 
+/// The Unix socket is private, serves tokens, and has the TCP listener's bounds: silent and
+/// trickling callers are closed at `header_read_timeout`, and the connection cap counts its
+/// connections too.
 #[tokio::test]
-async fn the_unix_socket_is_private_and_serves_tokens() {
+async fn the_unix_socket_is_private_serves_tokens_and_cuts_off_slow_callers() {
+    use tokio::io::AsyncWriteExt;
     let server = auth_server().await;
     let (_upstream, addr) = Upstream::start().await;
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("agent.sock");
     let settings = one_upstream(
         addr,
-        &format!("unix_socket = {:?}", socket.to_str().unwrap()),
+        &format!(
+            "unix_socket = {:?}\nheader_read_timeout = 0.5\nmax_connections = 3",
+            socket.to_str().unwrap()
+        ),
     );
     let agent = agent(settings, vec![entur_profile(&server, "main")]).await;
     let mode = std::fs::metadata(&socket).unwrap().permissions().mode() & 0o777;
@@ -82,6 +89,34 @@ async fn the_unix_socket_is_private_and_serves_tokens() {
     let answer = unix_get(&socket, "/v1/token/main").await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("\"token_type\":\"Bearer\""), "{answer}");
+
+    let patience = Duration::from_secs(5);
+    let silent = tokio::net::UnixStream::connect(&socket).await.unwrap();
+    assert!(tokenbroker_testkit::closed_within(silent, false, patience)
+        .await
+        .is_some());
+    let mut slow = tokio::net::UnixStream::connect(&socket).await.unwrap();
+    slow.write_all(b"GET /api/x HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+        .await
+        .unwrap();
+    assert!(tokenbroker_testkit::closed_within(slow, true, patience)
+        .await
+        .is_some());
+
+    let held = [
+        tokio::net::UnixStream::connect(&socket).await.unwrap(),
+        tokio::net::UnixStream::connect(&socket).await.unwrap(),
+        tokio::net::UnixStream::connect(&socket).await.unwrap(),
+    ];
+    let extra = tokio::net::UnixStream::connect(&socket).await.unwrap();
+    let took = tokenbroker_testkit::closed_within(extra, false, patience)
+        .await
+        .unwrap();
+    assert!(
+        took < Duration::from_millis(400),
+        "{took:?}: closed before any timeout"
+    );
+    drop(held);
     agent.shutdown().await;
     assert!(!socket.exists(), "removed on shutdown");
 }
@@ -91,7 +126,8 @@ async fn health_readiness_and_metrics() {
     let server = auth_server().await;
     let (_upstream, addr) = Upstream::start().await;
     server.faults().fail_with_status(Some(503));
-    let agent = agent(one_upstream(addr, ""), vec![entur_profile(&server, "main")]).await;
+    let (agent, clock) =
+        agent_on_manual_clock(one_upstream(addr, ""), vec![entur_profile(&server, "main")]).await;
     let base = format!("http://{}", agent.addr());
     assert_eq!(
         reqwest::get(format!("{base}/healthz"))
@@ -105,6 +141,8 @@ async fn health_readiness_and_metrics() {
     let body: serde_json::Value = not_ready.json().await.unwrap();
     assert_eq!(body["profiles"]["main"], false);
     server.faults().fail_with_status(None);
+    // The start-up fetch failed: no new one starts until its failure window has passed.
+    clock.advance(tokenbroker::RefreshPolicy::default().max_failure_cooldown);
     reqwest::get(format!("{base}/api/x")).await.unwrap();
     reqwest::get(format!("{base}/api/x")).await.unwrap();
     assert_eq!(
@@ -124,12 +162,16 @@ async fn health_readiness_and_metrics() {
         "tokenbroker_agent_token_fetches_total{profile=\"main\",outcome=\"success\"} 1",
         "tokenbroker_agent_upstream_responses_total{upstream=\"api\",status=\"200\"} 2",
         "tokenbroker_agent_token_budget_remaining{profile=\"main\",window=\"hour\"}",
-        "tokenbroker_agent_token_expiry_seconds{profile=\"main\"} 359",
         "tokenbroker_agent_token_cache_hits_total{profile=\"main\"}",
     ] {
         assert!(metrics.contains(expected), "missing {expected}:\n{metrics}");
     }
     assert!(metrics.contains("outcome=\"failure\"} "), "{metrics}");
+    let expiry = metric(
+        &metrics,
+        "tokenbroker_agent_token_expiry_seconds{profile=\"main\"}",
+    );
+    assert!((3_500.0..=3_600.0).contains(&expiry), "{expiry}");
 }
 
 #[tokio::test]
@@ -421,6 +463,13 @@ async fn slow_callers_and_connection_floods_are_cut_off() {
     assert!(tokenbroker_testkit::closed_within(slow, true, patience)
         .await
         .is_some());
+    // A caller that sends nothing at all is closed in the same time.
+    let silent = tokio::net::TcpStream::connect(setup.agent.addr())
+        .await
+        .unwrap();
+    assert!(tokenbroker_testkit::closed_within(silent, false, patience)
+        .await
+        .is_some());
 
     let held = [
         tokio::net::TcpStream::connect(setup.agent.addr())
@@ -458,6 +507,21 @@ fn out_of_range_settings_are_errors() {
         let key = extra.split(' ').next().unwrap();
         assert!(error.contains(key), "{extra}: {error}");
     }
+    // Each bound accepts its limit exactly (a day; the largest connection cap).
+    let max = tokenbroker_agent::settings::MAX_CONNECTIONS;
+    for at_the_limit in [
+        "secret_poll_interval = 86400".to_owned(),
+        "read_timeout = 86400".to_owned(),
+        "header_read_timeout = 86400.0".to_owned(),
+        format!("max_connections = {max}"),
+    ] {
+        let settings = one_upstream(addr, &at_the_limit);
+        assert_eq!(settings.validate(), Ok(()), "{at_the_limit}");
+    }
+    let error = one_upstream(addr, "read_timeout = 86400.001")
+        .validate()
+        .unwrap_err();
+    assert!(error.contains("read_timeout"), "{error}");
 }
 
 /// A caller trickling a body the agent buffers for a retry is answered 408 at
@@ -482,4 +546,120 @@ async fn a_slow_request_body_is_cut_off() {
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("body_too_slow"), "{answer}");
     assert!(setup.upstream.seen().is_empty());
+}
+
+/// A metric's value in the agent's exposition, 0 when absent.
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// The outage trap: an AS that refuses connections for a minute under steady traffic. The agent
+/// makes at most one attempt per failure window (1 s doubling to 30 s, on its clock), none of
+/// them counted against the budget (they never reached the provider), says so in /readyz and
+/// /metrics, and serves 200 within one window of the AS coming back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_authorization_server_costs_one_attempt_per_window_and_no_budget() {
+    let port = tokenbroker_testkit::free_port();
+    let token_url = format!("http://127.0.0.1:{port}/oauth/token");
+    let (_upstream, addr) = Upstream::start().await;
+    let client = ClientConfig::builder(&token_url, CLIENT_ID, SECRET)
+        .auth_style(AuthStyle::Json)
+        .audience(AUDIENCE)
+        .build()
+        .unwrap();
+    let profile = tokenbroker_agent::ProfileSpec::new("main", client);
+    let settings = one_upstream(addr, "[agent.budgets.main]\nper_hour = 5\n");
+    let (agent, clock) = agent_on_manual_clock(settings, vec![profile]).await;
+    let base = format!("http://{}", agent.addr());
+    let http = reqwest::Client::new();
+    let metrics = || async {
+        http.get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let failures = "tokenbroker_agent_token_fetches_total{profile=\"main\",outcome=\"failure\"}";
+
+    // A minute of traffic, four requests a second on the agent's clock: 240 requests.
+    for _second in 0..60 {
+        for _ in 0..4 {
+            let answer = http.get(format!("{base}/api/x")).send().await.unwrap();
+            assert_eq!(answer.status(), 503);
+        }
+        clock.advance(Duration::from_secs(1));
+    }
+    let text = metrics().await;
+    let attempts = metric(&text, failures);
+    // The first flight's retries (3 attempts), then one attempt per window: at 1, 3, 7, 15 and
+    // 31 s (the next would be at 61 s).
+    assert!(
+        (1.0..=8.0).contains(&attempts),
+        "{attempts} attempts in a minute:\n{text}"
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "tokenbroker_agent_token_budget_remaining{profile=\"main\",window=\"hour\"}"
+        ),
+        5.0,
+        "attempts that never reached the provider cost no budget"
+    );
+    assert!(
+        metric(
+            &text,
+            "tokenbroker_agent_token_fetch_failures_in_a_row{profile=\"main\"}"
+        ) >= 2.0,
+        "{text}"
+    );
+    let ready: serde_json::Value = http
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["ready"], false);
+    assert_eq!(ready["states"]["main"]["state"], "failing", "{ready}");
+    assert_eq!(ready["states"]["main"]["serving_cached_token"], false);
+
+    // The AS comes back on the same port: within one window (at most 30 s) the agent serves 200.
+    let client = StaticClient::new(CLIENT_ID, SECRET, AUDIENCE);
+    let mut server_config = ServerConfig::in_memory([client]);
+    server_config.listen = format!("127.0.0.1:{port}").parse().unwrap();
+    let server = AuthServer::start(server_config).await.unwrap();
+    clock.advance(Duration::from_secs(30));
+    let answer = http.get(format!("{base}/api/x")).send().await.unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(server.token_requests(), 1);
+    let ready: serde_json::Value = http
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["states"]["main"]["state"], "fresh", "{ready}");
+    let text = metrics().await;
+    assert_eq!(
+        metric(
+            &text,
+            "tokenbroker_agent_token_fetch_failures_in_a_row{profile=\"main\"}"
+        ),
+        0.0
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "tokenbroker_agent_token_budget_remaining{profile=\"main\",window=\"hour\"}"
+        ),
+        4.0,
+        "the one request that reached the provider counts"
+    );
 }

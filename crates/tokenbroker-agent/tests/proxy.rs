@@ -226,11 +226,12 @@ async fn no_valid_token_means_503_naming_the_profile_and_nothing_forwarded() {
     server.faults().set_opaque_tokens(true);
     server.set_default_lifetime(Duration::from_secs(1));
     let (upstream, addr) = Upstream::start().await;
-    let agent = agent(one_upstream(addr, ""), vec![entur_profile(&server, "main")]).await;
+    let (agent, clock) =
+        agent_on_manual_clock(one_upstream(addr, ""), vec![entur_profile(&server, "main")]).await;
     let url = format!("http://{}/api/x", agent.addr());
     assert_eq!(reqwest::get(&url).await.unwrap().status(), 200);
     server.faults().fail_with_status(Some(503));
-    tokio::time::sleep(Duration::from_millis(950)).await; // the token is no longer usable
+    clock.advance(Duration::from_millis(950)); // the token is no longer usable
     let response = reqwest::get(&url).await.unwrap();
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()["content-type"], "application/json");
@@ -251,6 +252,8 @@ async fn no_valid_token_means_503_naming_the_profile_and_nothing_forwarded() {
         .unwrap();
     assert_eq!(ready.status(), 503);
     server.faults().fail_with_status(None);
+    // Within one failure window of the AS coming back.
+    clock.advance(tokenbroker::RefreshPolicy::default().max_failure_cooldown);
     assert_eq!(
         reqwest::get(&url).await.unwrap().status(),
         200,

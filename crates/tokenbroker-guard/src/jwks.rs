@@ -14,8 +14,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
+use bytes::Bytes;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey};
+
+use tokenbroker_wire::{read_limited, LimitedBodyError};
 
 use crate::config::JwksPolicy;
 use crate::verifier::{is_asymmetric, KeyLookup, KeySource, VerifyingKey};
@@ -193,14 +196,7 @@ impl JwksCache {
             .unwrap_or(self.policy.default_max_age)
             .min(MAX_JWKS_MAX_AGE);
         let body = read_bounded(response, MAX_JWKS_BYTES).await?;
-        let set: JwkSet =
-            serde_json::from_slice(&body).map_err(|e| format!("not a JWK Set: {e}"))?;
-        let keys = set
-            .keys
-            .iter()
-            .filter_map(usable_key)
-            .take(MAX_JWKS_KEYS)
-            .collect();
+        let keys = parse_key_set(&body)?;
         Ok(KeySet {
             keys,
             fetched_at: Instant::now(),
@@ -229,27 +225,32 @@ fn usable_key(jwk: &Jwk) -> Option<(String, Arc<VerifyingKey>)> {
     Some((kid, Arc::new(VerifyingKey { key, algorithm })))
 }
 
+/// The usable keys of a JWK Set body (RFC 7517 §5), at most [`MAX_JWKS_KEYS`].
+pub(crate) fn parse_key_set(body: &[u8]) -> Result<HashMap<String, Arc<VerifyingKey>>, String> {
+    let set: JwkSet = serde_json::from_slice(body).map_err(|e| format!("not a JWK Set: {e}"))?;
+    Ok(set
+        .keys
+        .iter()
+        .filter_map(usable_key)
+        .take(MAX_JWKS_KEYS)
+        .collect())
+}
+
 /// The body of `response`, refused once it passes `limit` bytes.
 pub(crate) async fn read_bounded(
-    mut response: reqwest::Response,
+    response: reqwest::Response,
     limit: usize,
-) -> Result<Vec<u8>, String> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
+) -> Result<Bytes, String> {
+    read_limited(reqwest::Body::from(response), limit)
         .await
-        .map_err(|e| format!("reading the body failed: {e}"))?
-    {
-        if body.len().saturating_add(chunk.len()) > limit {
-            return Err(format!("the body is larger than {} KiB", limit / 1024));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+        .map_err(|error| match error {
+            LimitedBodyError::Read(cause) => format!("reading the body failed: {cause}"),
+            too_large => too_large.to_string(),
+        })
 }
 
 /// `Cache-Control: max-age=N` (RFC 9111 §5.2.2.1).
-fn max_age(headers: &http::HeaderMap) -> Option<Duration> {
+pub(crate) fn max_age(headers: &http::HeaderMap) -> Option<Duration> {
     headers
         .get_all(http::header::CACHE_CONTROL)
         .iter()

@@ -23,6 +23,9 @@
 
 mod client_name;
 mod config;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod guard;
 mod https_redirect;
 mod jwks;

@@ -13,12 +13,19 @@ use arc_swap::ArcSwap;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
-struct Feed {
+pub(crate) struct Feed {
     revocations: Vec<Entry>,
     server_time: i64,
     /// Where the next page starts, when this one was full.
     #[serde(default)]
     next: Option<Cursor>,
+}
+
+impl Feed {
+    /// A feed page from its JSON body.
+    pub(crate) fn parse(body: &[u8]) -> Result<Self, String> {
+        serde_json::from_slice(body).map_err(|e| format!("not a revocation feed: {e}"))
+    }
 }
 
 #[derive(Deserialize)]
@@ -116,7 +123,7 @@ impl RevocationList {
             return Err(format!("HTTP {}", response.status()));
         }
         let body = crate::jwks::read_bounded(response, MAX_FEED_BYTES).await?;
-        serde_json::from_slice(&body).map_err(|e| format!("not a revocation feed: {e}"))
+        Feed::parse(&body)
     }
 
     /// Polls every `interval` until dropped.

@@ -167,7 +167,7 @@ impl<K: KeySource> Verifier<K> {
             })?
             .claims;
         let verified = VerifiedToken::new(claims).ok_or(Rejection::Malformed)?;
-        self.check_time(&verified, now)?;
+        check_time(&verified, now, self.rules.leeway)?;
         Ok(verified)
     }
 
@@ -191,24 +191,28 @@ impl<K: KeySource> Verifier<K> {
         }
         Ok(algorithm)
     }
+}
 
-    fn check_time(&self, token: &VerifiedToken, now: SystemTime) -> Result<(), Rejection> {
-        let leeway = self.rules.leeway;
-        // Not accepted *on or after* exp; a time beyond what the clock can represent never comes.
-        if token
-            .expires_at()
-            .checked_add(leeway)
-            .is_some_and(|last| last <= now)
-        {
-            return Err(Rejection::Expired);
-        }
-        if let Some(not_before) = token.not_before() {
-            if now.checked_add(leeway).is_none_or(|late| late < not_before) {
-                return Err(Rejection::NotYetValid);
-            }
-        }
-        Ok(())
+/// Refuses a token past its `exp` or before its `nbf` at `now`, give or take `leeway`.
+pub(crate) fn check_time(
+    token: &VerifiedToken,
+    now: SystemTime,
+    leeway: Duration,
+) -> Result<(), Rejection> {
+    // Not accepted *on or after* exp; a time beyond what the clock can represent never comes.
+    if token
+        .expires_at()
+        .checked_add(leeway)
+        .is_some_and(|last| last <= now)
+    {
+        return Err(Rejection::Expired);
     }
+    if let Some(not_before) = token.not_before() {
+        if now.checked_add(leeway).is_none_or(|late| late < not_before) {
+            return Err(Rejection::NotYetValid);
+        }
+    }
+    Ok(())
 }
 
 /// The parts of a JWS header ([RFC 7515 §4.1](https://www.rfc-editor.org/rfc/rfc7515#section-4.1))

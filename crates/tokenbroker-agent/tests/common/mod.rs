@@ -198,6 +198,18 @@ pub(crate) async fn agent(settings: AgentSettings, profiles: Vec<ProfileSpec>) -
         .expect("agent starts")
 }
 
+/// An agent on a clock the test moves (failure windows, expiries), and that clock.
+pub(crate) async fn agent_on_manual_clock(
+    settings: AgentSettings,
+    profiles: Vec<ProfileSpec>,
+) -> (Agent, Arc<tokenbroker::wire::ManualClock>) {
+    let clock = Arc::new(tokenbroker::wire::ManualClock::starting_now());
+    let mut config = AgentConfig::new(settings, profiles);
+    config.clock = clock.clone();
+    let agent = Agent::start(config).await.expect("agent starts");
+    (agent, clock)
+}
+
 /// The agent's token for `profile`, through its token endpoint.
 pub(crate) async fn agent_token(agent: &Agent, profile: &str) -> String {
     let body: serde_json::Value =
