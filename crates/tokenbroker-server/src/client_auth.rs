@@ -3,7 +3,6 @@
 //! same one the client library encodes with.
 
 use std::net::IpAddr;
-use std::time::Instant;
 
 use axum::http::{HeaderMap, StatusCode};
 use secrecy::ExposeSecret;
@@ -46,15 +45,14 @@ pub(crate) async fn authenticate(
         address: peer,
         client_ids: &client_ids,
     };
-    let now = Instant::now();
-    if let Err(retry_after) = state.limiter.check(&attempt, now) {
+    if let Err(retry_after) = state.limits.check(&attempt).await {
         return Err(OAuthError::too_many_failures(retry_after));
     }
     let result = check_credentials(&state.registry, request).await;
     match &result {
-        Ok(client) => state.limiter.succeeded(&attempt, &client.client_id, now),
+        Ok(client) => state.limits.succeeded(&attempt, &client.client_id).await,
         Err(error) if error.status == StatusCode::UNAUTHORIZED => {
-            state.limiter.failed(&attempt, now)
+            state.limits.failed(&attempt).await
         }
         Err(_) => {}
     }

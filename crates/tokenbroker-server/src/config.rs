@@ -15,6 +15,7 @@ use ipnet::IpNet;
 use tokenbroker_wire::{system_clock, Clock};
 
 use crate::dialect::Profile;
+use crate::kek::Kek;
 use crate::keys::KeyAlgorithm;
 use crate::listener::ListenerLimits;
 use crate::static_client::StaticClient;
@@ -64,6 +65,14 @@ pub struct ServerConfig {
     /// Serve the admin API and `/metrics` here instead of on the public port, which then carries
     /// only the OAuth endpoints, keys, metadata and health.
     pub admin_listen: Option<SocketAddr>,
+    /// The key-encryption key sealing the signing keys in the registry; the data directory's
+    /// `kek` file (created on first start) when `None`, a fresh one in memory for the in-memory
+    /// server. Every node of a fleet needs the same one.
+    pub kek: Option<Arc<Kek>>,
+    /// How often the node checks the registry for a changed key schedule, besides PostgreSQL's
+    /// announcements ([`KEY_RELOAD_INTERVAL`](crate::KEY_RELOAD_INTERVAL) by default; 100 ms to
+    /// a day).
+    pub key_reload_interval: Duration,
 }
 
 /// Where the server keeps its state.
@@ -125,6 +134,8 @@ impl ServerConfig {
             limits: ListenerLimits::default(),
             trusted_proxies: Vec::new(),
             admin_listen: None,
+            kek: None,
+            key_reload_interval: crate::key_reload::KEY_RELOAD_INTERVAL,
         }
     }
 

@@ -1,29 +1,29 @@
-//! The server's data directory: the SQLite registry, the pepper and the signing keys.
+//! The server's data directory: the SQLite registry, the pepper and the key-encryption key.
 //!
 //! Everything secret in it is written with file mode 0600 (and the directory 0700), created on
 //! first start and read on every later one, so a restart keeps clients, secrets and keys.
 //!
 //! ```text
-//! DIR/registry.db    clients, secrets (hashed), admins, audit log
+//! DIR/registry.db    clients, secrets (hashed), admins, audit log, signing keys (sealed)
 //! DIR/pepper         32 random bytes keying the secret hashes
-//! DIR/keys/*.pem     signing keys, PKCS#8
-//! DIR/keys/manifest.json   which key signs when, and when each stops being published
+//! DIR/kek            32 random bytes sealing the signing keys in the registry
+//! DIR/keys/          only in data directories from before keys moved into the registry:
+//!                    *.pem and manifest.json, imported once and no longer read
 //! ```
 
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+use crate::kek::Kek;
 use crate::keyring::KeyEntry;
 use crate::keys::{KeyAlgorithm, SigningKey};
 use crate::registry::Pepper;
-use crate::time::unix_now;
 
-/// The key schedule on disk.
+/// The key schedule on disk, before keys moved into the registry.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Manifest {
     keys: Vec<ManifestEntry>,
@@ -38,24 +38,6 @@ struct ManifestEntry {
     signs_until: Option<i64>,
     retire_after: Option<i64>,
 }
-
-/// What a rotation did.
-#[derive(Debug, Clone, Serialize)]
-pub struct Rotation {
-    /// The new key's id.
-    pub kid: String,
-    /// Its algorithm.
-    pub algorithm: String,
-    /// When it starts signing (Unix seconds); it is published from now.
-    pub signs_from: i64,
-    /// Keys that stop signing then, with when they stop being published.
-    pub retiring: Vec<(String, i64)>,
-    /// Keys removed because every token they signed has expired.
-    pub removed: Vec<String>,
-}
-
-/// The longest `publish_ahead` or `retain` of a key rotation: a year.
-pub const MAX_ROTATION_DELAY: Duration = Duration::from_secs(366 * 86_400);
 
 /// Why the data directory could not be used: the file or directory, and what is wrong with it.
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +80,16 @@ pub enum DataDirProblem {
         /// The command that fixes it.
         fix: String,
     },
+    /// The pepper is missing while the registry next to it has been used.
+    #[error(
+        "is missing, but {} has been used: restore the pepper from a backup (a new one would \
+         make every stored secret, refresh token and administrator token invalid)",
+        registry.display()
+    )]
+    MissingPepper {
+        /// The registry whose secrets it keyed.
+        registry: PathBuf,
+    },
     /// The pepper is too short to be one this server wrote.
     #[error("is shorter than 16 bytes; restore it from a backup")]
     ShortPepper,
@@ -110,15 +102,12 @@ pub enum DataDirProblem {
     /// A key file holds another key than the manifest records.
     #[error("does not match the kid the manifest records for it")]
     KidMismatch,
-    /// A key rotation's delay is beyond [`MAX_ROTATION_DELAY`].
-    #[error("{what} may be at most a year")]
-    RotationOutOfRange {
-        /// Which delay.
-        what: &'static str,
-    },
     /// A key could not be generated or parsed.
     #[error(transparent)]
     Key(#[from] crate::keys::KeyError),
+    /// The key-encryption key is not 32 bytes.
+    #[error(transparent)]
+    Kek(#[from] crate::kek::KekError),
 }
 
 /// A server data directory.
@@ -132,7 +121,6 @@ impl DataDir {
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, DataDirError> {
         let root = root.into();
         create_private_dir(&root)?;
-        create_private_dir(&root.join("keys"))?;
         Ok(Self { root })
     }
 
@@ -153,10 +141,16 @@ impl DataDir {
         Ok(format!("sqlite://{}", path.display()))
     }
 
-    /// The pepper, generated on first use.
+    /// The pepper, generated on first use. A missing pepper next to a SQLite registry that has
+    /// been used is an error, never replaced: a new one would invalidate every stored secret.
+    /// (A registry elsewhere checks the pepper's fingerprint itself when it opens.)
     pub fn pepper(&self) -> Result<Pepper, DataDirError> {
         let path = self.root.join("pepper");
         if !path.exists() {
+            let registry = self.root.join("registry.db");
+            if fs::metadata(&registry).is_ok_and(|m| m.len() > 0) {
+                return Err(error(&path, DataDirProblem::MissingPepper { registry }));
+            }
             write_private(&path, &Pepper::generate_bytes())?;
         }
         let bytes = read_private(&path)?;
@@ -166,79 +160,38 @@ impl DataDir {
         Ok(Pepper::new(&bytes))
     }
 
-    /// The key schedule; on first use, generates a key of `first` and makes it sign from now.
-    pub fn key_entries(&self, first: KeyAlgorithm) -> Result<Vec<KeyEntry>, DataDirError> {
-        let mut manifest = self.manifest()?;
-        if manifest.keys.is_empty() {
-            let entry = self.new_key(first, 0)?;
-            manifest.keys.push(entry);
-            self.save_manifest(&manifest)?;
+    /// The key-encryption key in the data directory's `kek` file, if there is one.
+    pub fn existing_kek(&self) -> Result<Option<Kek>, DataDirError> {
+        let path = self.kek_path();
+        if !path.exists() {
+            return Ok(None);
         }
-        manifest
+        let bytes = read_private(&path)?;
+        let kek = Kek::from_bytes(&bytes).map_err(|e| error(&path, e.into()))?;
+        Ok(Some(kek))
+    }
+
+    /// A new key-encryption key, written to the `kek` file (mode 0600); refused if one exists.
+    pub fn create_kek(&self) -> Result<Kek, DataDirError> {
+        let path = self.kek_path();
+        let bytes = Kek::generate_bytes().map_err(|e| error(&path, e.into()))?;
+        write_private(&path, &bytes)?;
+        Kek::from_bytes(&bytes).map_err(|e| error(&path, e.into()))
+    }
+
+    /// Where the key-encryption key is kept.
+    pub fn kek_path(&self) -> PathBuf {
+        self.root.join("kek")
+    }
+
+    /// The keys of a data directory from before keys moved into the registry (`keys/*.pem` and
+    /// `keys/manifest.json`), with their schedule; empty when there are none.
+    pub fn legacy_keys(&self) -> Result<Vec<KeyEntry>, DataDirError> {
+        self.manifest()?
             .keys
             .iter()
             .map(|entry| self.load_entry(entry))
             .collect()
-    }
-
-    /// Schedules a new key of `algorithm`: published now, signing after `publish_ahead` (at least
-    /// one JWKS cache period), while the current keys stop signing then and stay published for
-    /// `retain` more (the longest token lifetime). Keys whose tokens have all expired are removed.
-    pub fn rotate_keys(
-        &self,
-        algorithm: KeyAlgorithm,
-        publish_ahead: Duration,
-        retain: Duration,
-    ) -> Result<Rotation, DataDirError> {
-        for (what, value) in [("publish-ahead", publish_ahead), ("retain", retain)] {
-            if value > MAX_ROTATION_DELAY {
-                return Err(error(
-                    &self.manifest_path(),
-                    DataDirProblem::RotationOutOfRange { what },
-                ));
-            }
-        }
-        let now = unix_now();
-        let mut manifest = self.manifest()?;
-        if manifest.keys.is_empty() {
-            self.key_entries(algorithm)?;
-            manifest = self.manifest()?;
-        }
-        // Both at most a year (checked above): far inside i64.
-        let signs_from = now.saturating_add(publish_ahead.as_secs() as i64);
-        let retire_after = signs_from.saturating_add(retain.as_secs() as i64);
-        let mut retiring = Vec::new();
-        for entry in manifest.keys.iter_mut().filter(|e| e.signs_until.is_none()) {
-            entry.signs_until = Some(signs_from);
-            entry.retire_after = Some(retire_after);
-            retiring.push((entry.kid.clone(), retire_after));
-        }
-        let (expired, kept): (Vec<_>, Vec<_>) = manifest
-            .keys
-            .into_iter()
-            .partition(|e| e.retire_after.is_some_and(|retire| retire <= now));
-        manifest.keys = kept;
-        let entry = self.new_key(algorithm, signs_from)?;
-        let rotation = Rotation {
-            kid: entry.kid.clone(),
-            algorithm: entry.algorithm.clone(),
-            signs_from,
-            retiring,
-            removed: expired.iter().map(|e| e.kid.clone()).collect(),
-        };
-        manifest.keys.push(entry);
-        self.save_manifest(&manifest)?;
-        for gone in &expired {
-            let _ = fs::remove_file(self.keys_dir().join(&gone.file));
-        }
-        Ok(rotation)
-    }
-
-    /// When the key schedule last changed, to notice rotations made by another process.
-    pub fn keys_changed_at(&self) -> Option<SystemTime> {
-        fs::metadata(self.manifest_path())
-            .and_then(|m| m.modified())
-            .ok()
     }
 
     fn keys_dir(&self) -> PathBuf {
@@ -258,41 +211,6 @@ impl DataDir {
         serde_json::from_slice(&bytes).map_err(|e| error(&path, DataDirProblem::Manifest(e)))
     }
 
-    /// Writes the manifest atomically (a reader sees the old or the new one, never half).
-    fn save_manifest(&self, manifest: &Manifest) -> Result<(), DataDirError> {
-        let path = self.manifest_path();
-        let temporary = self
-            .keys_dir()
-            .join(format!("manifest.json.{}.tmp", std::process::id()));
-        let _ = fs::remove_file(&temporary);
-        let bytes = serde_json::to_vec_pretty(manifest).expect("a manifest serialises");
-        write_private(&temporary, &bytes)?;
-        fs::rename(&temporary, &path).map_err(|e| error(&path, DataDirProblem::Replace(e)))
-    }
-
-    fn new_key(
-        &self,
-        algorithm: KeyAlgorithm,
-        signs_from: i64,
-    ) -> Result<ManifestEntry, DataDirError> {
-        let key = SigningKey::generate(algorithm).map_err(|e| error(&self.keys_dir(), e.into()))?;
-        let file = format!(
-            "{:020}-{}-{}.pem",
-            unix_now(),
-            algorithm.name(),
-            &key.kid()[..8]
-        );
-        write_private(&self.keys_dir().join(&file), key.private_pem().as_bytes())?;
-        Ok(ManifestEntry {
-            file,
-            algorithm: algorithm.name().to_owned(),
-            kid: key.kid().to_owned(),
-            signs_from,
-            signs_until: None,
-            retire_after: None,
-        })
-    }
-
     fn load_entry(&self, entry: &ManifestEntry) -> Result<KeyEntry, DataDirError> {
         let path = self.keys_dir().join(&entry.file);
         let algorithm: KeyAlgorithm = entry
@@ -307,6 +225,7 @@ impl DataDir {
         }
         Ok(KeyEntry {
             key,
+            publish_from: 0,
             signs_from: entry.signs_from,
             signs_until: entry.signs_until,
             retire_after: entry.retire_after,
@@ -374,89 +293,88 @@ fn error(path: &Path, problem: DataDirProblem) -> DataDirError {
     }
 }
 
+/// Writes a key the way data directories did before keys moved into the registry, and returns it.
+#[cfg(any(test, feature = "testing"))]
+#[doc(hidden)]
+pub fn write_legacy_key(
+    data: &DataDir,
+    algorithm: KeyAlgorithm,
+    signs_from: i64,
+    signs_until: Option<i64>,
+    retire_after: Option<i64>,
+) -> SigningKey {
+    create_private_dir(&data.keys_dir()).expect("the keys directory");
+    let key = SigningKey::generate(algorithm).expect("a key");
+    let file = format!("{}-{}.pem", algorithm.name(), &key.kid()[..8]);
+    write_private(&data.keys_dir().join(&file), key.private_pem().as_bytes()).expect("a key file");
+    let mut manifest = data.manifest().expect("a readable manifest");
+    manifest.keys.push(ManifestEntry {
+        file,
+        algorithm: algorithm.name().to_owned(),
+        kid: key.kid().to_owned(),
+        signs_from,
+        signs_until,
+        retire_after,
+    });
+    let _ = fs::remove_file(data.manifest_path());
+    let bytes = serde_json::to_vec(&manifest).expect("a manifest serialises");
+    write_private(&data.manifest_path(), &bytes).expect("a manifest file");
+    key
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn rotation_publishes_ahead_retains_and_prunes() {
-        let dir = tempfile::tempdir().unwrap();
-        let data = DataDir::open(dir.path().join("data")).unwrap();
-        let first = data.key_entries(KeyAlgorithm::Rs256).unwrap().remove(0);
-        let rotation = data
-            .rotate_keys(
-                KeyAlgorithm::Es256,
-                Duration::from_secs(300),
-                Duration::from_secs(3600),
-            )
-            .unwrap();
-        let now = unix_now();
-        assert!(rotation.signs_from >= now + 299);
-        assert_eq!(
-            rotation.retiring,
-            vec![(first.key.kid().to_owned(), rotation.signs_from + 3600)]
-        );
-        let entries = data.key_entries(KeyAlgorithm::Rs256).unwrap();
-        assert_eq!(entries.len(), 2);
-        assert_eq!(entries[1].key.key_algorithm(), KeyAlgorithm::Es256);
-        // Retiring with no retention removes a key at the next rotation; the first key keeps
-        // its own retention (its tokens are still out there).
-        let quick = data
-            .rotate_keys(KeyAlgorithm::EdDsa, Duration::ZERO, Duration::ZERO)
-            .unwrap();
-        assert_eq!(quick.removed, vec![rotation.kid.clone()]);
-        let last = data
-            .rotate_keys(KeyAlgorithm::EdDsa, Duration::ZERO, Duration::ZERO)
-            .unwrap();
-        assert_eq!(last.removed, vec![quick.kid.clone()]);
-        let kids: Vec<String> = data
-            .key_entries(KeyAlgorithm::Rs256)
-            .unwrap()
-            .iter()
-            .map(|e| e.key.kid().to_owned())
-            .collect();
-        assert_eq!(kids, vec![first.key.kid().to_owned(), last.kid.clone()]);
-        let pems = fs::read_dir(data.path().join("keys"))
-            .unwrap()
-            .flatten()
-            .filter(|e| e.path().extension().is_some_and(|x| x == "pem"))
-            .count();
-        assert_eq!(pems, data.key_entries(KeyAlgorithm::Rs256).unwrap().len());
-    }
-
-    #[test]
     fn secrets_are_created_once_with_mode_0600_and_reused() {
         let dir = tempfile::tempdir().unwrap();
         let data = DataDir::open(dir.path().join("data")).unwrap();
-        let first = data.key_entries(KeyAlgorithm::Rs256).unwrap();
+        assert!(data.existing_kek().unwrap().is_none());
+        let first = data.create_kek().unwrap();
+        assert!(
+            data.create_kek().is_err(),
+            "an existing KEK is never replaced"
+        );
         data.pepper().unwrap();
         let again = DataDir::open(dir.path().join("data"))
             .unwrap()
-            .key_entries(KeyAlgorithm::Es256)
+            .existing_kek()
+            .unwrap()
             .unwrap();
-        assert_eq!(
-            first[0].key.kid(),
-            again[0].key.kid(),
-            "the existing key is kept"
-        );
-        for entry in fs::read_dir(data.path().join("keys")).unwrap().flatten() {
+        assert_eq!(first.fingerprint(), again.fingerprint(), "the KEK is kept");
+        for name in ["pepper", "kek"] {
+            let path = data.path().join(name);
             assert_eq!(
-                entry.metadata().unwrap().permissions().mode() & 0o777,
-                0o600
+                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600,
+                "{name}"
             );
         }
-        let pepper = data.path().join("pepper");
-        assert_eq!(
-            fs::metadata(&pepper).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
         assert_eq!(
             fs::metadata(data.path()).unwrap().permissions().mode() & 0o777,
             0o700
         );
+        let pepper = data.path().join("pepper");
         fs::set_permissions(&pepper, fs::Permissions::from_mode(0o644)).unwrap();
         let err = data.pepper().err().unwrap().to_string();
         assert!(err.contains("chmod 600"), "{err}");
+    }
+
+    /// Old key files are read with their schedule, and only read: nothing is generated.
+    #[test]
+    fn legacy_keys_are_read_with_their_schedule() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::open(dir.path().join("data")).unwrap();
+        assert!(data.legacy_keys().unwrap().is_empty());
+        let written = write_legacy_key(&data, KeyAlgorithm::Es256, 0, Some(100), Some(200));
+        let keys = data.legacy_keys().unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].key.kid(), written.kid());
+        assert_eq!(
+            (keys[0].signs_until, keys[0].retire_after),
+            (Some(100), Some(200))
+        );
     }
 
     /// Each refusal names the file and keeps its cause (the I/O or JSON error) as the source.
@@ -471,34 +389,22 @@ mod tests {
         assert_eq!(error.path, file);
 
         let data = DataDir::open(dir.path().join("data")).unwrap();
+        create_private_dir(&data.keys_dir()).unwrap();
         fs::write(data.manifest_path(), "{ not json").unwrap();
         fs::set_permissions(data.manifest_path(), fs::Permissions::from_mode(0o600)).unwrap();
-        let error = data.key_entries(KeyAlgorithm::Es256).unwrap_err();
+        let error = data.legacy_keys().unwrap_err();
         assert!(error.to_string().contains("manifest.json"), "{error}");
         let cause = error.source().and_then(|problem| problem.source()).unwrap();
         assert!(cause.is::<serde_json::Error>(), "{cause:?}");
 
         fs::set_permissions(data.manifest_path(), fs::Permissions::from_mode(0o644)).unwrap();
-        let error = data.key_entries(KeyAlgorithm::Es256).unwrap_err();
+        let error = data.legacy_keys().unwrap_err();
         assert!(matches!(error.problem, DataDirProblem::ReadableByOthers));
-    }
 
-    /// A huge `--retain` used to wrap around and unpublish the old key at once.
-    #[test]
-    fn rotation_delays_past_a_year_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let data = DataDir::open(dir.path().join("data")).unwrap();
-        let huge = Duration::from_secs(u64::MAX);
-        let error = data
-            .rotate_keys(KeyAlgorithm::Es256, Duration::ZERO, huge)
-            .unwrap_err();
-        assert!(
-            error.to_string().contains("retain may be at most a year"),
-            "{error}"
-        );
-        assert!(data
-            .rotate_keys(KeyAlgorithm::Es256, huge, Duration::ZERO)
-            .is_err());
+        fs::write(data.path().join("kek"), [0u8; 7]).unwrap();
+        fs::set_permissions(data.path().join("kek"), fs::Permissions::from_mode(0o600)).unwrap();
+        let error = data.existing_kek().unwrap_err();
+        assert!(error.to_string().contains("32 bytes, not 7"), "{error}");
     }
 
     /// The registry file is created 0600 before SQLite would create it 0644; a data directory

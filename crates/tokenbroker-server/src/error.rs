@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::data_dir::DataDirError;
+use crate::kek::KekError;
+use crate::key_store::KeyStoreError;
 use crate::keys::KeyError;
 use crate::registry::RegistryError;
 
@@ -19,6 +21,12 @@ pub enum ServeError {
     /// A signing key could not be made or loaded.
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// The signing keys in the registry could not be opened or created.
+    #[error(transparent)]
+    Keys(#[from] KeyStoreError),
+    /// The in-memory key-encryption key could not be made.
+    #[error(transparent)]
+    Kek(#[from] KekError),
     /// The address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -51,21 +59,27 @@ pub enum ServeError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A shared registry without an explicit issuer: each node's default (its own address)
+    /// would make the nodes different issuers.
+    #[error(
+        "a node on a shared registry (a database URL) needs an explicit issuer: each node's \
+         default, its own address, would make them different issuers"
+    )]
+    IssuerRequired,
     /// The default token lifetime is zero or longer than the registry allows.
     #[error("the default token lifetime must be 1 s to {} days", crate::registry::MAX_TOKEN_LIFETIME.as_secs() / 86_400)]
     LifetimeOutOfRange,
+    /// The key schedule would be checked not at all, or less often than daily.
+    #[error(
+        "the key reload interval must be {} ms to {} s",
+        crate::key_reload::MIN_KEY_RELOAD_INTERVAL.as_millis(),
+        crate::key_reload::MAX_KEY_RELOAD_INTERVAL.as_secs()
+    )]
+    KeyReloadIntervalOutOfRange,
     /// An in-memory server was given a database URL: its registry lives in memory, and a shared
     /// registry needs the data directory's pepper.
     #[error("an in-memory server keeps its registry in memory; it takes no database URL")]
     DatabaseUrlInMemory,
-    /// A background task (key generation or loading) did not finish.
-    #[error("{what} did not finish: {source}")]
-    Task {
-        /// What the task was doing.
-        what: &'static str,
-        /// The cause.
-        source: tokio::task::JoinError,
-    },
 }
 
 impl ServeError {
@@ -79,8 +93,11 @@ impl ServeError {
                 | Self::Tls { .. }
                 | Self::DatabaseUrlInMemory
                 | Self::LifetimeOutOfRange
+                | Self::KeyReloadIntervalOutOfRange
+                | Self::IssuerRequired
                 | Self::DataDir(_)
                 | Self::Key(_)
-        )
+        ) || matches!(self, Self::Registry(registry) if registry.is_configuration())
+            || matches!(self, Self::Keys(keys) if keys.is_configuration())
     }
 }

@@ -1,79 +1,86 @@
-//! Loading the key ring from the data directory, and swapping in a new one when
-//! `tokenbroker keys rotate` changes the key files while the server runs.
+//! Swapping in a new key ring when the key schedule in the registry changes: a rotation made on
+//! any node, or with `tokenbroker keys rotate`, reaches every node within
+//! [`KEY_RELOAD_INTERVAL`] plus the time to load it, and at once on PostgreSQL, where the change
+//! is announced with `NOTIFY` and every node listens.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::data_dir::DataDir;
-use crate::error::ServeError;
-use crate::keyring::KeyRing;
-use crate::keys::{KeyAlgorithm, SigningKey};
+use crate::key_store::KeyStore;
+use crate::registry::ScheduleChanges;
 use crate::state::AppState;
 
-/// How often the server looks for key rotations made by `tokenbroker keys rotate`.
-pub const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(2);
+/// How often a node looks for a changed key schedule by default: one single-row read, so every
+/// node has a rotation within about a second even where nothing announces it (SQLite, or a
+/// PostgreSQL listener that dropped).
+pub const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(1);
 
-/// The data directory's keys (creating the first one with `algorithm` if there is none).
-pub(crate) async fn load_keyring(
-    data: &DataDir,
-    issuer: &str,
-    algorithm: KeyAlgorithm,
-) -> Result<KeyRing, ServeError> {
-    let data = data.clone();
-    // Key generation and parsing are CPU work: keep them off the async workers.
-    let entries = tokio::task::spawn_blocking(move || data.key_entries(algorithm))
-        .await
-        .map_err(|source| ServeError::Task {
-            what: "loading the keys",
-            source,
-        })??;
-    Ok(KeyRing::new(issuer, entries))
-}
+/// The shortest key reload interval accepted: a read every 100 ms per node is plenty.
+pub const MIN_KEY_RELOAD_INTERVAL: Duration = Duration::from_millis(100);
 
-/// A ring of one fresh key that lives only in memory.
-pub(crate) async fn fresh_keyring(
-    issuer: &str,
-    algorithm: KeyAlgorithm,
-) -> Result<KeyRing, ServeError> {
-    // RSA key generation takes tens of milliseconds of CPU: keep it off the async workers.
-    let key = tokio::task::spawn_blocking(move || SigningKey::generate(algorithm))
-        .await
-        .map_err(|source| ServeError::Task {
-            what: "generating a key",
-            source,
-        })??;
-    Ok(KeyRing::single(issuer, key))
-}
+/// The longest key reload interval accepted: a day, for nodes that rely on PostgreSQL's
+/// announcements.
+pub const MAX_KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(86_400);
 
-/// Swaps in the new key ring whenever the key manifest changes on disk.
+/// Reloads the key ring whenever the schedule's change marker moves: checked when a change is
+/// announced (PostgreSQL `LISTEN/NOTIFY`) and every `interval` in any case.
 pub(crate) async fn reload_keys_on_change(
-    data: DataDir,
+    keys: KeyStore,
     state: Arc<AppState>,
-    algorithm: KeyAlgorithm,
+    interval: Duration,
 ) {
-    let mut seen = data.keys_changed_at();
-    let mut interval = tokio::time::interval(KEY_RELOAD_INTERVAL);
+    let mut seen = keys.registry().key_schedule_marker().await.ok().flatten();
+    let mut changes = keys
+        .registry()
+        .key_schedule_changes()
+        .await
+        .unwrap_or_else(|error| {
+            tracing::warn!(%error, "cannot listen for key schedule changes; polling only");
+            None
+        });
+    let mut ticker = tokio::time::interval(interval);
     loop {
-        interval.tick().await;
-        let changed = data.keys_changed_at();
-        if changed == seen {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            announced = next_change(&mut changes) => {
+                if let Err(error) = announced {
+                    tracing::warn!(%error, "lost the key schedule announcements; polling only");
+                    changes = None;
+                }
+            }
+        }
+        let marker = match keys.registry().key_schedule_marker().await {
+            Ok(marker) => marker,
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the key schedule; keeping the current keys");
+                continue;
+            }
+        };
+        if marker == seen {
             continue;
         }
-        match load_keyring(&data, &state.issuer, algorithm).await {
+        match keys.ring(&state.issuer).await {
             Ok(ring) => {
-                let kids: Vec<String> = ring
-                    .entries()
-                    .iter()
-                    .map(|e| e.key.kid().to_owned())
-                    .collect();
-                state.keyring.store(Arc::new(ring));
-                seen = changed;
+                let kids: Vec<&str> = ring.entries().iter().map(|e| e.key.kid()).collect();
                 tracing::info!(?kids, "key ring reloaded");
+                state.keyring.store(Arc::new(ring));
+                state.keys_current.store(true, Ordering::Relaxed);
+                seen = marker;
             }
             Err(error) => {
-                tracing::error!(%error, "key files changed but cannot be loaded; keeping the current keys")
+                state.keys_current.store(false, Ordering::Relaxed);
+                tracing::error!(%error, "the key schedule changed but cannot be loaded; keeping the current keys, not ready")
             }
         }
+    }
+}
+
+/// The next announced change, or never when there are no announcements.
+async fn next_change(changes: &mut Option<ScheduleChanges>) -> Result<(), sqlx::Error> {
+    match changes {
+        Some(changes) => changes.next().await,
+        None => std::future::pending().await,
     }
 }
 

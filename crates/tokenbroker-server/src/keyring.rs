@@ -12,6 +12,8 @@ use crate::verify::OwnTokens;
 pub struct KeyEntry {
     /// The key.
     pub key: SigningKey,
+    /// From when it is published.
+    pub publish_from: i64,
     /// From when it signs new tokens.
     pub signs_from: i64,
     /// Until when it signs (set when a successor is scheduled).
@@ -51,6 +53,7 @@ impl KeyRing {
             issuer,
             vec![KeyEntry {
                 key,
+                publish_from: 0,
                 signs_from: 0,
                 signs_until: None,
                 retire_after: None,
@@ -69,11 +72,11 @@ impl KeyRing {
             .expect("at least one key")
     }
 
-    /// The keys to publish at `now`: all not yet retired.
+    /// The keys to publish at `now`: those whose publication has begun and not yet ended.
     pub fn published(&self, now: i64) -> Vec<&SigningKey> {
         self.entries
             .iter()
-            .filter(|e| e.retire_after.is_none_or(|retire| retire > now))
+            .filter(|e| e.publish_from <= now && e.retire_after.is_none_or(|retire| retire > now))
             .map(|e| &e.key)
             .collect()
     }
@@ -97,6 +100,7 @@ mod tests {
     fn entry(signs_from: i64, signs_until: Option<i64>, retire_after: Option<i64>) -> KeyEntry {
         KeyEntry {
             key: SigningKey::generate(KeyAlgorithm::Es256).unwrap(),
+            publish_from: 0,
             signs_from,
             signs_until,
             retire_after,

@@ -25,16 +25,21 @@ mod endpoints;
 mod error;
 #[cfg(feature = "testing")]
 mod faults;
+mod kek;
 mod key_reload;
+mod key_store;
 mod keyring;
 mod keys;
 mod limiter;
+mod limits;
 mod listener;
 mod metrics;
 mod oauth_error;
+mod portal;
 pub mod registry;
 mod routes;
 mod server;
+mod shared_limits;
 mod signer;
 mod state;
 mod static_client;
@@ -43,21 +48,28 @@ mod verify;
 
 pub use claims::{sign_access_token, AccessTokenClaims};
 pub use config::{ServerConfig, Storage, TlsFiles, DEFAULT_LISTEN, IN_MEMORY_LIFETIME};
-pub use data_dir::{DataDir, DataDirError, DataDirProblem, Rotation, MAX_ROTATION_DELAY};
+#[cfg(any(test, feature = "testing"))]
+pub use data_dir::write_legacy_key;
+pub use data_dir::{DataDir, DataDirError, DataDirProblem};
 pub use dialect::{Dialect, Profile, STANDARD_TOKEN_PATH};
 pub use endpoints::jwks::JWKS_MAX_AGE_SECONDS;
 pub use endpoints::revocation::{FEED_PAGE, MAX_FEED_PAGE};
 pub use error::ServeError;
 #[cfg(feature = "testing")]
 pub use faults::{BodyFault, ExpiresInFormat, Faults, TestDoubles};
-pub use key_reload::KEY_RELOAD_INTERVAL;
+pub use kek::{Kek, KekError, KEK_BYTES};
+pub use key_reload::{KEY_RELOAD_INTERVAL, MAX_KEY_RELOAD_INTERVAL, MIN_KEY_RELOAD_INTERVAL};
+pub use key_store::{KeyStore, KeyStoreError, MAX_ROTATION_DELAY};
 pub use keyring::{KeyEntry, KeyRing};
 pub use keys::{jwk_set, KeyAlgorithm, KeyError, SigningKey};
 pub use listener::{ListenerLimits, DRAIN_TIMEOUT};
+pub use portal::PORTAL_PATH;
+pub use registry::{Rotation, StoredKey};
 pub use routes::{
-    INTROSPECTION_PATH, JWKS_PATH, LOGOUT_PATH, MAX_BODY_BYTES, REQUEST_TIMEOUT,
-    REVOCATION_FEED_PATH, REVOCATION_PATH,
+    ADMIN_PATH, INTROSPECTION_PATH, JWKS_PATH, LOGOUT_PATH, MAX_BODY_BYTES, OPENAPI_PATH,
+    REQUEST_TIMEOUT, REVOCATION_FEED_PATH, REVOCATION_PATH,
 };
 pub use server::AuthServer;
+pub use shared_limits::BLOCKS_POLL_INTERVAL;
 pub use signer::{Bound, Signer};
 pub use static_client::StaticClient;

@@ -255,7 +255,7 @@ impl Default for FailureLimiter {
 
 /// The unit an address is limited as: IPv4 (and IPv4-mapped IPv6) addresses whole, other IPv6
 /// addresses by their /64 (one host or home network gets a whole /64).
-fn aggregate(address: IpAddr) -> IpAddr {
+pub(crate) fn aggregate(address: IpAddr) -> IpAddr {
     match address {
         IpAddr::V4(v4) => IpAddr::V4(v4),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

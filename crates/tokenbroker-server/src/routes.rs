@@ -2,11 +2,16 @@
 
 use std::sync::Arc;
 
+use axum::http::header;
 use axum::routing::{get, post};
 use axum::Router;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::dialect::{Dialect, STANDARD_TOKEN_PATH};
 use crate::endpoints::{admin, health, introspection, jwks, metadata, revocation, token};
+use crate::portal;
 use crate::state::AppState;
 
 /// The JWKS (RFC 8414 §2 `jwks_uri`).
@@ -20,6 +25,11 @@ pub const LOGOUT_PATH: &str = tokenbroker_wire::provider::TELENOR_NORWAY_LOGOUT_
 /// The revocation feed guards poll.
 pub const REVOCATION_FEED_PATH: &str = "/revocations";
 
+/// Where the admin API lives.
+pub const ADMIN_PATH: &str = "/admin";
+/// The admin API's OpenAPI 3.1 document, below [`ADMIN_PATH`].
+pub const OPENAPI_PATH: &str = "/openapi.json";
+
 /// Longest a request may take before it is answered 408.
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -29,12 +39,12 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Which endpoints one listener serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Surface {
-    /// Everything on one listener (no separate admin listener).
+    /// Everything on one listener (no separate admin listener), the portal included.
     All,
     /// The public port of a server with an admin listener: OAuth endpoints, keys, metadata,
     /// the revocation feed and health.
     Public,
-    /// The admin listener: the admin API, metrics and health.
+    /// The admin listener: the admin API, the portal, metrics and health.
     Admin,
 }
 
@@ -44,9 +54,12 @@ pub(crate) fn router(state: Arc<AppState>, surface: Surface) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz));
     let router = match surface {
-        Surface::All => health.merge(oauth(&state)).merge(admin()),
+        Surface::All => health
+            .merge(oauth(&state))
+            .merge(admin())
+            .merge(portal::router()),
         Surface::Public => health.merge(oauth(&state)),
-        Surface::Admin => health.merge(admin()),
+        Surface::Admin => health.merge(admin()).merge(portal::router()),
     };
     router
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -83,23 +96,44 @@ fn oauth(state: &AppState) -> Router<Arc<AppState>> {
     router
 }
 
-/// The admin API and the metrics.
+/// The admin API (under [`ADMIN_PATH`], with its OpenAPI document) and the metrics.
 fn admin() -> Router<Arc<AppState>> {
+    let (api, paths) = OpenApiRouter::new()
+        .routes(routes!(admin::list_clients, admin::create_client))
+        .routes(routes!(
+            admin::show_client,
+            admin::update_client,
+            admin::delete_client
+        ))
+        .routes(routes!(admin::rotate_secret))
+        .routes(routes!(admin::disable_client))
+        .routes(routes!(admin::enable_client))
+        .routes(routes!(admin::audit_log))
+        .split_for_parts();
+    let document = admin::AdminApiDoc::openapi().nest(ADMIN_PATH, paths);
+    let document: Arc<str> = match document.to_pretty_json() {
+        Ok(json) => json.into(),
+        // Cannot happen (the document is plain data); the route then says so instead of panicking.
+        Err(error) => {
+            format!("{{\"error\": \"the OpenAPI document failed to serialise: {error}\"}}").into()
+        }
+    };
+    let api = api
+        .route(
+            OPENAPI_PATH,
+            get(move || {
+                let document = Arc::clone(&document);
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        document.to_string(),
+                    )
+                }
+            }),
+        )
+        .fallback(admin::unknown_route)
+        .method_not_allowed_fallback(admin::wrong_method);
     Router::new()
         .route("/metrics", get(health::metrics))
-        .route(
-            "/admin/clients",
-            get(admin::list_clients).post(admin::create_client),
-        )
-        .route(
-            "/admin/clients/{id}",
-            get(admin::show_client).delete(admin::delete_client),
-        )
-        .route(
-            "/admin/clients/{id}/rotate-secret",
-            post(admin::rotate_secret),
-        )
-        .route("/admin/clients/{id}/disable", post(admin::disable_client))
-        .route("/admin/clients/{id}/enable", post(admin::enable_client))
-        .route("/admin/audit", get(admin::audit_log))
+        .nest(ADMIN_PATH, api)
 }

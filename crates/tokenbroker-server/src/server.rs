@@ -15,8 +15,13 @@ use crate::config::{ServerConfig, Storage, TlsFiles};
 use crate::data_dir::DataDir;
 use crate::dialect::Dialect;
 use crate::error::ServeError;
-use crate::key_reload::{fresh_keyring, load_keyring, reload_keys_on_change, AbortOnDrop};
+use crate::kek::Kek;
+use crate::key_reload::{
+    reload_keys_on_change, AbortOnDrop, MAX_KEY_RELOAD_INTERVAL, MIN_KEY_RELOAD_INTERVAL,
+};
+use crate::key_store::KeyStore;
 use crate::keyring::KeyRing;
+use crate::limits::Limits;
 use crate::listener::{ListenerLimits, ServerHandle};
 use crate::registry::{Pepper, Registry, MAX_TOKEN_LIFETIME};
 use crate::routes::{router, Surface, JWKS_PATH};
@@ -36,7 +41,9 @@ pub struct AuthServer {
     handle: ServerHandle,
     redirect: Option<(SocketAddr, ServerHandle)>,
     admin: Option<(SocketAddr, ServerHandle)>,
-    _reloader: Option<AbortOnDrop>,
+    keys: KeyStore,
+    /// Key reloading, and the fleet's limits on a shared registry.
+    _background: Vec<AbortOnDrop>,
     #[cfg(feature = "testing")]
     doubles: Arc<crate::faults::TestDoubles>,
 }
@@ -44,6 +51,7 @@ pub struct AuthServer {
 /// What the storage gave the server to start with.
 struct Opened {
     registry: Registry,
+    keys: KeyStore,
     data: Option<DataDir>,
 }
 
@@ -72,10 +80,17 @@ impl AuthServer {
             .issuer
             .clone()
             .unwrap_or_else(|| format!("{scheme}://{addr}"));
-        let keyring = match &opened.data {
-            Some(data) => load_keyring(data, &issuer, config.algorithm).await?,
-            None => fresh_keyring(&issuer, config.algorithm).await?,
-        };
+        if opened.data.is_some() {
+            opened
+                .registry
+                .check_issuer(&issuer, config.issuer.is_some())
+                .await?;
+        }
+        opened
+            .keys
+            .ensure_keys(config.algorithm, opened.data.as_ref())
+            .await?;
+        let keyring = opened.keys.ring(&issuer).await?;
         let lifetime = config
             .default_lifetime
             .unwrap_or_else(|| config.profile.default_lifetime());
@@ -88,14 +103,18 @@ impl AuthServer {
             Arc::clone(&config.clock),
         );
         state.trusted_proxies = config.trusted_proxies.clone();
+        state.portal_cookies_secure = tls.is_some() || config.insecure_http;
+        let (limits, shared_limits) = Limits::for_registry(&state.registry);
+        state.limits = limits;
         let state = Arc::new(state);
-        let reloader = opened.data.map(|data| {
-            AbortOnDrop(tokio::spawn(reload_keys_on_change(
-                data,
-                Arc::clone(&state),
-                config.algorithm,
-            )))
-        });
+        let mut background = vec![AbortOnDrop(tokio::spawn(reload_keys_on_change(
+            opened.keys.clone(),
+            Arc::clone(&state),
+            config.key_reload_interval,
+        )))];
+        if let Some(shared) = shared_limits {
+            background.push(AbortOnDrop(tokio::spawn(shared.keep_current())));
+        }
         let extra = extend(&Bound {
             addr,
             issuer: state.issuer.clone(),
@@ -138,10 +157,17 @@ impl AuthServer {
             handle,
             redirect,
             admin,
-            _reloader: reloader,
+            keys: opened.keys,
+            _background: background,
             #[cfg(feature = "testing")]
             doubles,
         })
+    }
+
+    /// The signing keys in the registry: a rotation made here reaches every node sharing the
+    /// registry, this one included, within [`KEY_RELOAD_INTERVAL`](crate::KEY_RELOAD_INTERVAL).
+    pub fn key_store(&self) -> &KeyStore {
+        &self.keys
     }
 
     /// The bound address.
@@ -268,11 +294,19 @@ fn check_config(config: &ServerConfig) -> Result<(), ServeError> {
     if config.http_redirect.is_some() && config.tls.is_none() {
         return Err(ServeError::RedirectWithoutTls);
     }
+    let shared_registry = config.database_url.is_some() && config.data_dir().is_some();
+    if shared_registry && config.issuer.is_none() {
+        return Err(ServeError::IssuerRequired);
+    }
     if config
         .default_lifetime
         .is_some_and(|lifetime| lifetime.is_zero() || lifetime > MAX_TOKEN_LIFETIME)
     {
         return Err(ServeError::LifetimeOutOfRange);
+    }
+    let reload = MIN_KEY_RELOAD_INTERVAL..=MAX_KEY_RELOAD_INTERVAL;
+    if !reload.contains(&config.key_reload_interval) {
+        return Err(ServeError::KeyReloadIntervalOutOfRange);
     }
     Ok(())
 }
@@ -298,8 +332,12 @@ async fn open_storage(config: &ServerConfig) -> Result<Opened, ServeError> {
             let registry = Registry::open(&url, data.pepper()?)
                 .await?
                 .with_clock(Arc::clone(&config.clock));
+            let keys =
+                KeyStore::open_with_data_dir_kek(registry.clone(), &data, config.kek.clone())
+                    .await?;
             Ok(Opened {
                 registry,
+                keys,
                 data: Some(data),
             })
         }
@@ -316,8 +354,14 @@ async fn open_storage(config: &ServerConfig) -> Result<Opened, ServeError> {
                     .create_client(client.to_new_client(), "configuration")
                     .await?;
             }
+            let kek = match &config.kek {
+                Some(kek) => Arc::clone(kek),
+                None => Arc::new(Kek::from_bytes(&Kek::generate_bytes()?)?),
+            };
+            let keys = KeyStore::open(registry.clone(), kek).await?;
             Ok(Opened {
                 registry,
+                keys,
                 data: None,
             })
         }

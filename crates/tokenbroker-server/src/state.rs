@@ -10,7 +10,7 @@ use crate::dialect::Profile;
 use arc_swap::ArcSwap;
 
 use crate::keyring::KeyRing;
-use crate::limiter::FailureLimiter;
+use crate::limits::Limits;
 use crate::metrics::ServerMetrics;
 use crate::registry::{Registry, MAX_TOKEN_LIFETIME};
 
@@ -18,14 +18,17 @@ use crate::registry::{Registry, MAX_TOKEN_LIFETIME};
 pub(crate) struct AppState {
     /// The `iss` of issued tokens.
     pub issuer: String,
-    /// The keys: which sign, which are published. Swapped whole when the key files change.
+    /// The keys: which sign, which are published. Swapped whole when the schedule changes.
     pub keyring: ArcSwap<KeyRing>,
+    /// False while the registry's key schedule has changed but could not be loaded: this node
+    /// may be signing with a key the others have retired, so it is not ready.
+    pub keys_current: std::sync::atomic::AtomicBool,
     /// The dialect of the standard token path (`/oauth2/token`) and of the metadata.
     pub profile: Profile,
     /// Known clients.
     pub registry: Registry,
-    /// Brute-force protection for client authentication.
-    pub limiter: FailureLimiter,
+    /// Brute-force protection for client and administrator authentication.
+    pub limits: Limits,
     /// Prometheus metrics.
     pub metrics: ServerMetrics,
     default_lifetime_secs: AtomicU64,
@@ -33,6 +36,9 @@ pub(crate) struct AppState {
     clock: Arc<dyn Clock>,
     /// Proxies whose forwarded client addresses are believed.
     pub(crate) trusted_proxies: Vec<ipnet::IpNet>,
+    /// The browser reaches the portal over HTTPS (our TLS, or a TLS-terminating proxy in front
+    /// of `insecure_http`): its session cookie is `Secure` with the `__Host-` prefix.
+    pub(crate) portal_cookies_secure: bool,
 }
 
 impl std::fmt::Debug for AppState {
@@ -57,14 +63,16 @@ impl AppState {
     ) -> Self {
         Self {
             keyring: ArcSwap::from_pointee(keyring),
+            keys_current: std::sync::atomic::AtomicBool::new(true),
             issuer,
             profile,
             registry,
-            limiter: FailureLimiter::default(),
+            limits: Limits::default(),
             metrics: ServerMetrics::default(),
             default_lifetime_secs: AtomicU64::new(default_lifetime.as_secs().max(1)),
             clock,
             trusted_proxies: Vec::new(),
+            portal_cookies_secure: false,
         }
     }
 

@@ -176,6 +176,20 @@ async fn another_clients_refresh_token_cannot_be_revoked() {
     )
     .await;
     assert_eq!(renewed.status(), 200, "the owner's refresh token survived");
+    let renewed: Value = renewed.json().await.unwrap();
+    let own = http
+        .post(format!("{}/oauth2/revoke", server.url()))
+        .basic_auth("owner", Some("owner-secret"))
+        .form(&[("token", renewed["refresh_token"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), 200);
+    let audit = server.registry().audit_log(Some("owner")).await.unwrap();
+    assert!(
+        audit.iter().any(|e| e.action == "refresh-token.revoke"),
+        "{audit:?}"
+    );
 }
 
 /// Finding 10: `token_type_hint=refresh_token` with an access token revoked nothing. RFC 7009
@@ -199,6 +213,14 @@ async fn a_wrong_hint_still_revokes_the_access_token() {
     let introspected =
         tokenbroker_testkit::introspect(&server.url(), "alpha", "alpha-secret", &access).await;
     assert_eq!(introspected["active"], false);
+    // Finding 8: revocations were not audited.
+    let audit = server.registry().audit_log(Some("alpha")).await.unwrap();
+    let revoked: Vec<_> = audit
+        .iter()
+        .filter(|e| e.action == "token.revoke")
+        .collect();
+    assert_eq!(revoked.len(), 1, "{audit:?}");
+    assert_eq!(revoked[0].actor, "client:alpha");
 }
 
 /// Findings 11 and 12: token responses carry `Pragma: no-cache` (RFC 6749 §5.1), a repeated
@@ -311,6 +333,60 @@ async fn out_of_range_lifetimes_and_control_characters_are_refused() {
     config.default_lifetime = Some(std::time::Duration::from_secs(i64::MAX as u64));
     let error = AuthServer::start(config).await.unwrap_err();
     assert!(matches!(error, ServeError::LifetimeOutOfRange), "{error}");
+
+    // Each bound accepts its limit exactly.
+    use tokenbroker_server::registry::{
+        MAX_ADMIN_TOKEN_LIFETIME, MAX_SECRET_OVERLAP, MAX_TOKEN_LIFETIME,
+    };
+    let mut longest = base();
+    longest.lifetime = Some(MAX_TOKEN_LIFETIME);
+    let (created, _) = registry.create_client(longest, "test").await.unwrap();
+    let mut one_more = base();
+    one_more.lifetime = Some(MAX_TOKEN_LIFETIME + std::time::Duration::from_secs(1));
+    assert!(registry.create_client(one_more, "test").await.is_err());
+    registry
+        .rotate_secret(&created.client_id, MAX_SECRET_OVERLAP, "test")
+        .await
+        .unwrap();
+    registry
+        .create_admin_expiring(
+            "year",
+            &[Role::Viewer],
+            Some(MAX_ADMIN_TOKEN_LIFETIME),
+            "test",
+        )
+        .await
+        .unwrap();
+    let over = MAX_ADMIN_TOKEN_LIFETIME + std::time::Duration::from_secs(1);
+    assert!(registry
+        .create_admin_expiring("longer", &[Role::Viewer], Some(over), "test")
+        .await
+        .is_err());
+    let mut config = ServerConfig::in_memory([]);
+    config.default_lifetime = Some(MAX_TOKEN_LIFETIME);
+    AuthServer::start(config).await.unwrap().stop().await;
+
+    // The key reload interval: zero would panic the reload task, so both ends are bounded.
+    use tokenbroker_server::{MAX_KEY_RELOAD_INTERVAL, MIN_KEY_RELOAD_INTERVAL};
+    let millisecond = std::time::Duration::from_millis(1);
+    for accepted in [MIN_KEY_RELOAD_INTERVAL, MAX_KEY_RELOAD_INTERVAL] {
+        let mut config = ServerConfig::in_memory([]);
+        config.key_reload_interval = accepted;
+        AuthServer::start(config).await.unwrap().stop().await;
+    }
+    for refused in [
+        std::time::Duration::ZERO,
+        MIN_KEY_RELOAD_INTERVAL - millisecond,
+        MAX_KEY_RELOAD_INTERVAL + millisecond,
+    ] {
+        let mut config = ServerConfig::in_memory([]);
+        config.key_reload_interval = refused;
+        let error = AuthServer::start(config).await.unwrap_err();
+        assert!(
+            matches!(error, ServeError::KeyReloadIntervalOutOfRange),
+            "{refused:?}: {error}"
+        );
+    }
 }
 
 /// Finding 4: concurrent refreshes of distinct refresh tokens failed with "database is locked"
@@ -358,6 +434,29 @@ async fn concurrent_refreshes_succeed_on_sqlite() {
     while let Some(response) = pending.join_next().await {
         let response = response.unwrap().unwrap();
         assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
+    // The other writes that read before writing: secret rotations and revocations at once.
+    let registry = server.registry();
+    let mut writes = tokio::task::JoinSet::new();
+    for n in 0..6 {
+        let (registry, id) = (registry.clone(), id.clone());
+        writes.spawn(async move {
+            if n % 2 == 0 {
+                registry
+                    .rotate_secret(&id, std::time::Duration::from_secs(60), "test")
+                    .await
+                    .map(drop)
+            } else {
+                registry
+                    .revoke_token(&format!("jti-{n}"), &id, 4_102_444_800)
+                    .await
+            }
+        });
+    }
+    while let Some(written) = writes.join_next().await {
+        written
+            .unwrap()
+            .expect("no write fails with \"database is locked\"");
     }
     server.stop().await;
 }
@@ -444,6 +543,66 @@ async fn only_the_owner_and_resource_servers_see_a_token() {
     assert_eq!(asks("owner").await["active"], true);
     assert_eq!(asks("api").await["client_id"], "owner");
     assert_eq!(asks("nosy").await, json!({ "active": false }));
+}
+
+/// Finding 12: a valid unused refresh token introspected as inactive. Now it is active to the
+/// client holding it (with its scope, audience and times) until it is used or expires, on the
+/// server's clock; nobody else learns anything about it, not even a resource server.
+#[tokio::test]
+async fn a_refresh_token_introspects_as_active_to_its_holder() {
+    let clock = std::sync::Arc::new(tokenbroker_wire::ManualClock::starting_now());
+    let mut config = ServerConfig::in_memory([
+        StaticClient::new("owner", "owner-secret", AUDIENCE).with_refresh_tokens(),
+        StaticClient::new("api", "api-secret", AUDIENCE).resource_server(),
+    ]);
+    config.clock = clock.clone();
+    let server = server_with(config).await;
+    let http = reqwest::Client::new();
+    let issue = || async {
+        let issued: Value = token_request(&http, &server, ("owner", "owner-secret"), &[])
+            .await
+            .json()
+            .await
+            .unwrap();
+        issued["refresh_token"].as_str().unwrap().to_owned()
+    };
+    let asks = |id: &'static str, token: String| {
+        let url = server.url();
+        async move { tokenbroker_testkit::introspect(&url, id, &format!("{id}-secret"), &token).await }
+    };
+
+    let refresh = issue().await;
+    let answer = asks("owner", refresh.clone()).await;
+    assert_eq!(answer["active"], true, "{answer}");
+    assert_eq!(answer["client_id"], "owner");
+    assert_eq!(answer["aud"], AUDIENCE);
+    assert!(answer["exp"].as_i64().unwrap() > answer["iat"].as_i64().unwrap());
+    assert_eq!(
+        asks("api", refresh.clone()).await,
+        json!({ "active": false })
+    );
+
+    let used = token_request(
+        &http,
+        &server,
+        ("owner", "owner-secret"),
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    )
+    .await;
+    assert_eq!(used.status(), 200);
+    assert_eq!(
+        asks("owner", refresh).await,
+        json!({ "active": false }),
+        "a used one"
+    );
+
+    let later = issue().await;
+    clock.advance(std::time::Duration::from_secs(31 * 24 * 3600));
+    assert_eq!(
+        asks("owner", later).await,
+        json!({ "active": false }),
+        "an expired one"
+    );
 }
 
 /// Finding 5: a leaked `tba_` token was permanent. Now an administrator can be listed, revoked
@@ -647,11 +806,17 @@ async fn the_revocation_feed_pages() {
     unique.dedup();
     assert_eq!((seen.len(), unique.len()), (5, 5), "{seen:?}");
     let too_big = http
-        .get(format!("{}/revocations?limit=1000000", server.url()))
+        .get(format!("{}/revocations?limit=10001", server.url()))
         .send()
         .await
         .unwrap();
     assert_eq!(too_big.status(), 400);
+    let largest = http
+        .get(format!("{}/revocations?limit=10000", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(largest.status(), 200, "the largest page is allowed");
 }
 
 /// Finding 9, second half: a client could grow the revocation feed without bound by minting and

@@ -120,3 +120,98 @@ async fn in_memory_server_takes_the_shipped_settings() {
     );
     assert!(error.is_configuration());
 }
+
+/// A registry that can be read but not written (here a PostgreSQL database turned read-only, as
+/// a replica is) leaves the server alive and serving keys, but not ready; it is ready again once
+/// writes work.
+#[tokio::test]
+async fn a_read_only_registry_is_not_ready() {
+    use sqlx::Connection;
+    let postgres = tokenbroker_testkit::Postgres::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServerConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.database_url = Some(postgres.url.clone());
+    config.issuer = Some("https://issuer.test".into());
+    let server = AuthServer::start(config).await.unwrap();
+    assert_eq!(get(&server, "/readyz").await.0, 200);
+
+    let mut admin = sqlx::PgConnection::connect(&postgres.url).await.unwrap();
+    let set_read_only = |on: bool| {
+        if on {
+            "ALTER DATABASE postgres SET default_transaction_read_only = on"
+        } else {
+            "ALTER DATABASE postgres SET default_transaction_read_only = off"
+        }
+    };
+    // Existing sessions keep their setting: end them, so the server's pool reconnects.
+    let reconnect = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = 'postgres' AND pid <> pg_backend_pid()";
+    sqlx::query(set_read_only(true))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    sqlx::query(reconnect).execute(&mut admin).await.unwrap();
+    // The first probe may meet a terminated connection; from then on the writes are refused.
+    let _ = get(&server, "/readyz").await;
+    assert_eq!(get(&server, "/readyz").await.0, 503);
+    assert_eq!(get(&server, "/readyz").await.0, 503);
+    assert_eq!(get(&server, "/healthz").await.0, 200);
+    assert_eq!(get(&server, "/.well-known/jwks.json").await.0, 200);
+
+    // This session began before the change, so it can still write the default back.
+    sqlx::query(set_read_only(false))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    sqlx::query(reconnect).execute(&mut admin).await.unwrap();
+    let _ = get(&server, "/readyz").await;
+    assert_eq!(get(&server, "/readyz").await.0, 200);
+    server.stop().await;
+}
+
+/// A key schedule that changed but cannot be loaded (here a key row that does not open) leaves
+/// the node serving with the keys it has, but not ready, until the schedule loads again.
+#[tokio::test]
+async fn a_key_schedule_that_cannot_be_loaded_is_not_ready() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServerConfig::new(dir.path().join("data"));
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let server = AuthServer::start(config).await.unwrap();
+    assert_eq!(get(&server, "/readyz").await.0, 200);
+    let url = format!("sqlite://{}", dir.path().join("data/registry.db").display());
+    let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let changed = "UPDATE registry_facts SET value = value || 'x' WHERE name = 'key_schedule'";
+    sqlx::query(
+        "INSERT INTO signing_keys (kid, algorithm, sealed_key, publish_from, signs_from, created_at) \
+         VALUES ('broken', 'es256', 'v1.AAAA', 0, 0, 0)",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    sqlx::query(changed).execute(&mut db).await.unwrap();
+    let ready = |expected: u16| {
+        let server = &server;
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            while get(server, "/readyz").await.0 != expected {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "/readyz never became {expected}"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    };
+    ready(503).await;
+    assert_eq!(get(&server, "/healthz").await.0, 200);
+    assert_eq!(get(&server, "/.well-known/jwks.json").await.0, 200);
+    sqlx::query("DELETE FROM signing_keys WHERE kid = 'broken'")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    sqlx::query(changed).execute(&mut db).await.unwrap();
+    ready(200).await;
+    server.stop().await;
+}

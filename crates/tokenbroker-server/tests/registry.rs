@@ -249,16 +249,20 @@ async fn sqlite_file_survives_a_restart() {
         .await
         .unwrap()
         .is_ok());
-    // A different pepper cannot verify the stored hashes: the pepper is part of the secret.
+    // A different pepper could not verify any stored hash (the pepper is part of the secret),
+    // so the registry refuses to open with one, saying what to restore.
     reopened.close().await;
-    let wrong_pepper = Registry::open(&url, Pepper::new(b"another pepper"))
+    let error = Registry::open(&url, Pepper::new(b"another pepper"))
         .await
-        .unwrap();
-    assert!(wrong_pepper
-        .authenticate(&client.client_id, &issued.client_secret)
-        .await
-        .unwrap()
-        .is_err());
+        .unwrap_err();
+    assert!(
+        matches!(error, RegistryError::PepperMismatch { .. }),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("Restore this node's pepper"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -281,6 +285,14 @@ async fn postgresql() {
         .await
         .unwrap()
         .is_ok());
+    // A node with another pepper is refused at open, not left rejecting every secret.
+    let error = Registry::open(&server.url, Pepper::new(b"a node's own pepper"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, RegistryError::PepperMismatch { .. }),
+        "{error}"
+    );
     registry.close().await;
     other_node.close().await;
 }
@@ -294,5 +306,38 @@ async fn unreachable_database_is_a_clear_error() {
     assert!(
         message.starts_with("registry database postgres://nobody@127.0.0.1:1/none"),
         "{message}"
+    );
+}
+
+/// A pepper file that went missing next to a used registry is an error naming both files, not a
+/// fresh pepper that would silently invalidate every stored secret.
+#[tokio::test]
+async fn a_missing_pepper_is_not_replaced() {
+    use tokenbroker_server::{DataDir, DataDirProblem};
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::open(dir.path().join("data")).unwrap();
+    let registry = Registry::open(&data.registry_url().unwrap(), data.pepper().unwrap())
+        .await
+        .unwrap();
+    registry
+        .create_client(new_client("kept"), "operator")
+        .await
+        .unwrap();
+    registry.close().await;
+    std::fs::remove_file(data.path().join("pepper")).unwrap();
+    let error = data.pepper().unwrap_err();
+    assert!(
+        matches!(error.problem, DataDirProblem::MissingPepper { .. }),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("restore the pepper from a backup"),
+        "{error}"
+    );
+    assert!(
+        !data.path().join("pepper").exists(),
+        "no new pepper was written"
     );
 }

@@ -1,4 +1,5 @@
-//! Operations: `/healthz` (the process answers), `/readyz` (the registry can be written too) and
+//! Operations: `/healthz` (the process answers), `/readyz` (the keys are current and the registry
+//! can be written) and
 //! `/metrics` (Prometheus/OpenMetrics text).
 
 use std::sync::Arc;
@@ -14,9 +15,20 @@ pub(crate) async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: the registry can be written, so tokens, refresh tokens and revocations can be
-/// issued and recorded (a registry that only reads, on a full disk, is not ready).
+/// Readiness: the node has the registry's current key schedule, and the registry can be
+/// written, so tokens, refresh tokens and revocations can be issued and recorded (a registry
+/// that only reads, on a full disk, is not ready).
 pub(crate) async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    if !state
+        .keys_current
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the key schedule changed but could not be loaded",
+        )
+            .into_response();
+    }
     match state.registry.probe_write().await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(error) => {

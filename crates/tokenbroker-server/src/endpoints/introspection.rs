@@ -1,7 +1,9 @@
 //! `POST /oauth2/introspect` (RFC 7662): is this token active, and what does it grant?
 //!
-//! The caller must authenticate as a registered client (§2.1). Revoked, expired, foreign and
-//! malformed tokens are all simply `{"active": false}` (§2.2).
+//! The caller must authenticate as a registered client (§2.1). Access tokens are answered to the
+//! client they were issued to and to resource servers (`clients create --introspect`); refresh
+//! tokens only to the client holding them, since no resource server ever sees one. Revoked,
+//! expired, foreign and malformed tokens are all simply `{"active": false}` (§2.2).
 
 use std::sync::Arc;
 use tokenbroker_wire::headers::no_store;
@@ -48,7 +50,7 @@ async fn introspect_inner(
     let caller = client_auth::authenticate(state, peer, &request).await?;
     let token = required_token(&request)?;
     let Ok(claims) = state.keyring().verifier().verify(token, state.now()).await else {
-        return Ok(json!({ "active": false }));
+        return refresh_token_answer(state, token, &caller.client_id).await;
     };
     // RFC 7662 §4: a client learns about its own tokens; only resource servers about others'.
     if claims.client_id != caller.client_id && !caller.introspect {
@@ -74,4 +76,31 @@ async fn introspect_inner(
         "exp": claims.exp,
         "jti": claims.jti,
     }))
+}
+
+/// The answer for a token that is not one of our access tokens: a refresh token is active to the
+/// client holding it until it expires or is used.
+async fn refresh_token_answer(
+    state: &AppState,
+    token: &str,
+    caller: &str,
+) -> Result<Value, OAuthError> {
+    let stored = state
+        .registry
+        .refresh_token(token)
+        .await
+        .map_err(server_error)?;
+    let now = state.unix_now();
+    match stored {
+        Some(stored) if stored.grant.client_id == caller && stored.is_active(now) => Ok(json!({
+            "active": true,
+            "scope": stored.grant.scope,
+            "client_id": stored.grant.client_id,
+            "aud": stored.grant.audience,
+            "iss": state.issuer,
+            "iat": stored.issued_at,
+            "exp": stored.expires_at,
+        })),
+        _ => Ok(json!({ "active": false })),
+    }
 }

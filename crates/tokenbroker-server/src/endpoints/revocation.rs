@@ -1,6 +1,7 @@
 //! Making tokens stop working: RFC 7009 revocation, Telenor's logout (Telenor Norway client credentials grant), and the feed
 //! that lets guards learn about revocations within seconds.
 
+use crate::registry::audit::actions;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokenbroker_wire::headers::{bearer_token, no_store, Presented};
@@ -65,12 +66,12 @@ async fn revoke_inner(
     }
     // Not one of our access tokens (or hinted as a refresh token): maybe a refresh token.
     // RFC 7009 §2.1: another client's token is refused, not revoked.
-    let owner = state
+    let stored = state
         .registry
-        .refresh_token_owner(token)
+        .refresh_token(token)
         .await
         .map_err(server_error)?;
-    if owner.is_some_and(|owner| owner != client.client_id) {
+    if stored.is_some_and(|stored| stored.grant.client_id != client.client_id) {
         return Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
             "unauthorized_client",
@@ -78,11 +79,23 @@ async fn revoke_inner(
         ));
     }
     // Redeeming spends it, which is the point.
-    state
+    let spent = state
         .registry
         .redeem_refresh_token(token, &client.client_id)
         .await
         .map_err(server_error)?;
+    if spent.is_some() {
+        state
+            .registry
+            .record_event(
+                &format!("client:{}", client.client_id),
+                actions::REFRESH_TOKEN_REVOKE,
+                Some(&client.client_id),
+                "",
+            )
+            .await
+            .map_err(server_error)?;
+    }
     Ok(())
 }
 

@@ -4,14 +4,17 @@
 //! organisation can create clients. An administrator authenticates with a bearer token of the form
 //! `tba_<id>.<secret>`: the id finds the record, the secret is checked against its keyed hash.
 
+use super::audit::actions;
 use std::fmt;
 use std::str::FromStr;
 
+use secrecy::SecretString;
 use serde::Serialize;
 
 use super::audit::record;
 use super::hashing::{generate_id, generate_secret, SecretKind};
 use super::rows::RowExt;
+use super::sessions::{end_sessions_of, hash_password};
 use super::{Registry, RegistryError};
 use crate::time::unix_now;
 
@@ -73,6 +76,36 @@ impl Admin {
     pub fn has(&self, role: Role) -> bool {
         self.roles.contains(&role)
     }
+
+    /// Who the audit log names for this administrator's changes: `admin:<name>`.
+    pub fn actor(&self) -> String {
+        Self::actor_for(&self.name)
+    }
+
+    /// The audit log's name for the administrator named `name`.
+    pub fn actor_for(name: &str) -> String {
+        format!("admin:{name}")
+    }
+}
+
+/// True while an administrator's token, password and sessions work: not revoked, and not past
+/// its expiry (Unix seconds, compared with `now`).
+pub(super) fn admin_is_live(revoked_at: Option<i64>, expires_at: Option<i64>, now: i64) -> bool {
+    revoked_at.is_none() && expires_at.is_none_or(|at| at > now)
+}
+
+/// What a new administrator gets.
+#[derive(Debug, Clone, Default)]
+pub struct NewAdmin {
+    /// Its unique name: 1 to 100 characters, no spaces or control characters.
+    pub name: String,
+    /// Its roles, at least one.
+    pub roles: Vec<Role>,
+    /// Its API token stops working after this long (at most [`MAX_ADMIN_TOKEN_LIFETIME`]);
+    /// never when `None`.
+    pub token_expires_in: Option<std::time::Duration>,
+    /// A portal password, stored with Argon2id; without one it cannot log in to the portal.
+    pub password: Option<SecretString>,
 }
 
 /// An administrator as the registry lists it: never its token.
@@ -90,6 +123,8 @@ pub struct AdminRecord {
     pub expires_at: Option<i64>,
     /// When it was revoked, Unix seconds.
     pub revoked_at: Option<i64>,
+    /// Whether it has a portal password (never the password or its hash).
+    pub has_password: bool,
 }
 
 /// The longest an administrator token may be made to last with an expiry: a year.
@@ -133,6 +168,23 @@ impl Registry {
         expires_in: Option<std::time::Duration>,
         actor: &str,
     ) -> Result<IssuedAdminToken, RegistryError> {
+        let new = NewAdmin {
+            name: name.to_owned(),
+            roles: roles.to_vec(),
+            token_expires_in: expires_in,
+            password: None,
+        };
+        self.add_admin(&new, actor).await
+    }
+
+    /// Creates an administrator; its API token is shown once. With a password it may also log
+    /// in to the portal.
+    pub async fn add_admin(
+        &self,
+        new: &NewAdmin,
+        actor: &str,
+    ) -> Result<IssuedAdminToken, RegistryError> {
+        let (name, roles, expires_in) = (new.name.as_str(), &new.roles[..], new.token_expires_in);
         if name.trim().is_empty()
             || name.chars().count() > 100
             || name.chars().any(|c| c.is_whitespace() || c.is_control())
@@ -154,6 +206,7 @@ impl Registry {
                 "an administrator needs at least one role".into(),
             ));
         }
+        let password_hash = new.password.as_ref().map(hash_password).transpose()?;
         let admin_id = generate_id();
         let secret = generate_secret();
         let hash = self
@@ -162,13 +215,14 @@ impl Registry {
             .map_err(RegistryError::Invalid)?;
         let mut tx = self.pool.begin().await.map_err(|e| self.db_error(e))?;
         let inserted = sqlx::query(
-            "INSERT INTO admins (admin_id, name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO admins (admin_id, name, token_hash, created_at, expires_at, password_hash) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(admin_id.clone())
         .bind(name.to_owned())
         .bind(hash)
         .bind(now)
         .bind(expires_at)
+        .bind(password_hash.clone())
         .execute(&mut *tx)
         .await;
         if let Err(error) = inserted {
@@ -186,15 +240,20 @@ impl Registry {
                 .map_err(|e| self.db_error(e))?;
         }
         let detail = format!(
-            "admin {name} roles {}{}",
+            "admin {name} roles {}{}{}",
             roles
                 .iter()
                 .map(|role| role.as_str())
                 .collect::<Vec<_>>()
                 .join(","),
-            expires_at.map_or(String::new(), |at| format!(" expires_at {at}"))
+            expires_at.map_or(String::new(), |at| format!(" expires_at {at}")),
+            if password_hash.is_some() {
+                " with a portal password"
+            } else {
+                ""
+            }
         );
-        record(&mut *tx, actor, "admin.create", None, &detail)
+        record(&mut *tx, actor, actions::ADMIN_CREATE, None, &detail)
             .await
             .map_err(|e| self.db_error(e))?;
         tx.commit().await.map_err(|e| self.db_error(e))?;
@@ -225,7 +284,7 @@ impl Registry {
         // A revoked or expired token is refused at once, on every node (checked per request).
         let revoked = row.opt_int("revoked_at").map_err(|e| self.db_error(e))?;
         let expires_at = row.opt_int("expires_at").map_err(|e| self.db_error(e))?;
-        if revoked.is_some() || expires_at.is_some_and(|at| at <= self.clock.unix_seconds()) {
+        if !admin_is_live(revoked, expires_at, self.now()) {
             return Ok(None);
         }
         let hash = row.text("token_hash").map_err(|e| self.db_error(e))?;
@@ -259,6 +318,10 @@ impl Registry {
                 created_at: row.int("created_at").map_err(|e| self.db_error(e))?,
                 expires_at: row.opt_int("expires_at").map_err(|e| self.db_error(e))?,
                 revoked_at: row.opt_int("revoked_at").map_err(|e| self.db_error(e))?,
+                has_password: row
+                    .opt_text("password_hash")
+                    .map_err(|e| self.db_error(e))?
+                    .is_some(),
                 admin_id,
             });
         }
@@ -280,10 +343,14 @@ impl Registry {
                 "no administrator named {name:?} with a valid token"
             )));
         }
+        // Its portal sessions end with it (they are refused anyway; this frees the rows).
+        end_sessions_of(&mut tx, name)
+            .await
+            .map_err(|e| self.db_error(e))?;
         record(
             &mut *tx,
             actor,
-            "admin.revoke",
+            actions::ADMIN_REVOKE,
             None,
             &format!("admin {name}"),
         )
@@ -294,18 +361,16 @@ impl Registry {
 
     /// Records a refused administrator login in the audit log (the caller rate-limits them).
     pub async fn record_refused_admin_login(&self, from: &str) -> Result<(), RegistryError> {
-        record(
-            &self.pool,
+        self.record_event(
             "anonymous",
-            "admin.login-refused",
+            actions::ADMIN_LOGIN_REFUSED,
             None,
             &format!("from {from}"),
         )
         .await
-        .map_err(|e| self.db_error(e))
     }
 
-    async fn roles_of(&self, admin_id: &str) -> Result<Vec<Role>, RegistryError> {
+    pub(super) async fn roles_of(&self, admin_id: &str) -> Result<Vec<Role>, RegistryError> {
         Ok(
             sqlx::query("SELECT role FROM admin_roles WHERE admin_id = $1 ORDER BY role")
                 .bind(admin_id.to_owned())

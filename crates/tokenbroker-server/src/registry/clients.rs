@@ -1,8 +1,10 @@
 //! Clients and their secrets: create, list, show, rotate, enable/disable, delete, authenticate.
 
+use super::audit::actions;
+use std::collections::HashMap;
 use std::fmt;
 use std::time::Duration;
-use tokenbroker_wire::client_auth::MAX_CLIENT_ID_BYTES;
+use tokenbroker_wire::client_auth::{MAX_CLIENT_ID_BYTES, MAX_SECRET_BYTES};
 
 use serde::Serialize;
 use sqlx::any::AnyRow;
@@ -17,7 +19,7 @@ use crate::time::unix_now;
 const LAST_USED_GRANULARITY: i64 = 60;
 
 /// A client as the registry knows it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq, Eq)]
 pub struct ClientRecord {
     /// The client id (RFC 6749 §2.2).
     pub client_id: String,
@@ -51,7 +53,7 @@ impl ClientRecord {
 }
 
 /// Metadata of one secret.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq, Eq)]
 pub struct SecretInfo {
     /// Its id.
     pub secret_id: String,
@@ -86,8 +88,76 @@ pub struct NewClient {
     pub secret: Option<String>,
 }
 
+/// Changes to a client's settings; each `None` leaves that setting as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientChanges {
+    /// A new human name.
+    pub name: Option<String>,
+    /// New audiences (replacing all of them), at least one.
+    pub audiences: Option<Vec<String>>,
+    /// New scopes (replacing all of them).
+    pub scopes: Option<Vec<String>>,
+    /// A new token lifetime; `Some(None)` returns to the issuer's default.
+    pub lifetime: Option<Option<Duration>>,
+    /// Whether token responses include a refresh token.
+    pub refresh_tokens: Option<bool>,
+    /// Whether the client may introspect other clients' tokens.
+    pub introspect: Option<bool>,
+}
+
+impl ClientChanges {
+    /// True when nothing would change.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The audit line: each changed setting with its new value (never a secret).
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(name) = &self.name {
+            parts.push(format!("name={name}"));
+        }
+        if let Some(audiences) = &self.audiences {
+            parts.push(format!("audiences={}", audiences.join(",")));
+        }
+        if let Some(scopes) = &self.scopes {
+            parts.push(format!("scopes={}", scopes.join(",")));
+        }
+        if let Some(lifetime) = self.lifetime {
+            parts.push(match lifetime {
+                Some(lifetime) => format!("lifetime={}s", lifetime.as_secs()),
+                None => "lifetime=default".to_owned(),
+            });
+        }
+        if let Some(refresh_tokens) = self.refresh_tokens {
+            parts.push(format!("refresh_tokens={refresh_tokens}"));
+        }
+        if let Some(introspect) = self.introspect {
+            parts.push(format!("introspect={introspect}"));
+        }
+        parts.join(" ")
+    }
+
+    /// `client`'s settings with these changes applied, as a new client would have them.
+    fn applied_to(&self, client: &ClientRecord) -> NewClient {
+        NewClient {
+            name: self.name.clone().unwrap_or_else(|| client.name.clone()),
+            audiences: self
+                .audiences
+                .clone()
+                .unwrap_or_else(|| client.audiences.clone()),
+            scopes: self.scopes.clone().unwrap_or_else(|| client.scopes.clone()),
+            lifetime: self.lifetime.unwrap_or_else(|| client.lifetime()),
+            refresh_tokens: self.refresh_tokens.unwrap_or(client.refresh_tokens),
+            introspect: self.introspect.unwrap_or(client.introspect),
+            client_id: None,
+            secret: None,
+        }
+    }
+}
+
 /// A secret shown once, right after creation or rotation. `Debug` hides the secret.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct IssuedSecret {
     /// The client.
     pub client_id: String,
@@ -184,9 +254,15 @@ impl Registry {
             new.audiences.join(","),
             new.scopes.join(",")
         );
-        record(&mut *tx, actor, "client.create", Some(&client_id), &detail)
-            .await
-            .map_err(|e| self.db_error(e))?;
+        record(
+            &mut *tx,
+            actor,
+            actions::CLIENT_CREATE,
+            Some(&client_id),
+            &detail,
+        )
+        .await
+        .map_err(|e| self.db_error(e))?;
         tx.commit().await.map_err(|e| self.db_error(e))?;
         let client = self.client(&client_id).await?;
         Ok((
@@ -224,19 +300,33 @@ impl Registry {
             .map_err(|e| self.db_error(e))
     }
 
-    /// Every client, by id.
+    /// Every client, by id, with its secrets' metadata: two queries whatever the count (the
+    /// portal lists a thousand clients per page view).
     pub async fn list_clients(&self) -> Result<Vec<ClientRecord>, RegistryError> {
         let rows = sqlx::query("SELECT * FROM clients ORDER BY client_id")
             .fetch_all(&self.pool)
             .await
             .map_err(|e| self.db_error(e))?;
-        let mut clients = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let id = row.text("client_id").map_err(|e| self.db_error(e))?;
-            let secrets = self.secrets(&id).await?;
-            clients.push(client_from_row(row, secrets).map_err(|e| self.db_error(e))?);
+        let secret_rows = sqlx::query(
+            "SELECT secret_id, client_id, kind, created_at, expires_at, last_used_at \
+             FROM client_secrets ORDER BY client_id, created_at, secret_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| self.db_error(e))?;
+        let mut secrets: HashMap<String, Vec<SecretInfo>> = HashMap::new();
+        for row in &secret_rows {
+            let client_id = row.text("client_id").map_err(|e| self.db_error(e))?;
+            let info = secret_from_row(row).map_err(|e| self.db_error(e))?;
+            secrets.entry(client_id).or_default().push(info);
         }
-        Ok(clients)
+        rows.iter()
+            .map(|row| {
+                let id = row.text("client_id")?;
+                client_from_row(row, secrets.remove(&id).unwrap_or_default())
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.db_error(e))
     }
 
     /// Enables or disables a client.
@@ -259,14 +349,66 @@ impl Registry {
             return Err(RegistryError::UnknownClient(client_id.to_owned()));
         }
         let action = if enabled {
-            "client.enable"
+            actions::CLIENT_ENABLE
         } else {
-            "client.disable"
+            actions::CLIENT_DISABLE
         };
         record(&mut *tx, actor, action, Some(client_id), "")
             .await
             .map_err(|e| self.db_error(e))?;
         tx.commit().await.map_err(|e| self.db_error(e))
+    }
+
+    /// Changes a client's settings (name, audiences, scopes, lifetime, refresh tokens,
+    /// introspection); its secrets stay as they are. Tokens already issued keep their claims;
+    /// the next token carries the new ones. Audited with the new values.
+    pub async fn update_client(
+        &self,
+        client_id: &str,
+        changes: &ClientChanges,
+        actor: &str,
+    ) -> Result<ClientRecord, RegistryError> {
+        if changes.is_empty() {
+            return Err(RegistryError::Invalid(
+                "nothing to change: give at least one setting".into(),
+            ));
+        }
+        let at = unix_now();
+        let mut tx = self.pool.begin().await.map_err(|e| self.db_error(e))?;
+        self.touch_client(&mut tx, client_id, at).await?;
+        let row = sqlx::query("SELECT * FROM clients WHERE client_id = $1")
+            .bind(client_id.to_owned())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| self.db_error(e))?;
+        let current = client_from_row(&row, Vec::new()).map_err(|e| self.db_error(e))?;
+        let updated = changes.applied_to(&current);
+        validate(&updated)?;
+        sqlx::query(
+            "UPDATE clients SET name = $1, audiences = $2, scopes = $3, lifetime_seconds = $4, \
+             refresh_tokens = $5, introspect = $6 WHERE client_id = $7",
+        )
+        .bind(updated.name)
+        .bind(updated.audiences.join(" "))
+        .bind(updated.scopes.join(" "))
+        .bind(updated.lifetime.map(|d| d.as_secs() as i64))
+        .bind(i64::from(updated.refresh_tokens))
+        .bind(i64::from(updated.introspect))
+        .bind(client_id.to_owned())
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.db_error(e))?;
+        record(
+            &mut *tx,
+            actor,
+            actions::CLIENT_UPDATE,
+            Some(client_id),
+            &changes.describe(),
+        )
+        .await
+        .map_err(|e| self.db_error(e))?;
+        tx.commit().await.map_err(|e| self.db_error(e))?;
+        self.client(client_id).await
     }
 
     /// Deletes a client and its secrets (the audit log keeps its history).
@@ -286,7 +428,7 @@ impl Registry {
         if deleted.rows_affected() == 0 {
             return Err(RegistryError::UnknownClient(client_id.to_owned()));
         }
-        record(&mut *tx, actor, "client.delete", Some(client_id), "")
+        record(&mut *tx, actor, actions::CLIENT_DELETE, Some(client_id), "")
             .await
             .map_err(|e| self.db_error(e))?;
         tx.commit().await.map_err(|e| self.db_error(e))?;
@@ -319,14 +461,7 @@ impl Registry {
             .map_err(RegistryError::Invalid)?;
         let secret_id = generate_id();
         let mut tx = self.pool.begin().await.map_err(|e| self.db_error(e))?;
-        let exists = sqlx::query("SELECT client_id FROM clients WHERE client_id = $1")
-            .bind(client_id.to_owned())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(|e| self.db_error(e))?;
-        if exists.is_none() {
-            return Err(RegistryError::UnknownClient(client_id.to_owned()));
-        }
+        self.touch_client(&mut tx, client_id, at).await?;
         // Shorten, never lengthen: a secret already on its way out keeps its earlier end.
         sqlx::query(
             "UPDATE client_secrets SET expires_at = $1 WHERE client_id = $2 AND (expires_at IS NULL OR expires_at > $1)",
@@ -350,9 +485,15 @@ impl Registry {
             "new secret {secret_id}; previous secrets valid for {} s",
             overlap.as_secs()
         );
-        record(&mut *tx, actor, "secret.rotate", Some(client_id), &detail)
-            .await
-            .map_err(|e| self.db_error(e))?;
+        record(
+            &mut *tx,
+            actor,
+            actions::SECRET_ROTATE,
+            Some(client_id),
+            &detail,
+        )
+        .await
+        .map_err(|e| self.db_error(e))?;
         tx.commit().await.map_err(|e| self.db_error(e))?;
         Ok(IssuedSecret {
             client_id: client_id.to_owned(),
@@ -400,6 +541,28 @@ impl Registry {
             self.touch(&used.secret_id, at).await?;
         }
         Ok(Ok(client))
+    }
+
+    /// Marks the client changed at `at`, as the transaction's first statement, or says it does
+    /// not exist. A write first: on SQLite a transaction that reads and then writes cannot wait
+    /// for another writer (its snapshot is stale) and fails with "database is locked"; one that
+    /// writes first waits its turn on the busy timeout.
+    async fn touch_client(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        client_id: &str,
+        at: i64,
+    ) -> Result<(), RegistryError> {
+        let touched = sqlx::query("UPDATE clients SET updated_at = $1 WHERE client_id = $2")
+            .bind(at)
+            .bind(client_id.to_owned())
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| self.db_error(e))?;
+        if touched.rows_affected() == 0 {
+            return Err(RegistryError::UnknownClient(client_id.to_owned()));
+        }
+        Ok(())
     }
 
     fn matches(&self, stored: &StoredSecret, secret: &str) -> bool {
@@ -479,6 +642,10 @@ pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(30 * 86_400);
 /// The longest a rotated-out secret may stay valid: 90 days.
 pub const MAX_SECRET_OVERLAP: Duration = Duration::from_secs(90 * 86_400);
 
+/// The shortest secret that may be imported, in bytes (NIST SP 800-63B's minimum for
+/// memorised secrets; generated ones carry 256 bits).
+pub const MIN_IMPORTED_SECRET_BYTES: usize = 8;
+
 /// The longest client name, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
 
@@ -526,6 +693,18 @@ fn validate(new: &NewClient) -> Result<(), RegistryError> {
         {
             return invalid(format!(
                 "a client id must be 1 to {MAX_CLIENT_ID_BYTES} bytes, without spaces, control characters or ':'"
+            ));
+        }
+    }
+    if let Some(secret) = &new.secret {
+        // It must fit what the token endpoint accepts (RFC 6749 §2.3.1 puts it in a Basic
+        // header or a form field) and should not be trivially guessable.
+        if secret.len() < MIN_IMPORTED_SECRET_BYTES
+            || secret.len() > MAX_SECRET_BYTES
+            || secret.chars().any(char::is_control)
+        {
+            return invalid(format!(
+                "an imported secret must be {MIN_IMPORTED_SECRET_BYTES} to {MAX_SECRET_BYTES} bytes, without control characters"
             ));
         }
     }

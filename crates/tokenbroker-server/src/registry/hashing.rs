@@ -75,20 +75,23 @@ impl Pepper {
         bytes
     }
 
+    /// A keyed fingerprint of the pepper itself, stored in the registry so a node with another
+    /// pepper is refused at start instead of rejecting every client's secret. It reveals
+    /// nothing of the pepper (an HMAC under it of a fixed label).
+    pub fn fingerprint(&self) -> String {
+        self.fingerprint_of("tokenbroker pepper check v1")
+    }
+
+    /// A 128-bit keyed hash of `label`, hex.
+    pub(crate) fn fingerprint_of(&self, label: &str) -> String {
+        hex(&self.keyed(label).as_ref()[..16])
+    }
+
     /// The stored form of `secret` for `kind`.
     pub fn hash(&self, secret: &str, kind: SecretKind) -> Result<String, String> {
         match kind {
             SecretKind::Generated => Ok(hex(self.keyed(secret).as_ref())),
-            SecretKind::Imported => {
-                let mut salt_bytes = [0u8; 16];
-                rand::fill(&mut salt_bytes).map_err(|_| "the system RNG failed".to_owned())?;
-                let salt = SaltString::encode_b64(&salt_bytes)
-                    .map_err(|e| format!("argon2id salt: {e}"))?;
-                Argon2::default()
-                    .hash_password(secret.as_bytes(), &salt)
-                    .map(|hash| hash.to_string())
-                    .map_err(|e| format!("argon2id hashing failed: {e}"))
-            }
+            SecretKind::Imported => argon2id_hash(secret.as_bytes()),
         }
     }
 
@@ -105,13 +108,7 @@ impl Pepper {
                 if self.remembered(secret_id, presented.as_ref()) {
                     return true;
                 }
-                let matches = PasswordHash::new(hash)
-                    .map(|parsed| {
-                        Argon2::default()
-                            .verify_password(secret.as_bytes(), &parsed)
-                            .is_ok()
-                    })
-                    .unwrap_or(false);
+                let matches = argon2id_verify(secret.as_bytes(), hash);
                 if matches {
                     self.lock()
                         .insert(secret_id.to_owned(), presented.as_ref().to_vec());
@@ -141,6 +138,25 @@ impl Pepper {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// `secret` hashed with Argon2id (default parameters, a random 128-bit salt), in PHC form: how
+/// anything a person may have chosen is stored (imported client secrets, portal passwords).
+pub(crate) fn argon2id_hash(secret: &[u8]) -> Result<String, String> {
+    let mut salt_bytes = [0u8; 16];
+    rand::fill(&mut salt_bytes).map_err(|_| "the system RNG failed".to_owned())?;
+    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| format!("argon2id salt: {e}"))?;
+    Argon2::default()
+        .hash_password(secret, &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| format!("argon2id hashing failed: {e}"))
+}
+
+/// True when `secret` matches the PHC-form Argon2id `hash`; false for a malformed hash.
+pub(crate) fn argon2id_verify(secret: &[u8], hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| Argon2::default().verify_password(secret, &parsed).is_ok())
+        .unwrap_or(false)
 }
 
 /// A new random secret: 256 bits, base64url, never starting with `-`.

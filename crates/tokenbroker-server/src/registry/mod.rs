@@ -9,10 +9,14 @@
 pub mod admins;
 pub mod audit;
 pub mod clients;
+mod facts;
 pub mod hashing;
+mod limits;
 pub mod refresh;
 pub mod revocations;
 mod rows;
+pub mod sessions;
+mod signing_keys;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,15 +24,21 @@ use std::time::Duration;
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 
-pub use admins::{Admin, AdminRecord, IssuedAdminToken, Role, MAX_ADMIN_TOKEN_LIFETIME};
-pub use audit::AuditEvent;
+pub use admins::{Admin, AdminRecord, IssuedAdminToken, NewAdmin, Role, MAX_ADMIN_TOKEN_LIFETIME};
+pub use audit::{actions, AuditEvent, AuditFilter, MAX_AUDIT_PAGE};
 pub use clients::{
-    AuthFailure, ClientRecord, IssuedSecret, NewClient, SecretInfo, MAX_NAME_CHARS,
-    MAX_SECRET_OVERLAP, MAX_TOKEN_LIFETIME, MAX_WORDS, MAX_WORD_BYTES,
+    AuthFailure, ClientChanges, ClientRecord, IssuedSecret, NewClient, SecretInfo, MAX_NAME_CHARS,
+    MAX_SECRET_OVERLAP, MAX_TOKEN_LIFETIME, MAX_WORDS, MAX_WORD_BYTES, MIN_IMPORTED_SECRET_BYTES,
 };
 pub use hashing::{Pepper, SecretKind};
-pub use refresh::RefreshGrant;
+pub use limits::MAX_BLOCKS_READ;
+pub use refresh::{RefreshGrant, StoredRefreshToken};
 pub use revocations::{Revocation, MAX_OUTSTANDING_REVOCATIONS};
+pub use sessions::{
+    Session, SessionId, MAX_PASSWORD_BYTES, MAX_SESSIONS_PER_ADMIN, MIN_PASSWORD_CHARS,
+    SESSION_IDLE, SESSION_LIFETIME,
+};
+pub use signing_keys::{Rotation, ScheduleChanges, StoredKey};
 
 /// The migrations that create and evolve the schema (`migrations/` in this crate).
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -51,6 +61,38 @@ pub enum RegistryError {
     /// The request is invalid (bad name, empty audiences, …).
     #[error("{0}")]
     Invalid(String),
+    /// The pepper is not the one the registry's secrets were hashed with.
+    #[error(
+        "registry {location} was created with another pepper: every stored secret would be \
+         refused. Restore this node's pepper file from a backup (or copy it from a node that \
+         works); do not start with a new one"
+    )]
+    PepperMismatch {
+        /// Which database (URL without credentials).
+        location: String,
+    },
+    /// The node's issuer is not the one the registry's nodes sign as.
+    #[error(
+        "the registry's nodes issue tokens as {recorded:?}, but this node would issue them as \
+         {ours:?}: give it the recorded issuer"
+    )]
+    IssuerMismatch {
+        /// The issuer recorded in the registry.
+        recorded: String,
+        /// This node's.
+        ours: String,
+    },
+}
+
+impl RegistryError {
+    /// True for what an operator fixes in the node's configuration (its pepper, its issuer),
+    /// rather than in the database or the request.
+    pub fn is_configuration(&self) -> bool {
+        matches!(
+            self,
+            Self::PepperMismatch { .. } | Self::IssuerMismatch { .. }
+        )
+    }
 }
 
 /// The registry; cheap to clone, clones share the connection pool.
@@ -59,6 +101,8 @@ pub struct Registry {
     pool: AnyPool,
     pepper: Arc<Pepper>,
     location: Arc<str>,
+    /// The URL as given (it may hold a password): for the PostgreSQL listener, never shown.
+    url: Arc<str>,
     /// What administrator-token expiry is decided by (the system clock unless set).
     clock: Arc<dyn tokenbroker_wire::Clock>,
 }
@@ -73,7 +117,8 @@ impl std::fmt::Debug for Registry {
 
 impl Registry {
     /// Opens (creating if needed) and migrates the registry at `url`: `sqlite://PATH`,
-    /// `sqlite::memory:` or `postgres://…`.
+    /// `sqlite::memory:` or `postgres://…`. Refuses a `pepper` other than the one the registry
+    /// recorded first ([`RegistryError::PepperMismatch`]).
     pub async fn open(url: &str, pepper: Pepper) -> Result<Self, RegistryError> {
         sqlx::any::install_default_drivers();
         let location: Arc<str> = redact(url).into();
@@ -96,12 +141,15 @@ impl Registry {
         }
         let pool = options.connect(&url).await.map_err(|e| error(e.into()))?;
         MIGRATOR.run(&pool).await.map_err(|e| error(e.into()))?;
-        Ok(Self {
+        let registry = Self {
             pool,
             pepper: Arc::new(pepper),
             location,
+            url: Arc::from(url.as_str()),
             clock: tokenbroker_wire::system_clock(),
-        })
+        };
+        registry.check_pepper().await?;
+        Ok(registry)
     }
 
     /// Decides administrator-token expiry on `clock` (the server passes its own, so tests reach
@@ -109,6 +157,11 @@ impl Registry {
     pub fn with_clock(mut self, clock: Arc<dyn tokenbroker_wire::Clock>) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// Now, on the registry's clock (Unix seconds).
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.unix_seconds()
     }
 
     /// Where the registry lives (credentials removed), for messages.

@@ -4,8 +4,10 @@
 //! ids of revoked tokens (until their `exp`) lets introspection, logout and the guards' revocation
 //! feed reject them. It lives in the registry, so nodes sharing PostgreSQL share it.
 
+use super::audit::actions;
 use serde::Serialize;
 
+use super::audit::record;
 use super::rows::RowExt;
 use super::{Registry, RegistryError};
 use crate::time::unix_now;
@@ -27,7 +29,8 @@ pub struct Revocation {
 pub const MAX_OUTSTANDING_REVOCATIONS: i64 = 10_000;
 
 impl Registry {
-    /// Adds a token to the denylist (idempotent) and drops entries whose tokens expired; refused
+    /// Adds a token to the denylist (idempotent; the first time is audited) and drops entries
+    /// whose tokens expired; refused
     /// when the client already has [`MAX_OUTSTANDING_REVOCATIONS`] outstanding.
     pub async fn revoke_token(
         &self,
@@ -69,6 +72,15 @@ impl Registry {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| self.db_error(e))?;
+            record(
+                &mut *tx,
+                &format!("client:{client_id}"),
+                actions::TOKEN_REVOKE,
+                Some(client_id),
+                &format!("jti {jti}, expires {exp}"),
+            )
+            .await
+            .map_err(|e| self.db_error(e))?;
         }
         tx.commit().await.map_err(|e| self.db_error(e))
     }
