@@ -28,14 +28,21 @@ pub(crate) enum Command {
         /// Which profile, and flags that override it.
         #[command(flatten)]
         profile: ProfileArgs,
+        /// The token cache shared by invocations.
+        #[command(flatten)]
+        cache: CacheArgs,
         /// Print {access_token, token_type, expires_in, expires_at, scope} as JSON.
         #[arg(long)]
         json: bool,
     },
     /// Show a JWT's header and claims (the signature is NOT verified).
     Decode {
-        /// The JWT; `-` or nothing reads it from stdin.
+        /// The JWT (a pasted `Bearer …` or `Authorization: Bearer …` works too); `-` or nothing
+        /// reads it from stdin.
         jwt: Option<String>,
+        /// Print `{"header", "claims", "signature_verified": false}` as one line of JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Send an authenticated request with the profile's headers; prints the response body.
     Request {
@@ -53,6 +60,9 @@ pub(crate) enum Command {
         /// Which profile, and flags that override it.
         #[command(flatten)]
         profile: ProfileArgs,
+        /// The token cache shared by invocations.
+        #[command(flatten)]
+        cache: CacheArgs,
     },
     /// Run the whole story against a local authorization server started in-process.
     Demo,
@@ -80,9 +90,12 @@ pub(crate) struct AgentArgs {
 /// `tokenbroker keys`.
 #[derive(Debug, Args)]
 pub(crate) struct KeysArgs {
-    /// Where the registry is (the keys live in the data directory).
+    /// Where the registry is (the keys live in it, sealed).
     #[command(flatten)]
     pub registry: RegistryArgs,
+    /// The key-encryption key that seals them.
+    #[command(flatten)]
+    pub kek: KekArgs,
     /// What to do.
     #[command(subcommand)]
     pub command: KeysCommand,
@@ -147,6 +160,9 @@ pub(crate) struct ServeArgs {
     /// Algorithm of the first signing key: rs256 (default), es256 or eddsa.
     #[arg(long, value_name = "ALG")]
     pub algorithm: Option<String>,
+    /// The key-encryption key that seals the signing keys in the registry.
+    #[command(flatten)]
+    pub kek: KekArgs,
     /// Serve HTTPS with this PEM certificate chain (with --tls-key).
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,
@@ -160,12 +176,36 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "ADDR:PORT")]
     pub http_redirect_listen: Option<std::net::SocketAddr>,
     /// Also serve demo partner APIs (Entur-like, Telenor-like) on the same listener and print
-    /// ready-to-use development clients: a local sandbox.
+    /// ready-to-use development clients: a local sandbox. Without --data-dir (or a database
+    /// URL) it keeps its state in a temporary directory, removed when it stops.
     #[arg(long)]
     pub dev: bool,
     /// Config file with a `[server]` table.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+/// Where the key-encryption key comes from (the data directory's `kek` file by default).
+#[derive(Debug, Args, Default, Clone)]
+pub(crate) struct KekArgs {
+    /// File holding the key-encryption key (32 bytes, raw or base64); every node of a fleet
+    /// needs the same one. Default: $TOKENBROKER_KEK (base64) if set, else `kek` in the data
+    /// directory, created on first start.
+    #[arg(long, value_name = "FILE")]
+    pub kek_file: Option<PathBuf>,
+}
+
+/// The token cache `token` and `request` share across invocations.
+#[derive(Debug, Args, Default, Clone)]
+pub(crate) struct CacheArgs {
+    /// Fetch a new token instead of reusing one cached by an earlier invocation (the new one
+    /// is not cached either).
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Where tokens are cached between invocations (mode 0700). Default: $TOKENBROKER_CACHE_DIR,
+    /// else `tokenbroker/tokens` in the user cache directory.
+    #[arg(long, value_name = "DIR", env = "TOKENBROKER_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// Where the registry is.
@@ -213,6 +253,37 @@ pub(crate) enum ClientsCommand {
         /// A resource server: may introspect tokens issued to other clients.
         #[arg(long)]
         introspect: bool,
+        /// Import an existing secret read from stdin (one line, 8 to 1024 bytes; stored with
+        /// Argon2id) instead of generating one.
+        #[arg(long)]
+        secret_stdin: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a client's settings; what is not given stays as it is.
+    Update {
+        /// Client id.
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+        /// New human name.
+        #[arg(long)]
+        name: Option<String>,
+        /// New audiences, replacing all of them (repeatable).
+        #[arg(long = "audience")]
+        audiences: Vec<String>,
+        /// New scopes, space-separated, replacing all of them (`""` removes every scope).
+        #[arg(long)]
+        scope: Option<String>,
+        /// New token lifetime in seconds, or `default` for the server's.
+        #[arg(long, value_name = "SECONDS|default")]
+        lifetime: Option<LifetimeArg>,
+        /// Whether token responses include a refresh token.
+        #[arg(long, value_name = "true|false")]
+        refresh_token: Option<bool>,
+        /// Whether the client may introspect tokens issued to other clients.
+        #[arg(long, value_name = "true|false")]
+        introspect: Option<bool>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -264,6 +335,28 @@ pub(crate) enum ClientsCommand {
     },
 }
 
+/// A token lifetime on the command line: seconds, or `default` for the server's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LifetimeArg {
+    /// The server's default lifetime.
+    Default,
+    /// This many seconds.
+    Seconds(u64),
+}
+
+impl std::str::FromStr for LifetimeArg {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text == "default" {
+            return Ok(Self::Default);
+        }
+        text.parse()
+            .map(Self::Seconds)
+            .map_err(|_| format!("{text:?} is neither a whole number of seconds nor `default`"))
+    }
+}
+
 /// `tokenbroker admins`.
 #[derive(Debug, Args)]
 pub(crate) struct AdminsArgs {
@@ -289,9 +382,23 @@ pub(crate) enum AdminsCommand {
         /// The token stops working after this many seconds (at most a year; default: never).
         #[arg(long, value_name = "SECONDS")]
         expires_in: Option<u64>,
+        /// Also read a portal password from stdin (one line, at least 12 characters), so the
+        /// administrator can log in to /portal.
+        #[arg(long)]
+        password_stdin: bool,
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Set or replace an administrator's portal password, read from stdin; its portal sessions
+    /// end.
+    SetPassword {
+        /// The administrator's name.
+        name: String,
+        /// Read the password from stdin (one line, at least 12 characters). Required: a
+        /// password is never taken from the command line, where `ps` would show it.
+        #[arg(long, required = true)]
+        password_stdin: bool,
     },
     /// List administrators, their roles and whether their tokens still work.
     List {

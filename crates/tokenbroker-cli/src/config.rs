@@ -64,6 +64,8 @@ pub(crate) struct ServerSection {
     pub insecure_http: bool,
     /// Algorithm of the first signing key.
     pub algorithm: Option<String>,
+    /// File holding the key-encryption key.
+    pub kek_file: Option<PathBuf>,
     /// PEM certificate chain for HTTPS.
     pub tls_cert: Option<PathBuf>,
     /// PEM private key for HTTPS.

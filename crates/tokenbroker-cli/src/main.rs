@@ -39,14 +39,19 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> exit::CliResult {
     match command {
-        Command::Token { profile, json } => commands::token::run(&profile, json).await,
-        Command::Decode { jwt } => commands::decode::run(jwt.as_deref()),
+        Command::Token {
+            profile,
+            cache,
+            json,
+        } => commands::token::run(&profile, &cache, json).await,
+        Command::Decode { jwt, json } => commands::decode::run(jwt.as_deref(), json),
         Command::Request {
             url,
             method,
             headers,
             data,
             profile,
+            cache,
         } => {
             let spec = RequestSpec {
                 url: &url,
@@ -54,7 +59,7 @@ async fn run(command: Command) -> exit::CliResult {
                 headers: &headers,
                 data: data.as_deref(),
             };
-            commands::request::run(&profile, spec).await
+            commands::request::run(&profile, &cache, spec).await
         }
         Command::Demo => commands::demo::run().await,
         Command::Serve(args) => commands::serve::run(&args).await,
@@ -81,6 +86,15 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour_on_stderr())
         .with_target(false)
         .init();
+}
+
+/// Colour only for a person at a terminal, and not when they asked for none
+/// (<https://no-color.org>): escape codes in a log file or a CI log are noise.
+fn colour_on_stderr() -> bool {
+    use std::io::IsTerminal;
+    let refused = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+    std::io::stderr().is_terminal() && !refused
 }

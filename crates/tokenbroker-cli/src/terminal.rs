@@ -22,9 +22,23 @@ pub(crate) fn printable(text: &str) -> Cow<'_, str> {
     )
 }
 
+/// Unix seconds as people read them on a terminal: UTC, RFC 3339 (`--json` keeps the seconds).
+pub(crate) fn when(unix_seconds: i64) -> String {
+    let at =
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix_seconds.max(0).unsigned_abs());
+    humantime::format_rfc3339_seconds(at).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_are_utc_rfc_3339() {
+        assert_eq!(when(0), "1970-01-01T00:00:00Z");
+        assert_eq!(when(1_796_256_000), "2026-12-03T00:00:00Z");
+        assert_eq!(when(-5), "1970-01-01T00:00:00Z");
+    }
 
     #[test]
     fn control_characters_are_escaped_and_the_rest_kept() {

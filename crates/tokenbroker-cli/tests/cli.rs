@@ -21,9 +21,12 @@ async fn server() -> AuthServer {
 }
 
 async fn tokenbroker(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    // A token cache of this invocation's own (tests that share one pass TOKENBROKER_CACHE_DIR).
+    let cache = tempfile::tempdir().unwrap();
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tokenbroker"));
     command
         .args(args)
+        .env("TOKENBROKER_CACHE_DIR", cache.path().join("tokens"))
         .env_remove("RUST_LOG")
         .env_remove("TOKENBROKER_CONFIG")
         .env("HOME", std::env::temp_dir()) // no user config dir found by accident
@@ -370,4 +373,104 @@ async fn demo_runs_and_exits_zero() {
             "missing {expected:?} in:\n{shown}"
         );
     }
+}
+
+/// Five `tokenbroker token` calls spend one token: later calls reuse the one the first cached
+/// (a 0700 directory, 0600 files), five at once fetch once, `--no-cache` fetches anyway, and a
+/// wrong secret is never answered from the cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_calls_share_one_cached_token_across_invocations() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = server().await;
+    let cache = tempfile::tempdir().unwrap();
+    let dir = cache.path().join("tokens");
+    let dir_text = dir.to_str().unwrap().to_owned();
+    let env = [
+        ("CLI_SECRET", SECRET),
+        ("TOKENBROKER_CACHE_DIR", dir_text.as_str()),
+    ];
+    let flags = flags(&server);
+    let args = with(&["token"], &flags);
+    let mut printed = Vec::new();
+    for _ in 0..5 {
+        let out = tokenbroker(&args, &env, None).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        printed.push(text(&out.stdout));
+    }
+    assert_eq!(server.token_requests(), 1, "five calls, one token request");
+    assert!(printed.iter().all(|token| token == &printed[0]));
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    for file in std::fs::read_dir(&dir).unwrap() {
+        let mode = file.unwrap().metadata().unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // Five at once on an empty cache: one fetch, the others wait for it.
+    let fresh = cache.path().join("fresh");
+    let fresh_text = fresh.to_str().unwrap().to_owned();
+    let env_fresh = [
+        ("CLI_SECRET", SECRET),
+        ("TOKENBROKER_CACHE_DIR", fresh_text.as_str()),
+    ];
+    let calls = (0..5).map(|_| tokenbroker(&args, &env_fresh, None));
+    let outs = futures::future::join_all(calls).await;
+    assert!(outs.iter().all(|out| out.status.success()));
+    assert_eq!(
+        server.token_requests(),
+        2,
+        "five concurrent calls, one more token request"
+    );
+
+    let bypass = with(&["token", "--no-cache"], &flags);
+    assert!(tokenbroker(&bypass, &env, None).await.status.success());
+    assert_eq!(server.token_requests(), 3);
+
+    let wrong = [
+        ("CLI_SECRET", "not-the-secret"),
+        ("TOKENBROKER_CACHE_DIR", dir_text.as_str()),
+    ];
+    let refused = tokenbroker(&args, &wrong, None).await;
+    assert!(
+        !refused.status.success(),
+        "a wrong secret is not answered from the cache"
+    );
+    assert_eq!(server.token_requests(), 4);
+}
+
+/// Logs piped to a file or a CI log carry no colour escapes; a cache directory other users may
+/// enter is not used (and said so), and the command still works.
+#[tokio::test]
+async fn piped_logs_have_no_colour_and_an_open_cache_directory_is_not_used() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let open = dir.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let open_text = open.to_str().unwrap().to_owned();
+    let flags = flags(&server);
+    let out = tokenbroker(
+        &with(&["token", "--cache-dir", &open_text], &flags),
+        &[("CLI_SECRET", SECRET)],
+        None,
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("not caching tokens") && stderr.contains("chmod 700"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "colour escapes in a pipe: {stderr:?}"
+    );
+    assert_eq!(
+        std::fs::read_dir(&open).unwrap().count(),
+        0,
+        "nothing written there"
+    );
 }

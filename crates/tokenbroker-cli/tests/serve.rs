@@ -11,9 +11,12 @@ use tokio::process::Command;
 const AUDIENCE: &str = "https://api.dev.entur.io";
 
 async fn cli(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    // A token cache of this invocation's own: every `token` here asks the server.
+    let cache = tempfile::tempdir().unwrap();
     let mut command = Command::new(BIN);
     command
         .args(args)
+        .env("TOKENBROKER_CACHE_DIR", cache.path().join("tokens"))
         .env_remove("RUST_LOG")
         .env_remove("TOKENBROKER_CONFIG");
     for (k, v) in env {
@@ -317,6 +320,73 @@ async fn bad_operator_input_gets_clear_errors() {
     assert_eq!(out.status.code(), Some(2), "--audience is required");
     let out = cli(&["serve", "--data-dir", data, "--profile", "okta"], &[]).await;
     assert_eq!(out.status.code(), Some(2));
+    let out = cli(
+        &[
+            "serve",
+            "--data-dir",
+            data,
+            "--trusted-proxy",
+            "10.0.0.0/33",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("trusted proxy \"10.0.0.0/33\" is not a CIDR")
+            && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+
+    // --kek-file: at most 1 KiB, private, 32 raw bytes or their base64; TOKENBROKER_KEK base64.
+    use std::os::unix::fs::PermissionsExt;
+    let kek_file = dir.path().join("kek-file");
+    let kek_file_arg = kek_file.to_str().unwrap();
+    let private = |bytes: &[u8]| {
+        let _ = std::fs::remove_file(&kek_file);
+        std::fs::write(&kek_file, bytes).unwrap();
+        std::fs::set_permissions(&kek_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    };
+    let keys_list = [
+        "keys",
+        "--data-dir",
+        data,
+        "--kek-file",
+        kek_file_arg,
+        "list",
+    ];
+    for (contents, expected) in [
+        // 1 KiB is read (and is base64 of 768 bytes); one byte more is not read at all.
+        (vec![b'A'; 1024], "32 bytes, not 768"),
+        (vec![b'A'; 1025], "larger than 1 KiB"),
+        (vec![7u8; 31], "not base64"),
+    ] {
+        private(&contents);
+        let out = cli(&keys_list, &[]).await;
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(expected) && stderr.contains("--kek-file"),
+            "{stderr}"
+        );
+    }
+    private(&[7u8; 32]);
+    std::fs::set_permissions(&kek_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = cli(&keys_list, &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("chmod 600"));
+    let out = cli(
+        &["keys", "--data-dir", data, "list"],
+        &[("TOKENBROKER_KEK", "bm90IDMyIGJ5dGVz")],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("TOKENBROKER_KEK: a key-encryption key is 32 bytes, not 12"),
+        "{stderr}"
+    );
 }
 
 async fn jwks(url: &str) -> jsonwebtoken::jwk::JwkSet {
@@ -414,6 +484,19 @@ async fn keys_rotate_on_a_running_server_without_breaking_any_token() {
     );
     let new_kid = rotation["kid"].as_str().unwrap().to_owned();
     let signs_from = rotation["signs_from"].as_i64().unwrap();
+    let dir_handle = tokenbroker_server::DataDir::open(data).unwrap();
+    let registry = tokenbroker_server::registry::Registry::open(
+        &dir_handle.registry_url().unwrap(),
+        dir_handle.pepper().unwrap(),
+    )
+    .await
+    .unwrap();
+    let audit = registry.audit_log(None).await.unwrap();
+    registry.close().await;
+    let rotated: Vec<_> = audit.iter().filter(|e| e.action == "keys.rotate").collect();
+    assert_eq!(rotated.len(), 1, "the rotation is audited: {audit:?}");
+    assert_eq!(rotated[0].actor, "operator");
+    assert!(rotated[0].detail.contains(&new_kid) && rotated[0].detail.contains(&old_kid));
     let now = || {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -540,4 +623,263 @@ async fn the_dev_sandbox_serves_communication_apis_to_a_cli_profile_with_x_jwt()
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("COMM_PASSWORD"));
     let _ = child.kill().await;
+}
+
+/// Runs the CLI with `input` on stdin.
+async fn cli_with_stdin(args: &[&str], input: &str) -> std::process::Output {
+    use tokio::io::AsyncWriteExt;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("TOKENBROKER_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input.as_bytes()).await.unwrap();
+    drop(stdin);
+    child.wait_with_output().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_import_secrets_update_clients_and_give_administrators_portal_passwords() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let imported = "secret-from-the-old-issuer";
+    let created = cli_with_stdin(
+        &[
+            "clients",
+            "--data-dir",
+            data,
+            "create",
+            "--name",
+            "legacy",
+            "--audience",
+            AUDIENCE,
+            "--secret-stdin",
+            "--json",
+        ],
+        &format!("{imported}\n"),
+    )
+    .await;
+    let client = json(&created);
+    assert!(!String::from_utf8_lossy(&created.stdout).contains(imported));
+    assert_eq!(client["secrets"][0]["kind"], "argon2id");
+    let id = client["client_id"].as_str().unwrap().to_owned();
+
+    let updated = json(
+        &cli(
+            &[
+                "clients",
+                "--data-dir",
+                data,
+                "update",
+                &id,
+                "--scope",
+                "a b",
+                "--lifetime",
+                "900",
+                "--refresh-token",
+                "true",
+                "--json",
+            ],
+            &[],
+        )
+        .await,
+    );
+    assert_eq!(updated["scopes"], serde_json::json!(["a", "b"]));
+    assert_eq!(updated["lifetime_seconds"], 900);
+    assert_eq!(updated["refresh_tokens"], true);
+    assert_eq!(updated["name"], "legacy", "untouched");
+    let reset = json(
+        &cli(
+            &[
+                "clients",
+                "--data-dir",
+                data,
+                "update",
+                &id,
+                "--lifetime",
+                "default",
+                "--json",
+            ],
+            &[],
+        )
+        .await,
+    );
+    assert_eq!(reset["lifetime_seconds"], Value::Null);
+    for (args, complaint) in [
+        (vec!["update", id.as_str()], "nothing to change"),
+        (
+            vec!["update", id.as_str(), "--lifetime", "soon"],
+            "`default`",
+        ),
+        (vec!["update", "nobody", "--name", "x"], "no client with id"),
+    ] {
+        let mut full = vec!["clients", "--data-dir", data];
+        full.extend(args);
+        let out = cli(&full, &[]).await;
+        assert_eq!(out.status.code(), Some(2), "{full:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(complaint),
+            "{full:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    for (input, complaint) in [
+        ("", "is empty"),
+        ("short\n", "8 to 1024 bytes"),
+        ("two\nlines\n", "more than one line"),
+    ] {
+        let out = cli_with_stdin(
+            &[
+                "clients",
+                "--data-dir",
+                data,
+                "create",
+                "--name",
+                "x",
+                "--audience",
+                AUDIENCE,
+                "--secret-stdin",
+            ],
+            input,
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(2), "{input:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(complaint), "{input:?}: {stderr}");
+        assert!(
+            input.is_empty() || !stderr.contains(input.trim()),
+            "{stderr}"
+        );
+    }
+
+    let password = "a long portal password";
+    let admin = cli_with_stdin(
+        &[
+            "admins",
+            "--data-dir",
+            data,
+            "create",
+            "--name",
+            "alice",
+            "--role",
+            "client-admin",
+            "--password-stdin",
+            "--json",
+        ],
+        password,
+    )
+    .await;
+    assert!(!String::from_utf8_lossy(&admin.stdout).contains(password));
+    json(&admin);
+    let too_short = cli_with_stdin(
+        &[
+            "admins",
+            "--data-dir",
+            data,
+            "set-password",
+            "alice",
+            "--password-stdin",
+        ],
+        "short-one",
+    )
+    .await;
+    assert_eq!(too_short.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&too_short.stderr).contains("12 characters"));
+    let listed = cli(&["admins", "--data-dir", data, "list"], &[]).await;
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("portal password set"));
+
+    // The server lets alice log in to the portal with that password, and only with it.
+    let server = serve(data).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let log_in = |password: &'static str| {
+        let request = http
+            .post(format!("{}/portal/login", server.url))
+            .form(&[("name", "alice"), ("password", password)]);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(log_in("a long portal password").await, 303);
+    assert_eq!(log_in("a wrong portal password").await, 401);
+    let changed = cli_with_stdin(
+        &[
+            "admins",
+            "--data-dir",
+            data,
+            "set-password",
+            "alice",
+            "--password-stdin",
+        ],
+        "another long password\n",
+    )
+    .await;
+    assert!(
+        changed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&changed.stderr)
+    );
+    assert_eq!(log_in("a long portal password").await, 401);
+    assert_eq!(log_in("another long password").await, 303);
+    server.stop().await;
+}
+
+/// `serve --dev` without `--data-dir` keeps its state (dev clients with printed secrets, keys,
+/// pepper) in a temporary directory that is gone when it stops, and never touches the user's
+/// data directory, where a later plain `serve` would honour those clients.
+#[tokio::test]
+async fn the_sandbox_leaves_no_data_directory_behind() {
+    let home = tempfile::tempdir().unwrap();
+    let home_text = home.path().to_str().unwrap();
+    let env = [("HOME", home_text), ("XDG_DATA_HOME", home_text)];
+    let (mut child, url) =
+        crate::common::spawn_listening(&["serve", "--dev", "--listen", "127.0.0.1:0"], &env).await;
+    // The sandbox answers, so it started.
+    let keys = reqwest::get(format!("{url}/.well-known/jwks.json"))
+        .await
+        .unwrap();
+    assert_eq!(keys.status(), 200);
+    let temporary = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(|name| name.starts_with("tokenbroker-dev-"))
+                && path.join("registry.db").exists()
+        })
+        .collect::<Vec<_>>();
+    assert!(
+        !temporary.is_empty(),
+        "a temporary data directory while it runs"
+    );
+    let pid = child.id().unwrap().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap()
+        .success());
+    let exit = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(exit.success(), "{exit:?}");
+    let still_there: Vec<_> = temporary.iter().filter(|path| path.exists()).collect();
+    // Other sandboxes of this test run may be alive; this one's directory is one of those seen.
+    assert!(
+        still_there.len() < temporary.len(),
+        "removed on exit: {still_there:?}"
+    );
+    assert!(
+        std::fs::read_dir(home.path()).unwrap().next().is_none(),
+        "nothing written under the user's home"
+    );
 }

@@ -2,12 +2,13 @@
 
 use std::time::Duration;
 
-use tokenbroker_server::registry::{AdminRecord, Registry, Role};
+use secrecy::SecretString;
+use tokenbroker_server::registry::{AdminRecord, NewAdmin, Registry, Role};
 
 use crate::args::{AdminsArgs, AdminsCommand};
-use crate::commands::registry::{open, print_json, registry_error, OPERATOR};
+use crate::commands::registry::{open, print_json, read_secret_line, registry_error, OPERATOR};
 use crate::exit::CliResult;
-use crate::terminal::printable;
+use crate::terminal::{printable, when};
 
 /// Runs one administrator-management command.
 pub(crate) async fn run(args: AdminsArgs) -> CliResult {
@@ -17,8 +18,35 @@ pub(crate) async fn run(args: AdminsArgs) -> CliResult {
             name,
             roles,
             expires_in,
+            password_stdin,
             json,
-        } => create(&registry, &name, &roles, expires_in, json).await,
+        } => {
+            let password = if password_stdin {
+                Some(read_password()?)
+            } else {
+                None
+            };
+            let new = NewAdmin {
+                name,
+                roles: parse_roles(&roles)?,
+                token_expires_in: expires_in.map(Duration::from_secs),
+                password,
+            };
+            create(&registry, &new, json).await
+        }
+        AdminsCommand::SetPassword { name, .. } => {
+            let password = read_password()?;
+            registry
+                .set_admin_password(&name, &password, OPERATOR)
+                .await
+                .map_err(registry_error)
+                .map(|()| {
+                    println!(
+                        "set the portal password of administrator {}",
+                        printable(&name)
+                    )
+                })
+        }
         AdminsCommand::List { json } => list(&registry, json).await,
         AdminsCommand::Revoke { name } => registry
             .revoke_admin(&name, OPERATOR)
@@ -30,20 +58,21 @@ pub(crate) async fn run(args: AdminsArgs) -> CliResult {
     result
 }
 
-async fn create(
-    registry: &Registry,
-    name: &str,
-    roles: &[String],
-    expires_in: Option<u64>,
-    json: bool,
-) -> CliResult {
-    let roles = roles
+fn parse_roles(roles: &[String]) -> CliResult<Vec<Role>> {
+    roles
         .iter()
         .map(|role| role.parse::<Role>())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(registry_error)?;
+        .map_err(registry_error)
+}
+
+fn read_password() -> CliResult<SecretString> {
+    read_secret_line(std::io::stdin().lock(), "the password")
+}
+
+async fn create(registry: &Registry, new: &NewAdmin, json: bool) -> CliResult {
     let issued = registry
-        .create_admin_expiring(name, &roles, expires_in.map(Duration::from_secs), OPERATOR)
+        .add_admin(new, OPERATOR)
         .await
         .map_err(registry_error)?;
     if json {
@@ -81,9 +110,15 @@ async fn list(registry: &Registry, json: bool) -> CliResult {
 }
 
 fn state(admin: &AdminRecord) -> String {
-    match (admin.revoked_at, admin.expires_at) {
-        (Some(at), _) => format!("revoked at {at}"),
-        (None, Some(at)) => format!("expires at {at}"),
+    let token = match (admin.revoked_at, admin.expires_at) {
+        (Some(at), _) => format!("revoked at {}", when(at)),
+        (None, Some(at)) => format!("expires at {}", when(at)),
         (None, None) => "valid, no expiry".into(),
-    }
+    };
+    let portal = if admin.has_password {
+        "portal password set"
+    } else {
+        "no portal password"
+    };
+    format!("{token}, {portal}")
 }

@@ -1,14 +1,15 @@
-//! `tokenbroker clients`: create, list, show, rotate-secret, disable, enable, delete.
+//! `tokenbroker clients`: create, update, list, show, rotate-secret, disable, enable, delete.
 
 use std::time::Duration;
 
+use secrecy::ExposeSecret;
 use serde_json::json;
-use tokenbroker_server::registry::{ClientRecord, NewClient};
+use tokenbroker_server::registry::{ClientChanges, ClientRecord, NewClient, Registry};
 
-use crate::args::{ClientsArgs, ClientsCommand};
-use crate::commands::registry::{open, print_json, registry_error, OPERATOR};
+use crate::args::{ClientsArgs, ClientsCommand, LifetimeArg};
+use crate::commands::registry::{open, print_json, read_secret_line, registry_error, OPERATOR};
 use crate::exit::CliResult;
-use crate::terminal::printable;
+use crate::terminal::{printable, when};
 
 /// Runs one client-administration command.
 pub(crate) async fn run(args: ClientsArgs) -> CliResult {
@@ -21,26 +22,43 @@ pub(crate) async fn run(args: ClientsArgs) -> CliResult {
             lifetime,
             refresh_token,
             introspect,
+            secret_stdin,
             json,
         } => {
+            let secret = if secret_stdin {
+                Some(read_secret_line(
+                    std::io::stdin().lock(),
+                    "the client secret",
+                )?)
+            } else {
+                None
+            };
             let new = NewClient {
                 name,
                 audiences,
-                scopes: scope
-                    .unwrap_or_default()
-                    .split_whitespace()
-                    .map(str::to_owned)
-                    .collect(),
+                scopes: words(scope.as_deref().unwrap_or_default()),
                 lifetime: lifetime.map(Duration::from_secs),
                 refresh_tokens: refresh_token,
                 introspect,
+                secret: secret.map(|s| s.expose_secret().to_owned()),
                 ..NewClient::default()
             };
             let (client, issued) = registry
                 .create_client(new, OPERATOR)
                 .await
                 .map_err(registry_error)?;
-            if json {
+            if secret_stdin {
+                // The secret is the caller's own: never echoed.
+                if json {
+                    return print_json(&client);
+                }
+                println!(
+                    "created client {} ({}) with the imported secret",
+                    client.client_id,
+                    printable(&client.name)
+                );
+                Ok(())
+            } else if json {
                 print_json(&json!({
                     "client_id": client.client_id,
                     "client_secret": issued.client_secret,
@@ -62,6 +80,29 @@ pub(crate) async fn run(args: ClientsArgs) -> CliResult {
                 println!("Store the secret now: it is shown only once.");
                 Ok(())
             }
+        }
+        ClientsCommand::Update {
+            id,
+            name,
+            audiences,
+            scope,
+            lifetime,
+            refresh_token,
+            introspect,
+            json,
+        } => {
+            let changes = ClientChanges {
+                name,
+                audiences: (!audiences.is_empty()).then_some(audiences),
+                scopes: scope.as_deref().map(words),
+                lifetime: lifetime.map(|lifetime| match lifetime {
+                    LifetimeArg::Default => None,
+                    LifetimeArg::Seconds(seconds) => Some(Duration::from_secs(seconds)),
+                }),
+                refresh_tokens: refresh_token,
+                introspect,
+            };
+            update(&registry, &id, &changes, json).await
         }
         ClientsCommand::List { json } => {
             let clients = registry.list_clients().await.map_err(registry_error)?;
@@ -89,11 +130,9 @@ pub(crate) async fn run(args: ClientsArgs) -> CliResult {
                         "  secret {} {} created {} expires {} last used {}",
                         secret.secret_id,
                         secret.kind,
-                        secret.created_at,
-                        secret.expires_at.map_or("never".into(), |t| t.to_string()),
-                        secret
-                            .last_used_at
-                            .map_or("never".into(), |t| t.to_string())
+                        when(secret.created_at),
+                        secret.expires_at.map_or("never".into(), when),
+                        secret.last_used_at.map_or("never".into(), when)
                     );
                 }
                 for event in &audit {
@@ -101,7 +140,10 @@ pub(crate) async fn run(args: ClientsArgs) -> CliResult {
                         "  {}",
                         printable(&format!(
                             "{} {} by {} {}",
-                            event.at, event.action, event.actor, event.detail
+                            when(event.at),
+                            event.action,
+                            event.actor,
+                            event.detail
                         ))
                     );
                 }
@@ -148,6 +190,23 @@ pub(crate) async fn run(args: ClientsArgs) -> CliResult {
     };
     registry.close().await;
     result
+}
+
+async fn update(registry: &Registry, id: &str, changes: &ClientChanges, json: bool) -> CliResult {
+    let client = registry
+        .update_client(id, changes, OPERATOR)
+        .await
+        .map_err(registry_error)?;
+    if json {
+        return print_json(&client);
+    }
+    println!("updated {}", summary(&client));
+    Ok(())
+}
+
+/// Space-separated words (scopes).
+fn words(text: &str) -> Vec<String> {
+    text.split_whitespace().map(str::to_owned).collect()
 }
 
 /// One line per client; stored text goes through [`printable`], so a name cannot drive the

@@ -10,3 +10,4 @@ pub(crate) mod registry;
 pub(crate) mod request;
 pub(crate) mod serve;
 pub(crate) mod token;
+pub(crate) mod token_cache;

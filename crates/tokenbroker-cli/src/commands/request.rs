@@ -5,7 +5,8 @@ use std::io::{Read, Write};
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::Method;
 
-use crate::args::ProfileArgs;
+use crate::args::{CacheArgs, ProfileArgs};
+use crate::commands::token_cache::token_cache;
 use crate::config;
 use crate::exit::{CliError, CliResult, FAILURE, REJECTED};
 
@@ -22,13 +23,13 @@ pub(crate) struct RequestSpec<'a> {
 }
 
 /// Sends the request; the body goes to stdout, the status to stderr; non-2xx exits non-zero.
-pub(crate) async fn run(args: &ProfileArgs, spec: RequestSpec<'_>) -> CliResult {
+pub(crate) async fn run(args: &ProfileArgs, cache: &CacheArgs, spec: RequestSpec<'_>) -> CliResult {
     let profile = config::resolve(args)?;
     let url = tokenbroker::wire::https::parse_secure_url(spec.url, "URL")?;
     let method = Method::from_bytes(spec.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| CliError::usage(format!("-X {:?} is not an HTTP method", spec.method)))?;
     let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(profile.middleware()?)
+        .with(profile.middleware_sharing(token_cache(cache, &profile.client))?)
         .build();
     let mut request = client.request(method, url);
     for header in spec.headers {

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use tokenbroker_sandbox::{DevClient, Sandbox};
-use tokenbroker_server::{AuthServer, Profile, ServeError, ServerConfig};
+use tokenbroker_server::registry::RegistryError;
+use tokenbroker_server::{AuthServer, KeyStoreError, Profile, ServeError, ServerConfig};
 
 use crate::args::ServeArgs;
 use crate::commands::registry::default_data_dir;
@@ -16,7 +17,36 @@ pub(crate) async fn run(args: &ServeArgs) -> CliResult {
         Some(path) => config::load(&path)?.server.unwrap_or_default(),
         None => ServerSection::default(),
     };
-    let server_config = merge(args, file)?;
+    // The sandbox keeps nothing unless asked: dev clients with secrets printed on the terminal
+    // must not end up in the real data directory, where a later plain `serve` would honour them.
+    let temporary = if args.dev
+        && args.data_dir.is_none()
+        && file.data_dir.is_none()
+        && args.database_url.is_none()
+        && file.database_url.is_none()
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let failed = |e: std::io::Error| {
+            CliError::failure(format!(
+                "cannot create the sandbox's temporary data directory: {e}"
+            ))
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("tokenbroker-dev-")
+            .tempdir()
+            .map_err(failed)?;
+        // Like every data directory: the owner's only (it holds the pepper and the keys).
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
+            .map_err(failed)?;
+        Some(dir)
+    } else {
+        None
+    };
+    let server_config = merge(
+        args,
+        file,
+        temporary.as_ref().map(|dir| dir.path().to_path_buf()),
+    )?;
     let data_dir = server_config
         .data_dir()
         .map(std::path::Path::to_path_buf)
@@ -48,7 +78,14 @@ pub(crate) async fn run(args: &ServeArgs) -> CliResult {
         server.issuer(),
         server.signing_kid()
     );
-    println!("data directory {}", data_dir.display());
+    if temporary.is_some() {
+        println!(
+            "data directory {} (temporary: removed when the sandbox stops; --data-dir keeps one)",
+            data_dir.display()
+        );
+    } else {
+        println!("data directory {}", data_dir.display());
+    }
     let clients = server
         .registry()
         .list_clients()
@@ -80,6 +117,8 @@ pub(crate) async fn run(args: &ServeArgs) -> CliResult {
     shutdown_signal().await;
     eprintln!("tokenbroker serve: shutting down, finishing in-flight requests");
     server.stop().await;
+    // Removed only now, after the server let go of its registry.
+    drop(temporary);
     Ok(())
 }
 
@@ -92,6 +131,12 @@ fn serve_error(error: ServeError) -> CliError {
         }
         ServeError::RedirectWithoutTls => {
             " (--http-redirect-listen needs --tls-cert and --tls-key)"
+        }
+        ServeError::IssuerRequired | ServeError::Registry(RegistryError::IssuerMismatch { .. }) => {
+            " (pass --issuer)"
+        }
+        ServeError::Keys(KeyStoreError::KekMismatch { .. }) => {
+            " (every node needs the same key-encryption key: its kek file, --kek-file or TOKENBROKER_KEK)"
         }
         _ => "",
     };
@@ -124,17 +169,28 @@ fn print_sandbox(issuer: &str, clients: &[DevClient]) {
     }
 }
 
-fn merge(args: &ServeArgs, file: ServerSection) -> CliResult<ServerConfig> {
+/// The server configuration: flags over the config file's `[server]` table over defaults; the
+/// data directory falls back to `temporary` (the sandbox's), then the user data directory.
+fn merge(
+    args: &ServeArgs,
+    file: ServerSection,
+    temporary: Option<std::path::PathBuf>,
+) -> CliResult<ServerConfig> {
     let data_dir = args
         .data_dir
         .clone()
         .or(file.data_dir)
+        .or(temporary)
         .unwrap_or_else(default_data_dir);
     let mut config = ServerConfig::new(data_dir);
     if let Some(listen) = args.listen.or(file.listen) {
         config.listen = listen;
     }
     config.database_url = args.database_url.clone().or(file.database_url);
+    let kek_args = crate::args::KekArgs {
+        kek_file: args.kek.kek_file.clone().or(file.kek_file),
+    };
+    config.kek = crate::commands::registry::kek(&kek_args)?;
     config.issuer = args.issuer.clone().or(file.issuer);
     if let Some(profile) = args.profile.as_deref().or(file.profile.as_deref()) {
         config.profile = profile.parse::<Profile>().map_err(CliError::usage)?;

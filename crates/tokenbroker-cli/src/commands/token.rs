@@ -3,17 +3,21 @@
 use std::time::SystemTime;
 
 use serde_json::json;
-use tokenbroker::TokenClient;
 
-use crate::args::ProfileArgs;
+use crate::args::{CacheArgs, ProfileArgs};
+use crate::commands::token_cache::token_cache;
 use crate::config;
 use crate::exit::CliResult;
 
-/// Fetches a token for the selected profile and prints it (or JSON with `--json`).
-pub(crate) async fn run(args: &ProfileArgs, as_json: bool) -> CliResult {
+/// Prints a token for the selected profile (or JSON with `--json`): the one an earlier
+/// invocation cached while it is not yet due for refresh, else a new one.
+pub(crate) async fn run(args: &ProfileArgs, cache: &CacheArgs, as_json: bool) -> CliResult {
     let profile = config::resolve(args)?;
-    tracing::debug!(profile = %profile.name, "fetching a token");
-    let token = TokenClient::new(profile.client)?.fetch().await?;
+    tracing::debug!(profile = %profile.name, "getting a token");
+    let token = profile
+        .token_source_sharing(token_cache(cache, &profile.client))?
+        .token()
+        .await?;
     if as_json {
         let now = SystemTime::now();
         let body = json!({
