@@ -1,15 +1,14 @@
-//! Watching a raw TCP connection from the client's side: how long until the server closes it.
+//! Watching a raw connection (TCP or Unix socket) from the client's side: how long until the server closes it.
 
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Reads from `stream` until the server closes it, writing one header byte every 100 ms
 /// meanwhile when `trickle` (a slowloris); how long the server took to close it, or `None` if it
 /// kept the connection open for `patience`.
-pub async fn closed_within(
-    mut stream: TcpStream,
+pub async fn closed_within<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
     trickle: bool,
     patience: Duration,
 ) -> Option<Duration> {

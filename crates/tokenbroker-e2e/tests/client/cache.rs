@@ -103,8 +103,31 @@ async fn failing_refresh_serves_the_old_token_until_its_minimum_lifetime_then_er
     let error = source.token().await.unwrap_err();
     assert!(error.to_string().contains("HTTP 503"), "{error}");
 
-    // The server recovers: the next call fetches.
+    // Within the failure window, callers get that error at once, without a request.
+    let requests = server.token_requests();
+    assert!(source.token().await.is_err());
+    assert_eq!(
+        server.token_requests(),
+        requests,
+        "no attempt inside the window"
+    );
+
+    // The server recovers: the first call after the window fetches.
     server.faults().reset();
+    let tokenbroker::SourceHealth::Failing {
+        failures,
+        retry_in,
+        serving: false,
+    } = source.health()
+    else {
+        panic!("failing without a token to serve: {:?}", source.health())
+    };
+    assert_eq!(
+        (failures, retry_in),
+        (2, Duration::from_secs(2)),
+        "1 s, then doubled"
+    );
+    clock.advance(retry_in);
     let fresh = source.token().await.unwrap();
     assert!(!fresh.same_as(&original));
 }

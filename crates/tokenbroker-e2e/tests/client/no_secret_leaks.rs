@@ -135,3 +135,104 @@ async fn trace_logs_debug_output_and_errors_never_show_secrets_or_tokens() {
         assert!(!everything.contains(signature));
     }
 }
+
+/// The portal with TRACE on: neither the administrator's password, nor the session id, nor a
+/// client secret it shows once reaches a log line or a Debug output.
+#[tokio::test]
+async fn the_portal_never_logs_passwords_sessions_or_secrets() {
+    use secrecy::SecretString;
+    use tokenbroker_server::registry::{NewAdmin, Role, SessionId};
+    let captured = Captured::default();
+    capture_this_thread(&captured);
+
+    let server =
+        tokenbroker_server::AuthServer::start(tokenbroker_server::ServerConfig::in_memory([]))
+            .await
+            .unwrap();
+    let password = "the administrator's password";
+    let admin = NewAdmin {
+        name: "alice".into(),
+        roles: vec![Role::ClientAdmin],
+        token_expires_in: None,
+        password: Some(SecretString::from(password)),
+    };
+    let mut outputs = vec![format!("{admin:?}")];
+    server.registry().add_admin(&admin, "test").await.unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = |path: &str| format!("{}{path}", server.url());
+    let wrong = http
+        .post(url("/portal/login"))
+        .form(&[("name", "alice"), ("password", "a wrong password guess")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let login = http
+        .post(url("/portal/login"))
+        .form(&[("name", "alice"), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let session_id = cookie.split_once('=').unwrap().1.to_owned();
+    outputs.push(format!("{:?}", SessionId::new(&session_id)));
+    let session = server
+        .registry()
+        .session(&SessionId::new(&session_id))
+        .await
+        .unwrap()
+        .unwrap();
+    outputs.push(format!("{session:?}"));
+    let form_page = http
+        .get(url("/portal/clients/new"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = between(&form_page, "name=\"csrf\" value=\"", "\"");
+    let created = http
+        .post(url("/portal/clients/new"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "leak check"),
+            ("audiences", "https://api.dev.entur.io"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let secret = between(&created, "aria-label=\"Client secret\">", "<");
+    assert!(secret.len() >= 43);
+
+    let captured = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        captured.contains("authorization server listening"),
+        "the server's logging was captured: {}",
+        captured.chars().take(500).collect::<String>()
+    );
+    let everything = format!("{captured}\n{}", outputs.join("\n"));
+    for (what, value) in [
+        ("password", password),
+        ("wrong password", "a wrong password guess"),
+        ("session id", session_id.as_str()),
+        ("client secret", secret.as_str()),
+    ] {
+        assert!(!everything.contains(value), "the {what} leaked");
+    }
+}
+
+/// The text between the first `start` in `text` and the next `end`.
+fn between(text: &str, start: &str, end: &str) -> String {
+    let rest = text.split_once(start).expect("the start marker").1;
+    rest.split_once(end).expect("the end marker").0.to_owned()
+}

@@ -1,5 +1,6 @@
 //! The guard in front of an API, validating tokens the real authorization server issues: the
-//! layer's answers, and key rotation on a running server.
+//! layer's answers, key rotation on a running server, and a fleet behind a proxy.
 
+mod fleet;
 mod layer;
 mod rotation;

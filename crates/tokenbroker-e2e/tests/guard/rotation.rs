@@ -5,8 +5,8 @@ use std::time::Duration;
 use tokenbroker_guard::{Guard, GuardConfig};
 use tokenbroker_server::registry::NewClient;
 use tokenbroker_server::DataDir;
-use tokenbroker_server::KeyAlgorithm;
 use tokenbroker_server::{AuthServer, ServerConfig};
+use tokenbroker_server::{KeyAlgorithm, KeyStore};
 
 const AUDIENCE: &str = "https://api.dev.entur.io";
 
@@ -37,14 +37,18 @@ async fn a_rotated_key_is_picked_up_with_one_jwks_refresh() {
     assert!(guard.verify(&old).await.is_ok());
     let fetches = guard.jwks().fetch_count();
 
-    // Rotate to ES256, signing at once; the running server reloads its keys within 2 s.
-    DataDir::open(dir.path().join("data"))
-        .unwrap()
-        .rotate_keys(
+    // Rotate to ES256, signing at once, as `tokenbroker keys rotate` does from another process;
+    // the running server reloads its keys within 2 s.
+    let data = DataDir::open(dir.path().join("data")).unwrap();
+    let store = KeyStore::for_data_dir(&data, None, None).await.unwrap();
+    store
+        .rotate(
             KeyAlgorithm::Es256,
             Duration::ZERO,
             Duration::from_secs(3600),
+            "test",
         )
+        .await
         .unwrap();
     let mut new = old.clone();
     for _ in 0..50 {

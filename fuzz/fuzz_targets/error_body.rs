@@ -1,0 +1,4 @@
+//! See `tokenbroker::fuzzing::error_body`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tokenbroker::fuzzing::error_body(data));

@@ -1,0 +1,4 @@
+//! See `tokenbroker::fuzzing::token_response`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tokenbroker::fuzzing::token_response(data));
