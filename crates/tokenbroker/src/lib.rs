@@ -31,6 +31,8 @@
 //! let programs = api.get("https://api.dev.entur.io/personalisation/v1/programs/1").send().await?;
 //! # Ok(()) }
 //! ```
+// docs.rs builds with `--cfg docsrs`: feature-gated items then carry a badge naming the feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod api_headers;
 mod cache_key;
