@@ -65,13 +65,68 @@ impl Drop for RoundRobinProxy {
     }
 }
 
-/// Connects `caller` to the first backend, from `start` on, that accepts, and copies both ways.
+/// Connects `caller` to the first backend, from `start` on, that accepts and answers, and copies
+/// both ways. A backend that closes the connection before sending a byte (a node stopping with
+/// the connection still in its listen backlog) has not seen the request: the next backend gets
+/// it, replayed — as a load balancer's `retry-on empty-response` does.
 async fn forward(mut caller: TcpStream, backends: Vec<SocketAddr>, start: usize) {
+    let mut sent = Vec::new();
     for offset in 0..backends.len() {
         let backend = backends[(start + offset) % backends.len()];
-        if let Ok(mut upstream) = TcpStream::connect(backend).await {
-            let _ = tokio::io::copy_bidirectional(&mut caller, &mut upstream).await;
-            return;
+        let Ok(upstream) = TcpStream::connect(backend).await else {
+            continue;
+        };
+        match relay(&mut caller, upstream, &mut sent).await {
+            Relayed::Answered | Relayed::CallerGone => return,
+            Relayed::Empty => continue,
+        }
+    }
+}
+
+/// How one backend took a connection.
+enum Relayed {
+    /// It answered; everything was copied until one side closed.
+    Answered,
+    /// It closed before answering anything.
+    Empty,
+    /// The caller went away (or replaying is impossible).
+    CallerGone,
+}
+
+/// The most request bytes kept for a replay; a larger request is not retried.
+const MAX_REPLAY_BYTES: usize = 1024 * 1024;
+
+async fn relay(caller: &mut TcpStream, mut upstream: TcpStream, sent: &mut Vec<u8>) -> Relayed {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if upstream.write_all(sent).await.is_err() {
+        return Relayed::Empty;
+    }
+    let mut from_caller = [0u8; 16 * 1024];
+    let mut from_upstream = [0u8; 16 * 1024];
+    loop {
+        tokio::select! {
+            read = caller.read(&mut from_caller) => match read {
+                Ok(0) | Err(_) => return Relayed::CallerGone,
+                Ok(n) => {
+                    if sent.len() + n > MAX_REPLAY_BYTES {
+                        return Relayed::CallerGone;
+                    }
+                    sent.extend_from_slice(&from_caller[..n]);
+                    if upstream.write_all(&from_caller[..n]).await.is_err() {
+                        return Relayed::Empty;
+                    }
+                }
+            },
+            read = upstream.read(&mut from_upstream) => match read {
+                Ok(0) | Err(_) => return Relayed::Empty,
+                Ok(n) => {
+                    if caller.write_all(&from_upstream[..n]).await.is_err() {
+                        return Relayed::CallerGone;
+                    }
+                    let _ = tokio::io::copy_bidirectional(caller, &mut upstream).await;
+                    return Relayed::Answered;
+                }
+            },
         }
     }
 }
