@@ -28,6 +28,7 @@ use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::sync::watch;
 use tower::ServiceExt;
 
+use crate::access_log;
 use crate::proxy;
 use crate::settings::RESERVED_NAMES;
 use crate::state::AgentState;
@@ -96,6 +97,15 @@ struct Endpoints {
 
 impl Endpoints {
     async fn handle(&self, request: http::Request<Incoming>) -> Response {
+        let line = access_log::start(&self.state, request.method(), request.uri().path());
+        let response = self.route(request).await;
+        if let Some(line) = line {
+            line.finish(response.status());
+        }
+        response
+    }
+
+    async fn route(&self, request: http::Request<Incoming>) -> Response {
         if self.checks_callers {
             if let Some(refused) = self.state.callers.refusal(request.uri(), request.headers()) {
                 return refused;

@@ -13,8 +13,9 @@
 //! (thread-per-core serving) → `connections` (one listener's connections) → `proxy`
 //! (forwarding, with `headers`, `replay` and `upstream_client`) / `token_endpoint` / `health` →
 //! `metrics`;
-//! `reload` (secrets) and `logout` (shutdown) around them.
+//! `reload` (secrets) and `logout` (shutdown) around them; `access_log` writes a line per request.
 
+mod access_log;
 mod agent;
 mod caller_check;
 mod connections;
@@ -40,6 +41,7 @@ mod token_endpoint;
 mod upstream_client;
 mod workers;
 
+pub use access_log::ACCESS_LOG_TARGET;
 pub use agent::{Agent, AgentConfig};
 pub use error::AgentError;
 pub use profile::{NoToken, ProfileSpec};

@@ -86,13 +86,34 @@ impl Running {
 }
 
 async fn start_agent(config: &Path) -> Running {
+    start_agent_with(config, &[]).await
+}
+
+async fn start_agent_with(config: &Path, extra_env: &[(&str, &str)]) -> Running {
     let args = ["agent", "--config", config.to_str().unwrap()];
-    let env = [
+    let mut env = vec![
         ("FLEET_SECRET", SECRET),
         ("TOKENBROKER_CACHE_KEY", CACHE_KEY),
     ];
+    env.extend_from_slice(extra_env);
     let (child, base) = crate::common::spawn_listening(&args, &env).await;
     Running { child, base }
+}
+
+/// A server, an upstream, and an agent config (in the returned directory) whose profile reads
+/// its secret from `FLEET_SECRET`.
+async fn agent_with_env_secret() -> (AuthServer, tempfile::TempDir, std::path::PathBuf) {
+    let server = auth_server().await;
+    let upstream = upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &server,
+        upstream,
+        "",
+        "client_secret_env = \"FLEET_SECRET\"",
+    );
+    (server, dir, config)
 }
 
 async fn token_of(agent: &Running) -> (u16, String) {
@@ -110,21 +131,12 @@ async fn token_of(agent: &Running) -> (u16, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_agents_sharing_redis_spend_one_token_and_survive_redis_dying() {
     let mut redis = RedisServer::start();
-    let server = auth_server().await;
+    let (server, _dir, config) = agent_with_env_secret().await;
     server.set_default_lifetime(Duration::from_secs(4));
     server.faults().set_delay(Duration::from_millis(300));
-    let upstream = upstream().await;
-    let dir = tempfile::tempdir().unwrap();
     let shared = format!(
         "[agent.shared_cache]\nredis_url = \"{}\"\nkey_env = \"TOKENBROKER_CACHE_KEY\"\n",
         redis.url()
-    );
-    let config = write_config(
-        dir.path(),
-        &server,
-        upstream,
-        "",
-        "client_secret_env = \"FLEET_SECRET\"",
     );
     std::fs::write(&config, std::fs::read_to_string(&config).unwrap() + &shared).unwrap();
     let agents = futures::future::join_all((0..4).map(|_| start_agent(&config))).await;
@@ -197,16 +209,7 @@ async fn sighup_reloads_the_secret_file() {
 
 #[tokio::test]
 async fn sigterm_drains_in_flight_requests_and_exits_zero() {
-    let server = auth_server().await;
-    let upstream = upstream().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        dir.path(),
-        &server,
-        upstream,
-        "",
-        "client_secret_env = \"FLEET_SECRET\"",
-    );
+    let (_server, _dir, config) = agent_with_env_secret().await;
     let mut agent = start_agent(&config).await;
     let slow = tokio::spawn(reqwest::get(format!("{}/api/slow", agent.base)));
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -242,5 +245,68 @@ async fn config_errors_name_the_file_and_the_key() {
         assert_eq!(output.status.code(), Some(2));
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(expected.iter().all(|e| stderr.contains(e)), "{stderr}");
+    }
+}
+
+#[tokio::test]
+async fn the_agent_logs_one_json_access_line_per_request_and_never_the_token() {
+    let (_server, _dir, config) = agent_with_env_secret().await;
+    let args = ["agent", "--config", config.to_str().unwrap()];
+    let env = [("FLEET_SECRET", SECRET), ("TOKENBROKER_LOG_FORMAT", "json")];
+    let (child, base) = crate::common::spawn_listening(&args, &env).await;
+    let agent = Running { child, base };
+    let (status, token) = token_of(&agent).await;
+    assert_eq!(status, 200);
+    let proxied = reqwest::get(format!("{}/api/items?secret=x", agent.base))
+        .await
+        .unwrap();
+    assert_eq!(proxied.status(), 200);
+    let unknown = reqwest::get(format!("{}/nope/x", agent.base))
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+
+    let access = |lines: &[String]| -> Vec<serde_json::Value> {
+        lines
+            .iter()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+            .filter(|e: &serde_json::Value| e["target"] == "tokenbroker_agent::access")
+            .collect()
+    };
+    let mut lines = Vec::new();
+    for _ in 0..100 {
+        lines = agent.child.stderr_lines();
+        if access(&lines).len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let events = access(&lines);
+    let routes: Vec<(&str, &str, u64)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["route"].as_str().unwrap(),
+                e["profile"].as_str().unwrap(),
+                e["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            ("v1", "-", 200),
+            ("api", "main", 200),
+            ("(unknown upstream)", "-", 404)
+        ],
+        "{lines:?}"
+    );
+    assert!(events.iter().all(|e| e["duration_ms"].as_f64().is_some()));
+    for line in &lines {
+        assert!(!line.contains(&token) && !line.contains(SECRET), "{line}");
+        assert!(
+            !line.contains("items"),
+            "the path past the upstream is not logged: {line}"
+        );
     }
 }

@@ -9,6 +9,7 @@ use secrecy::ExposeSecret;
 use tokenbroker_wire::client_auth::{self, ClientRequest, DecodeError};
 use tokenbroker_wire::oauth_error::TelenorCode;
 
+use crate::access_log;
 use crate::limiter::{Attempt, Realm};
 use crate::oauth_error::OAuthError;
 use crate::registry::{AuthFailure, ClientRecord, Registry};
@@ -50,14 +51,46 @@ pub(crate) async fn authenticate(
     }
     let result = check_credentials(&state.registry, request).await;
     match &result {
-        Ok(client) => state.limits.succeeded(&attempt, &client.client_id).await,
+        Ok(client) => {
+            access_log::record_client(&client.client_id);
+            state.limits.succeeded(&attempt, &client.client_id).await
+        }
         Err(error) if error.status == StatusCode::UNAUTHORIZED => {
+            warn_refused(state, peer, &client_ids, error);
             state.limits.failed(&attempt).await
         }
         Err(_) => {}
     }
     result
 }
+
+/// A refused login is an operator's concern (a rotated secret not rolled out, or someone
+/// guessing), so it is a warning — at most [`access_log::REFUSAL_WARNINGS_PER_MINUTE`] a minute.
+/// The presented id is the caller's text: cut short, control characters replaced.
+fn warn_refused(state: &AppState, peer: IpAddr, client_ids: &[&str], error: &OAuthError) {
+    let Some(unlogged) = state.refusal_warnings.admit(state.now()) else {
+        return;
+    };
+    // Control characters (a newline forging a log line, an escape driving a terminal) are
+    // shown as U+FFFD.
+    let client_id: String = client_ids
+        .first()
+        .map(|id| id.chars().take(MAX_LOGGED_ID_CHARS))
+        .into_iter()
+        .flatten()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect();
+    tracing::warn!(
+        %peer,
+        %client_id,
+        reason = %error.description,
+        unlogged_refusals_before = unlogged,
+        "client authentication refused"
+    );
+}
+
+/// How much of a refused caller's client id a warning shows.
+const MAX_LOGGED_ID_CHARS: usize = 64;
 
 async fn check_credentials(
     registry: &Registry,

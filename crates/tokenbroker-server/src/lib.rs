@@ -15,6 +15,7 @@
 //! The client registry ([`registry`]) is the one public namespace; everything else is re-exported
 //! here once.
 
+mod access_log;
 mod claims;
 mod client_address;
 mod client_auth;
@@ -46,6 +47,7 @@ mod static_client;
 mod time;
 mod verify;
 
+pub use access_log::ACCESS_LOG_TARGET;
 pub use claims::{sign_access_token, AccessTokenClaims};
 pub use config::{ServerConfig, Storage, TlsFiles, DEFAULT_LISTEN, IN_MEMORY_LIFETIME};
 #[cfg(any(test, feature = "testing"))]

@@ -9,6 +9,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::access_log;
 use crate::dialect::{Dialect, STANDARD_TOKEN_PATH};
 use crate::endpoints::{admin, health, introspection, jwks, metadata, revocation, token};
 use crate::portal;
@@ -62,6 +63,7 @@ pub(crate) fn router(state: Arc<AppState>, surface: Surface) -> Router {
         Surface::Admin => health.merge(admin()).merge(portal::router()),
     };
     router
+        .layer(axum::middleware::from_fn(access_log::log_request))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -9,6 +9,7 @@ use tokenbroker_wire::Clock;
 use crate::dialect::Profile;
 use arc_swap::ArcSwap;
 
+use crate::access_log::RefusalWarnings;
 use crate::keyring::KeyRing;
 use crate::limits::Limits;
 use crate::metrics::ServerMetrics;
@@ -31,6 +32,8 @@ pub(crate) struct AppState {
     pub limits: Limits,
     /// Prometheus metrics.
     pub metrics: ServerMetrics,
+    /// The rate limit on warnings about refused client logins.
+    pub(crate) refusal_warnings: RefusalWarnings,
     default_lifetime_secs: AtomicU64,
     /// The time tokens are stamped and checked with.
     clock: Arc<dyn Clock>,
@@ -69,6 +72,7 @@ impl AppState {
             registry,
             limits: Limits::default(),
             metrics: ServerMetrics::default(),
+            refusal_warnings: RefusalWarnings::default(),
             default_lifetime_secs: AtomicU64::new(default_lifetime.as_secs().max(1)),
             clock,
             trusted_proxies: Vec::new(),

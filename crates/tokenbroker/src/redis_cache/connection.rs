@@ -133,7 +133,8 @@ impl Connection {
 
     fn mark_up(&self) {
         if self.down.swap(false, Ordering::Relaxed) {
-            tracing::info!(redis = %self.label, "shared token cache is back");
+            // At the outage's level, so whoever saw it begin sees it end.
+            tracing::warn!(redis = %self.label, "shared token cache is back");
         }
     }
 }
