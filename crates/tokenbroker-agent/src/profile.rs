@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use tokenbroker::profile::SecretSource;
 use tokenbroker::redis_cache::RedisTokenCache;
+use tokenbroker::wire::https::PlainHttpHosts;
 use tokenbroker::{
     AccessToken, Backoff, CachedTokenSource, ClientName, ClientSecret, Clock, FetchBudget,
     RefreshPolicy, TokenClient, XJwtSource,
@@ -45,6 +46,8 @@ pub(crate) struct Profile {
     x_jwt_password_file: Option<PathBuf>,
     pub logout_url: Option<Url>,
     pub revocation_url: Option<Url>,
+    /// Hosts besides loopback its upstreams may be reached at over plain HTTP.
+    pub plain_http_hosts: PlainHttpHosts,
     /// Token lookups by the proxy and the token endpoint (cache hits = lookups − waits).
     lookups: AtomicU64,
     /// The time the profile's tokens expire by (its token source's clock).
@@ -58,6 +61,7 @@ impl Profile {
         shared: Option<Arc<RedisTokenCache>>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, AgentError> {
+        let plain_http_hosts = spec.client.plain_http_hosts().clone();
         let client =
             TokenClient::with_clock(spec.client, Arc::clone(&clock)).map_err(|source| {
                 AgentError::Client {
@@ -85,6 +89,7 @@ impl Profile {
             x_jwt_password_file: spec.x_jwt_password_file,
             logout_url: spec.logout_url,
             revocation_url: spec.revocation_url,
+            plain_http_hosts,
             lookups: AtomicU64::new(0),
             clock,
         })

@@ -163,7 +163,12 @@ impl Upstream {
         agent: &AgentSettings,
     ) -> Result<Self, AgentError> {
         let what = format!("[[agent.upstreams]] {} base_url", settings.name);
-        let base = tokenbroker::wire::https::parse_secure_url(&settings.base_url, &what)?;
+        // The API gets the profile's tokens: plain HTTP only where the profile allows it.
+        let base = tokenbroker::wire::https::parse_secure_url_allowing(
+            &settings.base_url,
+            &what,
+            &profile.plain_http_hosts,
+        )?;
         if base.query().is_some() || base.fragment().is_some() {
             return Err(AgentError::Config(format!(
                 "{what} must not have a query or fragment"

@@ -8,11 +8,22 @@ pub enum WireError {
     /// "Communication to authentication servers enforce HTTPS").
     #[error(
         "refusing to send credentials or tokens to {url} over plain HTTP: use an https:// URL \
-         (plain HTTP is allowed only for loopback addresses such as 127.0.0.1 or localhost)"
+         (plain HTTP goes only to loopback addresses such as 127.0.0.1 or localhost, and to \
+         hosts named in allow_insecure_http, e.g. allow_insecure_http = [\"mock-as\"])"
     )]
     InsecureUrl {
         /// The offending URL, without user info or query.
         url: String,
+    },
+
+    /// An `allow_insecure_http` entry that is neither a host name nor `*.` and a domain.
+    #[error(
+        "allow_insecure_http entry {entry:?} is not a host name or a `*.domain` pattern \
+         (e.g. \"mock-as\", \"*.svc.cluster.local\")"
+    )]
+    InvalidPlainHttpHost {
+        /// The entry given.
+        entry: String,
     },
 
     /// A URL that does not parse.

@@ -8,7 +8,7 @@ use crate::cache_key::CacheKey;
 use crate::error::{ConfigError, Error};
 use crate::request::TokenParams;
 use crate::wire::client_auth::{AuthStyle, BasicEncoding};
-use crate::wire::https::parse_secure_url;
+use crate::wire::https::{parse_secure_url_allowing, PlainHttpHosts};
 use crate::wire::provider::{check_entur_pairing, EnturEnvironment, TelenorRegion};
 use crate::wire::ClientSecret;
 use secrecy::ExposeSecret;
@@ -33,6 +33,7 @@ pub struct ClientConfig {
     params: TokenParams,
     default_lifetime: Duration,
     request_timeout: Duration,
+    plain_http_hosts: PlainHttpHosts,
 }
 
 impl ClientConfig {
@@ -51,6 +52,7 @@ impl ClientConfig {
             params: TokenParams::default(),
             default_lifetime: DEFAULT_LIFETIME,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            plain_http_hosts: PlainHttpHosts::default(),
         }
     }
 
@@ -75,6 +77,11 @@ impl ClientConfig {
     ) -> ClientConfigBuilder {
         Self::builder(region.token_url(base_url), client_id, client_secret)
             .auth_style(AuthStyle::Basic)
+    }
+
+    /// Hosts besides loopback this client may reach over plain HTTP.
+    pub fn plain_http_hosts(&self) -> &PlainHttpHosts {
+        &self.plain_http_hosts
     }
 
     /// The token endpoint.
@@ -141,6 +148,7 @@ pub struct ClientConfigBuilder {
     params: TokenParams,
     default_lifetime: Duration,
     request_timeout: Duration,
+    plain_http_hosts: PlainHttpHosts,
 }
 
 impl ClientConfigBuilder {
@@ -198,9 +206,18 @@ impl ClientConfigBuilder {
         self
     }
 
+    /// Also allows plain HTTP to these hosts (besides loopback), for the token URL and whatever
+    /// else uses this configuration (revocation): a mock server in CI, or a service mesh that
+    /// encrypts outside the process. Nothing is allowed by default.
+    pub fn allow_insecure_http(mut self, hosts: PlainHttpHosts) -> Self {
+        self.plain_http_hosts = hosts;
+        self
+    }
+
     /// Validates the configuration: HTTPS rule, credentials present, Entur environment pairing.
     pub fn build(self) -> Result<ClientConfig, Error> {
-        let token_url = parse_secure_url(&self.token_url, "token_url")?;
+        let token_url =
+            parse_secure_url_allowing(&self.token_url, "token_url", &self.plain_http_hosts)?;
         if self.client_id.trim().is_empty() {
             return Err(ConfigError::EmptyClientId.into());
         }
@@ -228,6 +245,7 @@ impl ClientConfigBuilder {
             params: self.params,
             default_lifetime: self.default_lifetime,
             request_timeout: self.request_timeout,
+            plain_http_hosts: self.plain_http_hosts,
         })
     }
 }

@@ -18,7 +18,7 @@ use reqwest_middleware::{Middleware, Next};
 use crate::api_headers::apply_api_headers;
 use crate::source::TokenSource;
 use crate::token::AccessToken;
-use crate::wire::https::require_https;
+use crate::wire::https::{require_https_allowing, PlainHttpHosts};
 use crate::wire::ClientName;
 use crate::x_jwt::XJwtSource;
 
@@ -28,6 +28,7 @@ pub struct AuthMiddleware<S> {
     client_name: Option<ClientName>,
     transaction_ids: bool,
     x_jwt: Option<Arc<XJwtSource<S>>>,
+    plain_http_hosts: PlainHttpHosts,
 }
 
 impl<S> std::fmt::Debug for AuthMiddleware<S> {
@@ -48,7 +49,15 @@ impl<S> AuthMiddleware<S> {
             client_name: None,
             transaction_ids: false,
             x_jwt: None,
+            plain_http_hosts: PlainHttpHosts::default(),
         }
+    }
+
+    /// Also sends tokens over plain HTTP to these hosts (besides loopback): a mock API in CI,
+    /// or a service mesh that encrypts outside the process. Nothing is allowed by default.
+    pub fn allow_insecure_http(mut self, hosts: PlainHttpHosts) -> Self {
+        self.plain_http_hosts = hosts;
+        self
     }
 
     /// Also sends `X-JWT` from `x_jwt` (whose bearer source must be this middleware's), and a
@@ -113,7 +122,8 @@ impl<S: TokenSource> Middleware for AuthMiddleware<S> {
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
-        require_https(request.url()).map_err(reqwest_middleware::Error::middleware)?;
+        require_https_allowing(request.url(), &self.plain_http_hosts)
+            .map_err(reqwest_middleware::Error::middleware)?;
         let used = self
             .credentials()
             .await

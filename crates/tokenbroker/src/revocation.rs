@@ -12,7 +12,7 @@ use crate::exchange::TokenClient;
 use crate::request::with_credentials;
 use crate::token::AccessToken;
 use crate::wire::client_auth::AuthStyle;
-use crate::wire::https::{redact_url, require_https};
+use crate::wire::https::{redact_url, require_https_allowing};
 
 impl TokenClient {
     /// Revokes `token` at `revocation_url` (RFC 7009 §2.1), authenticating as for token requests:
@@ -20,8 +20,8 @@ impl TokenClient {
     /// the form body (RFC 7009 has no JSON style). A 200 means revoked — or unknown, which
     /// RFC 7009 §2.2 treats the same.
     pub async fn revoke(&self, revocation_url: &Url, token: &AccessToken) -> Result<(), Error> {
-        require_https(revocation_url)?;
         let config = self.config();
+        require_https_allowing(revocation_url, config.plain_http_hosts())?;
         let params = [
             ("token", token.secret()),
             ("token_type_hint", "access_token"),

@@ -20,7 +20,9 @@ use crate::source::RefreshPolicy;
 use crate::source::TokenSource;
 use crate::token::AccessToken;
 use crate::wire::headers::{self, new_transaction_id};
-use crate::wire::https::{parse_secure_url, redact_url, require_https};
+use crate::wire::https::{
+    parse_secure_url_allowing, redact_url, require_https_allowing, PlainHttpHosts,
+};
 use crate::wire::jwt::peek_times;
 use crate::wire::ClientSecret;
 use crate::wire::{Clock, SystemClock};
@@ -47,6 +49,8 @@ pub struct XJwtConfig {
     pub user_id: u64,
     /// The Communication `password`.
     pub password: ClientSecret,
+    /// Hosts besides loopback that `url` may name with plain HTTP (none by default).
+    pub plain_http_hosts: PlainHttpHosts,
 }
 
 impl XJwtConfig {
@@ -58,12 +62,32 @@ impl XJwtConfig {
         user_id: u64,
         password: impl Into<ClientSecret>,
     ) -> Result<Self, Error> {
-        let mut url = parse_secure_url(
+        Self::new_allowing(
+            base_url,
+            service,
+            client_id,
+            user_id,
+            password,
+            PlainHttpHosts::default(),
+        )
+    }
+
+    /// [`new`](Self::new), also allowing plain HTTP to `plain_http_hosts`.
+    pub fn new_allowing(
+        base_url: &str,
+        service: &str,
+        client_id: impl Into<String>,
+        user_id: u64,
+        password: impl Into<ClientSecret>,
+        plain_http_hosts: PlainHttpHosts,
+    ) -> Result<Self, Error> {
+        let mut url = parse_secure_url_allowing(
             &format!(
                 "{}/b2b/corporate/auth/right/v2/hasPermission/corporate/",
                 base_url.trim_end_matches('/')
             ),
             "x_jwt base_url",
+            &plain_http_hosts,
         )?;
         url.query_pairs_mut().append_pair("service", service);
         Ok(Self {
@@ -71,6 +95,7 @@ impl XJwtConfig {
             client_id: client_id.into(),
             user_id,
             password: password.into(),
+            plain_http_hosts,
         })
     }
 }
@@ -211,7 +236,7 @@ impl<S: TokenSource> XJwtSource<S> {
     }
 
     async fn fetch(&self, bearer: &AccessToken) -> Result<AccessToken, Error> {
-        require_https(&self.config.url)?;
+        require_https_allowing(&self.config.url, &self.config.plain_http_hosts)?;
         let label = redact_url(&self.config.url);
         let password = self.password.load_full();
         let body = json!({

@@ -25,7 +25,11 @@ pub(crate) struct RequestSpec<'a> {
 /// Sends the request; the body goes to stdout, the status to stderr; non-2xx exits non-zero.
 pub(crate) async fn run(args: &ProfileArgs, cache: &CacheArgs, spec: RequestSpec<'_>) -> CliResult {
     let profile = config::resolve(args)?;
-    let url = tokenbroker::wire::https::parse_secure_url(spec.url, "URL")?;
+    let url = tokenbroker::wire::https::parse_secure_url_allowing(
+        spec.url,
+        "URL",
+        profile.client.plain_http_hosts(),
+    )?;
     let method = Method::from_bytes(spec.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| CliError::usage(format!("-X {:?} is not an HTTP method", spec.method)))?;
     let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())

@@ -34,7 +34,7 @@ use crate::error::Error;
 use crate::exchange::TokenClient;
 use crate::middleware::AuthMiddleware;
 use crate::source::{CachedTokenSource, SharedCache};
-use crate::wire::https::parse_secure_url;
+use crate::wire::https::{parse_secure_url_allowing, PlainHttpHosts};
 use crate::wire::provider::{EnturEnvironment, TelenorRegion};
 use crate::wire::ClientName;
 use crate::x_jwt::{XJwtConfig, XJwtSource};
@@ -184,8 +184,9 @@ impl Profile {
         shared: Option<Arc<dyn SharedCache>>,
     ) -> Result<AuthMiddleware<CachedTokenSource>, Error> {
         let source = self.token_source_sharing(shared)?;
-        let mut middleware =
-            AuthMiddleware::new(Arc::clone(&source)).transaction_ids(self.transaction_ids);
+        let mut middleware = AuthMiddleware::new(Arc::clone(&source))
+            .transaction_ids(self.transaction_ids)
+            .allow_insecure_http(self.client.plain_http_hosts().clone());
         if let Some(name) = &self.client_name {
             middleware = middleware.client_name(name.clone());
         }
@@ -223,7 +224,9 @@ fn resolve(name: &str, settings: &ProfileSettings) -> Result<Profile, ProfilePro
             key: "client_secret",
             source,
         })?;
-    let mut builder = preset_builder(settings, client_id, secret)?;
+    let plain_http_hosts = PlainHttpHosts::new(&settings.allow_insecure_http)?;
+    let mut builder =
+        preset_builder(settings, client_id, secret)?.allow_insecure_http(plain_http_hosts.clone());
     if let Some(style) = &settings.auth_style {
         builder = builder.auth_style(style.parse()?);
     }
@@ -256,13 +259,17 @@ fn resolve(name: &str, settings: &ProfileSettings) -> Result<Profile, ProfilePro
     let client = builder.build()?;
     let x_jwt = x_jwt(settings, &client)?;
     let logout_url = match &settings.logout_url {
-        Some(raw) => Some(parse_secure_url(raw, "logout_url")?),
+        Some(raw) => Some(parse_secure_url_allowing(
+            raw,
+            "logout_url",
+            &plain_http_hosts,
+        )?),
         None => TelenorRegion::logout_url_beside(client.token_url()),
     };
     let revocation_url = settings
         .revocation_url
         .as_deref()
-        .map(|raw| parse_secure_url(raw, "revocation_url"))
+        .map(|raw| parse_secure_url_allowing(raw, "revocation_url", &plain_http_hosts))
         .transpose()?;
     Ok(Profile {
         name: name.to_owned(),
@@ -362,8 +369,13 @@ fn x_jwt(
         Some(url) => url.clone(),
         None => client.token_url().origin().ascii_serialization(),
     };
-    Ok(Some(XJwtConfig::new(
-        &base_url, service, client_id, user_id, password,
+    Ok(Some(XJwtConfig::new_allowing(
+        &base_url,
+        service,
+        client_id,
+        user_id,
+        password,
+        client.plain_http_hosts().clone(),
     )?))
 }
 

@@ -68,4 +68,8 @@ pub struct ProfileSettings {
     pub logout_url: Option<String>,
     /// RFC 7009 revocation endpoint, for `logout_on_shutdown` with servers that have no logout.
     pub revocation_url: Option<String>,
+    /// Hosts besides loopback this profile may reach over plain HTTP (token, API, X-JWT,
+    /// logout and revocation URLs): names like `mock-as`, or `*.svc.cluster.local`.
+    #[serde(default)]
+    pub allow_insecure_http: Vec<String>,
 }
