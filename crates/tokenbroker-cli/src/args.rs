@@ -11,9 +11,14 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "tokenbroker", version, about, long_about = None)]
 pub(crate) struct Cli {
-    /// Log to stderr (-v debug, -vv trace); RUST_LOG works too.
+    /// More logging on stderr (-v debug, -vv trace); RUST_LOG works too. `serve` and `agent`
+    /// log at info by default, other commands only warnings.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+
+    /// Log lines as text (for a person) or json (one object per line, for a log pipeline).
+    #[arg(long, global = true, value_enum, default_value_t, env = crate::logging::LOG_FORMAT_ENV)]
+    pub log_format: crate::logging::LogFormat,
 
     /// The command.
     #[command(subcommand)]
@@ -76,6 +81,15 @@ pub(crate) enum Command {
     Keys(KeysArgs),
     /// Run the sidecar agent: authenticating reverse proxy and token endpoint ([agent] table).
     Agent(AgentArgs),
+    /// Print a shell completion script, e.g. `tokenbroker completions bash >
+    /// ~/.local/share/bash-completion/completions/tokenbroker`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `tokenbroker man > ~/.local/share/man/man1/tokenbroker.1`.
+    Man,
 }
 
 /// `tokenbroker agent`.
@@ -129,57 +143,90 @@ pub(crate) enum KeysCommand {
     },
 }
 
-/// `tokenbroker serve` options; each overrides the config file's `[server]` table.
+/// `tokenbroker serve` options; each overrides the config file's `[server]` table, and each can
+/// be given as a `TOKENBROKER_…` environment variable instead (shown in `--help`).
 #[derive(Debug, Args, Default, Clone)]
 pub(crate) struct ServeArgs {
     /// Address to listen on (default 127.0.0.1:8080).
-    #[arg(long, value_name = "ADDR:PORT")]
+    #[arg(long, value_name = "ADDR:PORT", env = "TOKENBROKER_LISTEN")]
     pub listen: Option<std::net::SocketAddr>,
     /// Data directory: registry, pepper and keys (default: the user data dir).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", env = "TOKENBROKER_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Registry database URL (postgres://…) instead of SQLite in the data directory.
-    #[arg(long, value_name = "URL")]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "TOKENBROKER_DATABASE_URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
     /// Issuer identifier (`iss`); default http://<listen address>.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "TOKENBROKER_ISSUER")]
     pub issuer: Option<String>,
     /// Which provider to stand in for: entur (24 h tokens) or telenor (1 h tokens).
-    #[arg(long, value_name = "PROFILE")]
+    #[arg(long, value_name = "PROFILE", env = "TOKENBROKER_SERVER_PROFILE")]
     pub profile: Option<String>,
     /// Token lifetime in seconds for clients without their own.
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", env = "TOKENBROKER_LIFETIME")]
     pub lifetime: Option<u64>,
     /// Allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
-    #[arg(long)]
+    #[arg(long, env = "TOKENBROKER_INSECURE_HTTP")]
     pub insecure_http: bool,
     /// A proxy (CIDR, e.g. 10.0.0.0/8) whose Forwarded / X-Forwarded-For names the client's
     /// address; repeatable. Nobody else's is believed.
-    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    #[arg(
+        long = "trusted-proxy",
+        value_name = "CIDR",
+        env = "TOKENBROKER_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
     pub trusted_proxies: Vec<String>,
     /// Algorithm of the first signing key: rs256 (default), es256 or eddsa.
-    #[arg(long, value_name = "ALG")]
+    #[arg(long, value_name = "ALG", env = "TOKENBROKER_ALGORITHM")]
     pub algorithm: Option<String>,
     /// The key-encryption key that seals the signing keys in the registry.
     #[command(flatten)]
     pub kek: KekArgs,
     /// Serve HTTPS with this PEM certificate chain (with --tls-key).
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_key",
+        env = "TOKENBROKER_TLS_CERT"
+    )]
     pub tls_cert: Option<PathBuf>,
     /// The PEM private key of --tls-cert.
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_cert",
+        env = "TOKENBROKER_TLS_KEY"
+    )]
     pub tls_key: Option<PathBuf>,
     /// Serve the admin API and /metrics on this address instead of the public port.
-    #[arg(long, value_name = "ADDR:PORT")]
+    #[arg(long, value_name = "ADDR:PORT", env = "TOKENBROKER_ADMIN_LISTEN")]
     pub admin_listen: Option<std::net::SocketAddr>,
     /// Also listen for plain HTTP here: 301 to HTTPS for GET/HEAD, 405 for other methods.
-    #[arg(long, value_name = "ADDR:PORT")]
+    #[arg(
+        long,
+        value_name = "ADDR:PORT",
+        env = "TOKENBROKER_HTTP_REDIRECT_LISTEN"
+    )]
     pub http_redirect_listen: Option<std::net::SocketAddr>,
     /// Also serve demo partner APIs (Entur-like, Telenor-like) on the same listener and print
     /// ready-to-use development clients: a local sandbox. Without --data-dir (or a database
     /// URL) it keeps its state in a temporary directory, removed when it stops.
-    #[arg(long)]
+    #[arg(long, env = "TOKENBROKER_DEV")]
     pub dev: bool,
+    /// Create these clients (fixed ids, secrets, audiences, scopes) unless they exist: a TOML
+    /// file of `[[clients]]` tables, or JSON `{"clients": [...]}` when it ends in `.json`.
+    #[arg(long, value_name = "FILE", env = "TOKENBROKER_SEED")]
+    pub seed: Option<PathBuf>,
+    /// Print one JSON object on stdout once listening (url, issuer, endpoints, data directory,
+    /// dev clients with their secrets, seeded clients) instead of the text block.
+    #[arg(long)]
+    pub json: bool,
     /// Config file with a `[server]` table.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -191,7 +238,7 @@ pub(crate) struct KekArgs {
     /// File holding the key-encryption key (32 bytes, raw or base64); every node of a fleet
     /// needs the same one. Default: $TOKENBROKER_KEK (base64) if set, else `kek` in the data
     /// directory, created on first start.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "TOKENBROKER_KEK_FILE")]
     pub kek_file: Option<PathBuf>,
 }
 
@@ -212,10 +259,15 @@ pub(crate) struct CacheArgs {
 #[derive(Debug, Args, Default, Clone)]
 pub(crate) struct RegistryArgs {
     /// The server's data directory (default: the user data dir).
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", env = "TOKENBROKER_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Registry database URL (postgres://…) instead of SQLite in the data directory.
-    #[arg(long, value_name = "URL")]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "TOKENBROKER_DATABASE_URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
 }
 

@@ -5,19 +5,24 @@ mod args;
 mod commands;
 mod config;
 mod exit;
+mod logging;
+mod seed_file;
 mod terminal;
 
 use std::process::ExitCode;
 
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 use args::{Cli, Command};
 use commands::request::RequestSpec;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    let default_level = match cli.command {
+        Command::Serve(_) | Command::Agent(_) => logging::DefaultLevel::Service,
+        _ => logging::DefaultLevel::Quiet,
+    };
+    logging::init(cli.log_format, cli.verbose, default_level);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -67,34 +72,7 @@ async fn run(command: Command) -> exit::CliResult {
         Command::Admins(args) => commands::admins::run(args).await,
         Command::Keys(args) => commands::keys::run(args).await,
         Command::Agent(args) => commands::agent::run(&args).await,
+        Command::Completions { shell } => commands::shell_docs::completions(shell),
+        Command::Man => commands::shell_docs::man(),
     }
-}
-
-/// Logs go to stderr so stdout carries only the result; `-v` or `RUST_LOG` turns them on.
-fn init_logging(verbose: u8) {
-    let filter = match (
-        std::env::var("RUST_LOG").ok().filter(|v| !v.is_empty()),
-        verbose,
-    ) {
-        (Some(spec), _) => EnvFilter::new(spec),
-        (None, 0) => EnvFilter::new("warn"),
-        (None, 1) => EnvFilter::new(
-            "tokenbroker=debug,tokenbroker_server=debug,tokenbroker_agent=debug,warn",
-        ),
-        (None, _) => EnvFilter::new("trace"),
-    };
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(colour_on_stderr())
-        .with_target(false)
-        .init();
-}
-
-/// Colour only for a person at a terminal, and not when they asked for none
-/// (<https://no-color.org>): escape codes in a log file or a CI log are noise.
-fn colour_on_stderr() -> bool {
-    use std::io::IsTerminal;
-    let refused = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
-    std::io::stderr().is_terminal() && !refused
 }

@@ -474,3 +474,31 @@ async fn piped_logs_have_no_colour_and_an_open_cache_directory_is_not_used() {
         "nothing written there"
     );
 }
+
+#[tokio::test]
+async fn completions_and_the_manual_page_come_from_the_argument_definitions() {
+    for (shell, marker) in [
+        ("bash", "complete -F _tokenbroker"),
+        ("zsh", "#compdef tokenbroker"),
+        ("fish", "complete -c tokenbroker"),
+    ] {
+        let out = tokenbroker(&["completions", shell], &[], None).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let script = text(&out.stdout);
+        assert!(script.contains(marker), "{shell}: {script:.200}");
+        // Every command and a deep flag are offered.
+        assert!(script.contains("rotate-secret") && script.contains("client-secret-env"));
+    }
+    let out = tokenbroker(&["completions", "tcsh"], &[], None).await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown shell is a usage error"
+    );
+
+    let out = tokenbroker(&["man"], &[], None).await;
+    assert!(out.status.success());
+    let page = text(&out.stdout);
+    assert!(page.contains(".TH tokenbroker 1"), "{page:.300}");
+    assert!(page.contains("completions") && page.contains("serve"));
+}

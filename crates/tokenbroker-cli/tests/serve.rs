@@ -47,18 +47,7 @@ async fn serve(data_dir: &str) -> Serving {
 
 impl Serving {
     async fn stop(mut self) {
-        let pid = self.child.id().unwrap().to_string();
-        let status = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .await
-            .unwrap();
-        assert!(status.success());
-        let exit = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(exit.success(), "graceful shutdown exits 0, got {exit:?}");
+        self.child.terminate().await;
     }
 }
 
@@ -882,4 +871,118 @@ async fn the_sandbox_leaves_no_data_directory_behind() {
         std::fs::read_dir(home.path()).unwrap().next().is_none(),
         "nothing written under the user's home"
     );
+}
+
+/// Polls the process's stderr until `found` holds for a line (at most 10 s); all the lines so far.
+async fn await_stderr(
+    process: &crate::common::Process,
+    found: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    for _ in 0..200 {
+        let lines = process.stderr_lines();
+        if lines.iter().any(|line| found(line)) {
+            return lines;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "never logged the expected line: {:?}",
+        process.stderr_lines()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ci_sandbox_seeds_fixed_clients_describes_itself_in_json_and_logs_json_lines() {
+    const SECRET: &str = "ci-secret-fixed-for-tests";
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    let seed = dir.path().join("seed.toml");
+    std::fs::write(
+        &seed,
+        format!("[[clients]]\nid = \"ci-app\"\nsecret = \"{SECRET}\"\naudiences = [\"{AUDIENCE}\"]\nscope = \"read write\"\n"),
+    )
+    .unwrap();
+    let home_text = home.to_str().unwrap();
+    let env = [("HOME", home_text), ("XDG_DATA_HOME", home_text)];
+    let args = [
+        "serve",
+        "--dev",
+        "--json",
+        "--log-format",
+        "json",
+        "--listen",
+        "127.0.0.1:0",
+        "--seed",
+        seed.to_str().unwrap(),
+    ];
+    let (mut server, first) = crate::common::spawn_first_line(&args, &env).await;
+    let started: Value = serde_json::from_str(&first).expect("the first line is one JSON object");
+    let url = started["url"].as_str().unwrap().to_owned();
+    assert_eq!(started["token_endpoint"], format!("{url}/oauth2/token"));
+    assert_eq!(started["jwks_uri"], format!("{url}/.well-known/jwks.json"));
+    assert_eq!(
+        started["seeded_clients"],
+        serde_json::json!([{"client_id": "ci-app", "created": true}])
+    );
+    let dev = started["dev_clients"].as_array().unwrap();
+    assert!(dev.iter().any(|c| c["client_id"] == "dev-entur"
+        && c["client_secret"].as_str().is_some_and(|s| s.len() >= 16)));
+    assert_eq!(started["data_dir_temporary"], true);
+    let data_dir = std::path::PathBuf::from(started["data_dir"].as_str().unwrap());
+    assert!(data_dir.join("registry.db").exists());
+
+    // The seeded client gets tokens with its fixed secret, and with nothing else.
+    let issued = token(&url, "/oauth2/token", "ci-app", SECRET, "form").await;
+    assert_eq!(claims(&issued)["scope"], "read write");
+    let access_token = issued_jwt(&issued);
+    let refused = token(&url, "/oauth2/token", "ci-app", "not-the-secret", "form").await;
+    assert_eq!(refused.status.code(), Some(3));
+
+    // Every log line is a JSON object; the token request left an access line naming the route
+    // and the client, and the refusal a warning; no line holds the secret or the token.
+    let lines = await_stderr(&server, |line| {
+        line.contains("client authentication refused")
+    })
+    .await;
+    let events: Vec<Value> = lines
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    assert!(events
+        .iter()
+        .any(|e| e["target"] == "tokenbroker_server::access"
+            && e["route"] == "/oauth2/token"
+            && e["status"] == 200
+            && e["span"]["client_id"] == "ci-app"));
+    assert!(events
+        .iter()
+        .any(|e| e["level"] == "WARN" && e["client_id"] == "ci-app"));
+    for line in &lines {
+        assert!(
+            !line.contains(SECRET) && !line.contains(&access_token),
+            "{line}"
+        );
+    }
+
+    server.terminate().await;
+    assert!(!data_dir.exists(), "the sandbox removes its data directory");
+
+    // A kept data directory, configured through the environment: a second start leaves the
+    // seeded client as it is.
+    let kept = dir.path().join("kept");
+    let env = [
+        ("HOME", home_text),
+        ("TOKENBROKER_DATA_DIR", kept.to_str().unwrap()),
+        ("TOKENBROKER_LISTEN", "127.0.0.1:0"),
+        ("TOKENBROKER_SEED", seed.to_str().unwrap()),
+    ];
+    for created in [true, false] {
+        let (mut server, first) = crate::common::spawn_first_line(&["serve", "--json"], &env).await;
+        let started: Value = serde_json::from_str(&first).unwrap();
+        assert_eq!(started["seeded_clients"][0]["created"], created);
+        assert_eq!(started["data_dir_temporary"], false);
+        server.terminate().await;
+    }
+    assert!(kept.join("registry.db").exists());
 }

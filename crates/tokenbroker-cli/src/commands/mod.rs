@@ -9,5 +9,6 @@ pub(crate) mod keys;
 pub(crate) mod registry;
 pub(crate) mod request;
 pub(crate) mod serve;
+pub(crate) mod shell_docs;
 pub(crate) mod token;
 pub(crate) mod token_cache;

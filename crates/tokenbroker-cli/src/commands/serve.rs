@@ -2,9 +2,13 @@
 
 use std::time::Duration;
 
-use tokenbroker_sandbox::{DevClient, Sandbox};
-use tokenbroker_server::registry::RegistryError;
-use tokenbroker_server::{AuthServer, KeyStoreError, Profile, ServeError, ServerConfig};
+use serde_json::json;
+use tokenbroker_sandbox::{CommunicationUser, DevClient, Sandbox};
+use tokenbroker_server::registry::{RegistryError, Seeded};
+use tokenbroker_server::{
+    AuthServer, KeyStoreError, Profile, ServeError, ServerConfig, INTROSPECTION_PATH, JWKS_PATH,
+    REVOCATION_PATH, STANDARD_TOKEN_PATH,
+};
 
 use crate::args::ServeArgs;
 use crate::commands::registry::default_data_dir;
@@ -65,54 +69,31 @@ pub(crate) async fn run(args: &ServeArgs) -> CliResult {
             .map_err(serve_error)?;
         (server, Vec::new(), None)
     };
-    // The first line is the contract: scripts wait for it and read the address from it.
-    println!("listening on {}", server.url());
-    if let Some(admin) = server.admin_url() {
-        println!("admin API and metrics on {admin}");
-    }
-    if let Some(redirect) = server.redirect_addr() {
-        println!("plain HTTP on http://{redirect} answers 301/405 towards HTTPS");
-    }
-    println!(
-        "issuer {} · profile {profile:?} · signing key {}",
-        server.issuer(),
-        server.signing_kid()
-    );
-    if temporary.is_some() {
-        println!(
-            "data directory {} (temporary: removed when the sandbox stops; --data-dir keeps one)",
-            data_dir.display()
-        );
+    let seeded = match &args.seed {
+        Some(path) => {
+            let clients = crate::seed_file::load(path)?;
+            let actor = format!("seed file {}", path.display());
+            server
+                .registry()
+                .seed(&clients, &actor)
+                .await
+                .map_err(|e| CliError::usage(e.to_string()))?
+        }
+        None => Vec::new(),
+    };
+    let started = Started {
+        server: &server,
+        data_dir: &data_dir,
+        temporary: temporary.is_some(),
+        profile,
+        dev_clients: &dev_clients,
+        seeded: &seeded,
+        communication_user: communication_user.as_ref(),
+    };
+    if args.json {
+        println!("{}", started.json());
     } else {
-        println!("data directory {}", data_dir.display());
-    }
-    let clients = server
-        .registry()
-        .list_clients()
-        .await
-        .map(|c| c.len())
-        .unwrap_or(0);
-    if clients == 0 {
-        println!(
-            "No clients yet. Create one:\n  tokenbroker clients --data-dir {} create --name my-app --audience https://api.dev.entur.io --json",
-            data_dir.display()
-        );
-    } else {
-        println!("{clients} client(s) registered");
-    }
-    println!("token endpoint {}/oauth2/token (also /oauth/token, /oauth/v2/token, /openapi/oauth2/token)", server.issuer());
-    print_sandbox(server.issuer(), &dev_clients);
-    if let Some(user) = communication_user {
-        println!(
-            "\nTelenor Communication (X-JWT): POST {}{}?service=<API name> with Bearer (dev-telenor), X-Transaction-Id and \
-             {{\"clientId\": \"any\", \"userId\": {}, \"password\": \"{}\"}}; then GET {}{} with Bearer + X-JWT + X-Transaction-Id",
-            server.issuer(),
-            tokenbroker_sandbox::communication::HAS_PERMISSION_PATH,
-            user.user_id,
-            user.password,
-            server.issuer(),
-            tokenbroker_sandbox::communication::SERVICE_RULES_PATH,
-        );
+        started.print().await;
     }
     shutdown_signal().await;
     eprintln!("tokenbroker serve: shutting down, finishing in-flight requests");
@@ -145,6 +126,115 @@ fn serve_error(error: ServeError) -> CliError {
     } else {
         CliError::failure(error.to_string())
     }
+}
+
+/// What `serve` says once it listens: a text block for a person (its first line, `listening on
+/// URL`, is the contract scripts wait for), or with `--json` one JSON object on one line.
+struct Started<'a> {
+    server: &'a AuthServer,
+    data_dir: &'a std::path::Path,
+    temporary: bool,
+    profile: Profile,
+    dev_clients: &'a [DevClient],
+    seeded: &'a [Seeded],
+    communication_user: Option<&'a CommunicationUser>,
+}
+
+impl Started<'_> {
+    fn json(&self) -> serde_json::Value {
+        let issuer = self.server.issuer();
+        let dev_clients: Vec<_> = self
+            .dev_clients
+            .iter()
+            .map(|c| {
+                json!({
+                    "client_id": c.client_id,
+                    "client_secret": c.client_secret,
+                    "audience": c.audience,
+                    "purpose": c.purpose,
+                })
+            })
+            .collect();
+        json!({
+            "url": self.server.url(),
+            "admin_url": self.server.admin_url(),
+            "issuer": issuer,
+            "profile": format!("{:?}", self.profile).to_lowercase(),
+            "signing_kid": self.server.signing_kid(),
+            "token_endpoint": format!("{issuer}{STANDARD_TOKEN_PATH}"),
+            "jwks_uri": format!("{issuer}{JWKS_PATH}"),
+            "introspection_endpoint": format!("{issuer}{INTROSPECTION_PATH}"),
+            "revocation_endpoint": format!("{issuer}{REVOCATION_PATH}"),
+            "data_dir": self.data_dir,
+            "data_dir_temporary": self.temporary,
+            "dev_clients": dev_clients,
+            "seeded_clients": self.seeded,
+            "communication_user": self.communication_user.map(|user| json!({
+                "user_id": user.user_id,
+                "password": user.password,
+            })),
+        })
+    }
+
+    async fn print(&self) {
+        let server = self.server;
+        println!("listening on {}", server.url());
+        if let Some(admin) = server.admin_url() {
+            println!("admin API and metrics on {admin}");
+        }
+        if let Some(redirect) = server.redirect_addr() {
+            println!("plain HTTP on http://{redirect} answers 301/405 towards HTTPS");
+        }
+        println!(
+            "issuer {} · profile {:?} · signing key {}",
+            server.issuer(),
+            self.profile,
+            server.signing_kid()
+        );
+        let data_dir = self.data_dir.display();
+        if self.temporary {
+            println!("data directory {data_dir} (temporary: removed when the sandbox stops; --data-dir keeps one)");
+        } else {
+            println!("data directory {data_dir}");
+        }
+        if !self.seeded.is_empty() {
+            let created = self.seeded.iter().filter(|s| s.created).count();
+            println!(
+                "seeded {created} client(s); {} already existed and were left as they are",
+                self.seeded.len() - created
+            );
+        }
+        let clients = server
+            .registry()
+            .list_clients()
+            .await
+            .map(|c| c.len())
+            .unwrap_or(0);
+        if clients == 0 {
+            println!(
+                "No clients yet. Create one:\n  tokenbroker clients --data-dir {data_dir} create --name my-app --audience https://api.dev.entur.io --json"
+            );
+        } else {
+            println!("{clients} client(s) registered");
+        }
+        println!("token endpoint {}/oauth2/token (also /oauth/token, /oauth/v2/token, /openapi/oauth2/token)", server.issuer());
+        print_sandbox(server.issuer(), self.dev_clients);
+        if let Some(user) = self.communication_user {
+            print_communication(server.issuer(), user);
+        }
+    }
+}
+
+/// How to try the sandbox's Telenor Communication APIs.
+fn print_communication(issuer: &str, user: &CommunicationUser) {
+    println!(
+        "\nTelenor Communication (X-JWT): POST {issuer}{}?service=<API name> with Bearer (dev-telenor), X-Transaction-Id and \
+         {{\"clientId\": \"any\", \"userId\": {}, \"password\": \"{}\"}}; then GET {issuer}{} with Bearer + X-JWT + X-Transaction-Id",
+        tokenbroker_sandbox::communication::HAS_PERMISSION_PATH,
+        user.user_id,
+        user.password,
+        tokenbroker_sandbox::communication::SERVICE_RULES_PATH,
+    );
 }
 
 /// The dev clients and commands to try, for `--dev`.

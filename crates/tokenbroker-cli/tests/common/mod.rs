@@ -55,6 +55,17 @@ impl Drop for Process {
 /// `listening on URL`, and returns the process and the URL. Stdout and stderr keep being
 /// drained so the process never blocks on a full pipe.
 pub(crate) async fn spawn_listening(args: &[&str], env: &[(&str, &str)]) -> (Process, String) {
+    let (process, first) = spawn_first_line(args, env).await;
+    let url = first
+        .strip_prefix("listening on ")
+        .expect("the documented first line")
+        .to_owned();
+    (process, url)
+}
+
+/// Starts `tokenbroker ARGS` with `env` and returns it with the first line it printed on stdout
+/// (the rest of stdout is drained, stderr kept for [`Process::stderr_lines`]).
+pub(crate) async fn spawn_first_line(args: &[&str], env: &[(&str, &str)]) -> (Process, String) {
     let mut command = Command::new(BIN);
     command
         .args(args)
@@ -70,13 +81,9 @@ pub(crate) async fn spawn_listening(args: &[&str], env: &[(&str, &str)]) -> (Pro
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
         .await
-        .unwrap_or_else(|_| panic!("tokenbroker {args:?} printed its address in time"))
+        .unwrap_or_else(|_| panic!("tokenbroker {args:?} printed its first line in time"))
         .unwrap()
         .expect("a first line");
-    let url = first
-        .strip_prefix("listening on ")
-        .expect("the documented first line")
-        .to_owned();
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     let stderr = Arc::new(Mutex::new(VecDeque::new()));
     let kept = Arc::clone(&stderr);
@@ -90,5 +97,29 @@ pub(crate) async fn spawn_listening(args: &[&str], env: &[(&str, &str)]) -> (Pro
             kept.push_back(line);
         }
     });
-    (Process { child, stderr }, url)
+    (Process { child, stderr }, first)
+}
+
+impl Process {
+    /// The last [`KEPT_LINES`] lines it wrote to stderr so far.
+    pub(crate) fn stderr_lines(&self) -> Vec<String> {
+        let kept = self.stderr.lock().unwrap_or_else(PoisonError::into_inner);
+        kept.iter().cloned().collect()
+    }
+
+    /// Sends SIGTERM and waits (at most 30 s) for a clean exit.
+    pub(crate) async fn terminate(&mut self) {
+        let pid = self.child.id().expect("still running").to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .await
+            .unwrap();
+        assert!(sent.success());
+        let exit = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("it stops within 30 s of SIGTERM")
+            .unwrap();
+        assert!(exit.success(), "a graceful stop exits 0, got {exit:?}");
+    }
 }

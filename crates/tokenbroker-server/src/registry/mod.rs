@@ -15,6 +15,7 @@ mod limits;
 pub mod refresh;
 pub mod revocations;
 mod rows;
+pub mod seed;
 pub mod sessions;
 mod signing_keys;
 
@@ -34,6 +35,7 @@ pub use hashing::{Pepper, SecretKind};
 pub use limits::MAX_BLOCKS_READ;
 pub use refresh::{RefreshGrant, StoredRefreshToken};
 pub use revocations::{Revocation, MAX_OUTSTANDING_REVOCATIONS};
+pub use seed::{SeedClient, Seeded, MAX_SEED_CLIENTS};
 pub use sessions::{
     Session, SessionId, MAX_PASSWORD_BYTES, MAX_SESSIONS_PER_ADMIN, MIN_PASSWORD_CHARS,
     SESSION_IDLE, SESSION_LIFETIME,
