@@ -465,35 +465,112 @@ pub(crate) enum AdminsCommand {
     },
 }
 
-/// Profile selection and per-field overrides; every field also works without a config file.
+/// Profile selection and per-field overrides; every field also works without a config file, and
+/// each can be given as a `TOKENBROKER_…` environment variable instead (shown in `--help`).
+///
+/// Flags that define a client (`--token-url`, `--client-id`, `--preset`) never merge into a
+/// profile you did not name: without `--profile` they form a profile of their own. The other
+/// flags override the chosen profile's keys.
 #[derive(Debug, Args, Default, Clone)]
 pub(crate) struct ProfileArgs {
     /// Config file (default: $TOKENBROKER_CONFIG, ./tokenbroker.toml, then the user config dir).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Profile name from `[profiles.NAME]`.
-    #[arg(long, short = 'p', value_name = "NAME")]
+    #[arg(long, short = 'p', value_name = "NAME", env = "TOKENBROKER_PROFILE")]
     pub profile: Option<String>,
+    /// Provider preset: entur or telenor (fills token URL, style and audience).
+    #[arg(long, value_name = "PRESET", env = "TOKENBROKER_PRESET")]
+    pub preset: Option<String>,
+    /// Entur environment: prod, staging or dev.
+    #[arg(long, value_name = "ENV", env = "TOKENBROKER_ENVIRONMENT")]
+    pub environment: Option<String>,
+    /// Telenor region: norway or sweden.
+    #[arg(long, value_name = "REGION", env = "TOKENBROKER_REGION")]
+    pub region: Option<String>,
+    /// Telenor base URL.
+    #[arg(long, value_name = "URL", env = "TOKENBROKER_BASE_URL")]
+    pub base_url: Option<String>,
     /// Token endpoint URL.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", env = "TOKENBROKER_TOKEN_URL")]
     pub token_url: Option<String>,
     /// Client id. May start with `-`, as ids from other servers (or older tokenbroker versions)
     /// can.
-    #[arg(long, value_name = "ID", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "ID",
+        allow_hyphen_values = true,
+        env = "TOKENBROKER_CLIENT_ID"
+    )]
     pub client_id: Option<String>,
     /// Name of the environment variable holding the client secret.
-    #[arg(long, value_name = "VAR")]
+    #[arg(
+        long,
+        value_name = "VAR",
+        env = "TOKENBROKER_CLIENT_SECRET_ENV",
+        conflicts_with = "client_secret_file"
+    )]
     pub client_secret_env: Option<String>,
+    /// File holding the client secret (at most 64 KiB; one trailing newline is dropped).
+    #[arg(long, value_name = "FILE", env = "TOKENBROKER_CLIENT_SECRET_FILE")]
+    pub client_secret_file: Option<PathBuf>,
     /// json (Entur), basic (Telenor) or form (client_secret_post).
-    #[arg(long, value_name = "STYLE")]
+    #[arg(long, value_name = "STYLE", env = "TOKENBROKER_AUTH_STYLE")]
     pub auth_style: Option<String>,
+    /// How a Basic header encodes id and secret: rfc (default) or raw.
+    #[arg(long, value_name = "ENCODING", env = "TOKENBROKER_BASIC_ENCODING")]
+    pub basic_encoding: Option<String>,
     /// The `audience` parameter.
-    #[arg(long)]
+    #[arg(long, env = "TOKENBROKER_AUDIENCE")]
     pub audience: Option<String>,
     /// The `scope` parameter (space-separated).
-    #[arg(long)]
+    #[arg(long, env = "TOKENBROKER_SCOPE")]
     pub scope: Option<String>,
+    /// An RFC 8707 `resource` parameter (repeatable; replaces the profile's).
+    #[arg(
+        long = "resource",
+        value_name = "URI",
+        env = "TOKENBROKER_RESOURCE",
+        value_delimiter = ','
+    )]
+    pub resources: Vec<String>,
+    /// Another token request parameter, `NAME=VALUE` (repeatable; added to the profile's).
+    #[arg(long = "extra-param", value_name = "NAME=VALUE", value_parser = parse_param)]
+    pub extra_params: Vec<(String, String)>,
     /// ET-Client-Name to send: `<company>-<application>`, lowercase, no spaces.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", env = "TOKENBROKER_CLIENT_NAME")]
     pub client_name: Option<String>,
+    /// Send a fresh X-Transaction-Id on every API request.
+    #[arg(long, env = "TOKENBROKER_TRANSACTION_ID")]
+    pub transaction_id: bool,
+    /// Seconds a token lives when the server does not say.
+    #[arg(long, value_name = "SECONDS", env = "TOKENBROKER_DEFAULT_LIFETIME")]
+    pub default_lifetime: Option<u64>,
+    /// Seconds a token request may take.
+    #[arg(long, value_name = "SECONDS", env = "TOKENBROKER_TIMEOUT")]
+    pub timeout: Option<u64>,
+    /// A host this profile may reach over plain HTTP (`mock-as`, `*.svc.cluster.local`);
+    /// repeatable, added to the profile's `allow_insecure_http`.
+    #[arg(
+        long = "allow-insecure-http",
+        value_name = "HOST",
+        env = "TOKENBROKER_ALLOW_INSECURE_HTTP",
+        value_delimiter = ','
+    )]
+    pub allow_insecure_http: Vec<String>,
+}
+
+impl ProfileArgs {
+    /// True when a flag names a client of its own: it then never merges into an unnamed profile.
+    pub(crate) fn defines_a_client(&self) -> bool {
+        self.token_url.is_some() || self.client_id.is_some() || self.preset.is_some()
+    }
+}
+
+/// `NAME=VALUE` for `--extra-param`.
+fn parse_param(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("{text:?} is not NAME=VALUE")),
+    }
 }

@@ -28,6 +28,9 @@ pub(crate) const CONFIG_ENV: &str = "TOKENBROKER_CONFIG";
 /// The config file looked for in the current directory and the user config dir.
 pub(crate) const CONFIG_FILE: &str = "tokenbroker.toml";
 
+/// The name of the profile that flags form by themselves.
+const COMMAND_LINE: &str = "command line";
+
 /// The whole config file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -91,8 +94,8 @@ pub(crate) fn resolve(args: &ProfileArgs) -> CliResult<Profile> {
     let (name, mut profile) = select(&file, args, path.as_deref())?;
     apply_flags(&mut profile, args);
     let where_ = match &path {
-        Some(path) => format!("profile {name} in {}", path.display()),
-        None => "command-line profile".to_owned(),
+        Some(path) if name != COMMAND_LINE => format!("profile {name} in {}", path.display()),
+        _ => "command-line profile".to_owned(),
     };
     build(&name, &profile, &where_)
 }
@@ -148,6 +151,10 @@ fn select(
     args: &ProfileArgs,
     path: Option<&Path>,
 ) -> CliResult<(String, ProfileSettings)> {
+    // Flags that define a client form their own profile rather than change one nobody named.
+    if args.profile.is_none() && args.defines_a_client() {
+        return Ok((COMMAND_LINE.to_owned(), ProfileSettings::default()));
+    }
     let named = args.profile.as_ref().or(file.default_profile.as_ref());
     if let Some(name) = named {
         return match file.profiles.get(name) {
@@ -163,9 +170,6 @@ fn select(
                 ),
             })),
         };
-    }
-    if args.token_url.is_some() || args.client_id.is_some() {
-        return Ok(("command line".to_owned(), ProfileSettings::default()));
     }
     match file.profiles.len() {
         1 => {
@@ -192,19 +196,43 @@ fn apply_flags(profile: &mut ProfileSettings, args: &ProfileArgs) {
             field.clone_from(flag);
         }
     };
+    set(&mut profile.preset, &args.preset);
+    set(&mut profile.environment, &args.environment);
+    set(&mut profile.region, &args.region);
+    set(&mut profile.base_url, &args.base_url);
     set(&mut profile.token_url, &args.token_url);
     set(&mut profile.client_id, &args.client_id);
     set(&mut profile.auth_style, &args.auth_style);
+    set(&mut profile.basic_encoding, &args.basic_encoding);
     set(&mut profile.audience, &args.audience);
     set(&mut profile.scope, &args.scope);
     set(&mut profile.client_name, &args.client_name);
-    if args.client_secret_env.is_some() {
+    // A secret flag replaces whatever secret source the profile had.
+    if args.client_secret_env.is_some() || args.client_secret_file.is_some() {
         profile
             .client_secret_env
             .clone_from(&args.client_secret_env);
-        profile.client_secret_file = None;
+        profile
+            .client_secret_file
+            .clone_from(&args.client_secret_file);
         profile.client_secret = None;
     }
+    if !args.resources.is_empty() {
+        profile.resource.clone_from(&args.resources);
+    }
+    profile
+        .extra_params
+        .extend(args.extra_params.iter().cloned());
+    profile.transaction_id |= args.transaction_id;
+    if args.default_lifetime.is_some() {
+        profile.default_lifetime = args.default_lifetime;
+    }
+    if args.timeout.is_some() {
+        profile.timeout = args.timeout;
+    }
+    profile
+        .allow_insecure_http
+        .extend(args.allow_insecure_http.iter().cloned());
 }
 
 /// The profile named `name` in an already loaded file (the agent resolves several).

@@ -502,3 +502,120 @@ async fn completions_and_the_manual_page_come_from_the_argument_definitions() {
     assert!(page.contains(".TH tokenbroker 1"), "{page:.300}");
     assert!(page.contains("completions") && page.contains("serve"));
 }
+
+#[tokio::test]
+async fn plain_http_reaches_a_named_host_only_when_allowed() {
+    let server = server().await;
+    // `mock-as` never reaches DNS: the proxy (the server itself, which routes on the path of an
+    // absolute-form request) takes every plain-HTTP request, as a docker-compose network would.
+    let proxy = server.url();
+    let env = [
+        ("CLI_SECRET", SECRET),
+        ("HTTP_PROXY", proxy.as_str()),
+        ("http_proxy", proxy.as_str()),
+        ("NO_PROXY", ""),
+        ("no_proxy", ""),
+    ];
+    let args = [
+        "token",
+        "--token-url",
+        "http://mock-as:8080/oauth/token",
+        "--client-id",
+        "cli-client",
+        "--client-secret-env",
+        "CLI_SECRET",
+        "--auth-style",
+        "json",
+        "--audience",
+        AUDIENCE,
+    ];
+    let refused = tokenbroker(&args, &env, None).await;
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains("allow_insecure_http"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert_eq!(server.token_requests(), 0);
+
+    let allowed = tokenbroker(
+        &with(&args, &["--allow-insecure-http".into(), "mock-as".into()]),
+        &env,
+        None,
+    )
+    .await;
+    assert!(allowed.status.success(), "{}", text(&allowed.stderr));
+    assert_eq!(text(&allowed.stdout).trim().split('.').count(), 3);
+
+    let mut by_env = env.to_vec();
+    by_env.push((
+        "TOKENBROKER_ALLOW_INSECURE_HTTP",
+        "other-host,*.mock-as,mock-as",
+    ));
+    let allowed = tokenbroker(&args, &by_env, None).await;
+    assert!(allowed.status.success(), "{}", text(&allowed.stderr));
+    assert_eq!(server.token_requests(), 2);
+}
+
+#[tokio::test]
+async fn every_profile_key_has_an_environment_variable_and_client_flags_never_merge_into_an_unnamed_profile(
+) {
+    let server = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret_file = dir.path().join("secret");
+    std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
+    let token_url = server.token_url(Dialect::Entur);
+    let env = [
+        ("TOKENBROKER_TOKEN_URL", token_url.as_str()),
+        ("TOKENBROKER_CLIENT_ID", "cli-client"),
+        (
+            "TOKENBROKER_CLIENT_SECRET_FILE",
+            secret_file.to_str().unwrap(),
+        ),
+        ("TOKENBROKER_AUTH_STYLE", "json"),
+        ("TOKENBROKER_AUDIENCE", AUDIENCE),
+        ("TOKENBROKER_SCOPE", "personalisation:read"),
+    ];
+    let out = tokenbroker(&["token", "--json"], &env, None).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(body["scope"], "personalisation:read");
+
+    // A config file whose default profile asks for a scope this client was never granted: had
+    // the flags merged into it, the server would refuse.
+    let config = dir.path().join("tokenbroker.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "default_profile = \"mine\"\n[profiles.mine]\ntoken_url = \"{token_url}\"\nclient_id = \"someone-else\"\n\
+             client_secret_env = \"NOT_SET_ANYWHERE\"\nscope = \"admin:everything\"\n"
+        ),
+    )
+    .unwrap();
+    let flags = flags(&server);
+    let out = tokenbroker(
+        &with(&["token", "--config", config.to_str().unwrap()], &flags),
+        &[("CLI_SECRET", SECRET)],
+        None,
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Named, the profile is the base and the flags override it: its scope then reaches the server.
+    let out = tokenbroker(
+        &with(
+            &[
+                "token",
+                "--config",
+                config.to_str().unwrap(),
+                "--profile",
+                "mine",
+            ],
+            &flags,
+        ),
+        &[("CLI_SECRET", SECRET)],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("scope"), "{}", text(&out.stderr));
+}
