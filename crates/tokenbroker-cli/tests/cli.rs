@@ -60,9 +60,14 @@ fn text(bytes: &[u8]) -> String {
 }
 
 fn flags(server: &AuthServer) -> Vec<String> {
+    flags_for(&server.token_url(Dialect::Entur))
+}
+
+/// The test client's flags, with the token endpoint at `token_url`.
+fn flags_for(token_url: &str) -> Vec<String> {
     [
         "--token-url",
-        &server.token_url(Dialect::Entur),
+        token_url,
         "--client-id",
         "cli-client",
         "--client-secret-env",
@@ -516,19 +521,8 @@ async fn plain_http_reaches_a_named_host_only_when_allowed() {
         ("NO_PROXY", ""),
         ("no_proxy", ""),
     ];
-    let args = [
-        "token",
-        "--token-url",
-        "http://mock-as:8080/oauth/token",
-        "--client-id",
-        "cli-client",
-        "--client-secret-env",
-        "CLI_SECRET",
-        "--auth-style",
-        "json",
-        "--audience",
-        AUDIENCE,
-    ];
+    let flags = flags_for("http://mock-as:8080/oauth/token");
+    let args = with(&["token"], &flags);
     let refused = tokenbroker(&args, &env, None).await;
     assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
     assert!(
@@ -538,12 +532,9 @@ async fn plain_http_reaches_a_named_host_only_when_allowed() {
     );
     assert_eq!(server.token_requests(), 0);
 
-    let allowed = tokenbroker(
-        &with(&args, &["--allow-insecure-http".into(), "mock-as".into()]),
-        &env,
-        None,
-    )
-    .await;
+    let mut allowing = args.clone();
+    allowing.extend(["--allow-insecure-http", "mock-as"]);
+    let allowed = tokenbroker(&allowing, &env, None).await;
     assert!(allowed.status.success(), "{}", text(&allowed.stderr));
     assert_eq!(text(&allowed.stdout).trim().split('.').count(), 3);
 
