@@ -1,13 +1,15 @@
 //! One access-log line per request the agent answers: method, route (the upstream's name, or the
 //! agent's own endpoint — never the rest of the path or the query, which could carry anything),
-//! the profile whose token was used, status and duration. Never a token.
+//! the profile whose token was used, status, duration and the W3C trace id the request carried on
+//! (so the line can be found from the upstream's logs). Never a token.
 //!
 //! An `info` event with target [`ACCESS_LOG_TARGET`]: `RUST_LOG=info,tokenbroker_agent::access=off`
 //! silences it alone. When it is off, a request pays one callsite check.
 
 use std::time::Instant;
 
-use http::{Method, StatusCode};
+use http::{Method, Request, StatusCode};
+use tokenbroker::wire::trace_context::TraceParent;
 
 use crate::proxy::split_upstream;
 use crate::settings::RESERVED_NAMES;
@@ -22,14 +24,20 @@ pub(crate) struct Pending<'a> {
     method: Method,
     route: &'a str,
     profile: Option<&'a str>,
+    trace_id: String,
 }
 
-/// The start of a line for a request to `path`, or `None` when access logging is off.
-pub(crate) fn start<'a>(state: &'a AgentState, method: &Method, path: &str) -> Option<Pending<'a>> {
+/// The start of a line for `request`, which carries `trace` on, or `None` when access logging
+/// is off.
+pub(crate) fn start<'a, B>(
+    state: &'a AgentState,
+    request: &Request<B>,
+    trace: &TraceParent,
+) -> Option<Pending<'a>> {
     if !tracing::enabled!(target: ACCESS_LOG_TARGET, tracing::Level::INFO) {
         return None;
     }
-    let name = split_upstream(path).map_or("", |(name, _)| name);
+    let name = split_upstream(request.uri().path()).map_or("", |(name, _)| name);
     let (route, profile) = if let Some(&own) = RESERVED_NAMES.iter().find(|&&n| n == name) {
         (own, None)
     } else if let Some((name, upstream)) = state.upstreams.get_key_value(name) {
@@ -39,9 +47,10 @@ pub(crate) fn start<'a>(state: &'a AgentState, method: &Method, path: &str) -> O
     };
     Some(Pending {
         started: Instant::now(),
-        method: method.clone(),
+        method: request.method().clone(),
         route,
         profile,
+        trace_id: trace.trace_id_hex(),
     })
 }
 
@@ -55,6 +64,7 @@ impl Pending<'_> {
             profile = self.profile.unwrap_or("-"),
             status = status.as_u16(),
             duration_ms = self.started.elapsed().as_secs_f64() * 1000.0,
+            trace_id = %self.trace_id,
             "request"
         );
     }

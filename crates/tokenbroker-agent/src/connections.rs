@@ -96,8 +96,9 @@ struct Endpoints {
 }
 
 impl Endpoints {
-    async fn handle(&self, request: http::Request<Incoming>) -> Response {
-        let line = access_log::start(&self.state, request.method(), request.uri().path());
+    async fn handle(&self, mut request: http::Request<Incoming>) -> Response {
+        let trace = crate::headers::continue_trace(request.headers_mut());
+        let line = access_log::start(&self.state, &request, &trace);
         let response = self.route(request).await;
         if let Some(line) = line {
             line.finish(response.status());

@@ -4,13 +4,17 @@
 //! the ones a `Connection` header names. Incoming `Authorization` is always dropped: callers never
 //! choose the credentials. The profile then adds `Authorization: Bearer`, `X-JWT`,
 //! `ET-Client-Name` and `X-Transaction-Id` (Entur API authentication, Telenor Sweden Open APIs).
+//! Every request continues the caller's W3C trace, or starts one.
 
 use http::header::{
     AUTHORIZATION, CONNECTION, CONTENT_LENGTH, HOST, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE,
     TRAILER, TRANSFER_ENCODING, UPGRADE,
 };
-use http::{HeaderMap, HeaderName};
+use http::{HeaderMap, HeaderName, HeaderValue};
 use tokenbroker::apply_api_headers;
+use tokenbroker::wire::trace_context::{
+    TraceParent, MAX_TRACESTATE_BYTES, TRACEPARENT, TRACESTATE,
+};
 
 use crate::profile::{Credentials, Profile};
 
@@ -38,6 +42,34 @@ pub(crate) fn keep_forwardable(headers: &mut HeaderMap, keep_content_length: boo
     if !keep_content_length {
         headers.remove(CONTENT_LENGTH);
     }
+}
+
+/// Continues the caller's trace (W3C Trace Context): the request goes on with a child
+/// `traceparent` of the caller's, or starts a trace when the caller sent none, several or a
+/// malformed one — then its `tracestate`, which belongs to that trace, goes too, as does one
+/// longer than [`MAX_TRACESTATE_BYTES`]. Returns the trace the request now carries.
+pub(crate) fn continue_trace(headers: &mut HeaderMap) -> TraceParent {
+    let mut received = headers.get_all(TRACEPARENT).iter();
+    let incoming = match (received.next(), received.next()) {
+        (Some(value), None) => value.to_str().ok().and_then(TraceParent::parse),
+        _ => None,
+    };
+    let next = match incoming {
+        Some(incoming) => incoming.child(),
+        None => {
+            headers.remove(TRACESTATE);
+            TraceParent::new_root()
+        }
+    };
+    let state_length: usize = headers.get_all(TRACESTATE).iter().map(|v| v.len()).sum();
+    if state_length > MAX_TRACESTATE_BYTES {
+        headers.remove(TRACESTATE);
+    }
+    // Hex digits and dashes: always a valid header value.
+    if let Ok(value) = HeaderValue::try_from(next.to_string()) {
+        headers.insert(TRACEPARENT, value);
+    }
+    next
 }
 
 /// Adds the profile's credentials and provider headers, by the client library's one rule

@@ -82,6 +82,70 @@ async fn every_request_gets_its_own_transaction_id_unless_the_caller_sent_one() 
 }
 
 #[tokio::test]
+async fn the_upstream_sees_a_child_of_the_callers_trace_or_a_new_one() {
+    use tokenbroker::wire::trace_context::TraceParent;
+    let Setup {
+        server: _server,
+        upstream,
+        agent,
+    } = setup("").await;
+    let http = reqwest::Client::new();
+    let url = format!("http://{}/api/x", agent.addr());
+    let callers = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let cases: [&[(&str, &str)]; 4] = [
+        &[("traceparent", callers), ("tracestate", "vendor=abc")],
+        &[],
+        // Malformed (upper-case hex): a new trace, and the tracestate of the bad one is dropped.
+        &[
+            (
+                "traceparent",
+                "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            ),
+            ("tracestate", "vendor=stale"),
+        ],
+        // Two of them cannot be told apart: a new trace too.
+        &[("traceparent", callers), ("traceparent", callers)],
+    ];
+    for headers in cases {
+        let mut request = http.get(&url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        assert_eq!(request.send().await.unwrap().status(), 200);
+    }
+    let seen = upstream.seen();
+    let parent = |index: usize| {
+        let values: Vec<_> = seen[index].headers.get_all("traceparent").iter().collect();
+        assert_eq!(values.len(), 1, "exactly one traceparent upstream");
+        TraceParent::parse(values[0].to_str().unwrap()).expect("a valid traceparent")
+    };
+    let caller = TraceParent::parse(callers).unwrap();
+    let child = parent(0);
+    assert_eq!(
+        child.trace_id, caller.trace_id,
+        "the caller's trace continues"
+    );
+    assert_ne!(
+        child.parent_id, caller.parent_id,
+        "with the agent's span as parent"
+    );
+    assert_eq!(child.flags, caller.flags);
+    assert_eq!(seen[0].headers["tracestate"], "vendor=abc");
+    for index in [1, 2, 3] {
+        assert_ne!(parent(index).trace_id, caller.trace_id, "case {index}");
+        assert!(
+            !seen[index].headers.contains_key("tracestate"),
+            "case {index}"
+        );
+    }
+    assert_ne!(
+        parent(1).trace_id,
+        parent(2).trace_id,
+        "each new trace is its own"
+    );
+}
+
+#[tokio::test]
 async fn responses_stream_through_chunk_by_chunk() {
     let Setup {
         server: _server,

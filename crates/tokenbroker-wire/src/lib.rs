@@ -30,6 +30,7 @@ pub mod jwt;
 pub mod oauth_error;
 pub mod provider;
 mod secret;
+pub mod trace_context;
 
 pub use body::{read_limited, LimitedBodyError};
 pub use client_name::ClientName;
