@@ -29,8 +29,15 @@ pub const RESERVED_NAMES: [&str; 4] = ["healthz", "readyz", "metrics", "v1"];
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentSettings {
-    /// Loopback address of the proxy, the token endpoint and the health endpoints.
+    /// Address of the proxy, the token endpoint and the health endpoints: loopback, unless
+    /// `listen_beyond_loopback` allows more.
     pub listen: SocketAddr,
+    /// Allow a `listen` address beyond loopback (a sidecar reached over a pod or compose
+    /// network). Anyone who reaches the address can use the agent's credentials, so this also
+    /// needs `allowed_hosts` (the names callers use) and either `token_endpoint_secret_env` or
+    /// `token_endpoint = false`. Default false.
+    #[serde(default)]
+    pub listen_beyond_loopback: bool,
     /// Also serve everything on this Unix socket (created with mode 0600).
     pub unix_socket: Option<PathBuf>,
     /// The upstream APIs, each under `/NAME/`.
@@ -192,15 +199,10 @@ impl AgentSettings {
         names
     }
 
-    /// Checks what serde cannot: loopback only, unique and unreserved names, sane durations.
+    /// Checks what serde cannot: loopback unless allowed, unique and unreserved names, sane
+    /// durations.
     pub fn validate(&self) -> Result<(), String> {
-        if !self.listen.ip().is_loopback() {
-            return Err(format!(
-                "[agent] listen = \"{}\" is not a loopback address: the agent hands out \
-                 authenticated access, so it listens on 127.0.0.1 or ::1 only",
-                self.listen
-            ));
-        }
+        self.validate_listen()?;
         if self.upstreams.is_empty() && (!self.token_endpoint || self.token_profiles.is_empty()) {
             return Err(
                 "[agent] has no [[agent.upstreams]] and no token_profiles for the token endpoint: nothing to serve"
@@ -254,6 +256,36 @@ impl AgentSettings {
         if !(poll.is_finite() && (0.0..=MAX_SETTING_SECONDS).contains(&poll)) {
             return Err(format!(
                 "[agent] secret_poll_interval = {poll} must be 0 (off) to {MAX_SETTING_SECONDS} seconds"
+            ));
+        }
+        Ok(())
+    }
+
+    /// A listener beyond loopback only when asked for, with the Host allow-list and a locked or
+    /// absent token endpoint that make it safe to reach from other machines.
+    fn validate_listen(&self) -> Result<(), String> {
+        if self.listen.ip().is_loopback() {
+            return Ok(());
+        }
+        let listen = self.listen;
+        if !self.listen_beyond_loopback {
+            return Err(format!(
+                "[agent] listen = \"{listen}\" is not a loopback address: the agent hands out \
+                 authenticated access, so it listens on 127.0.0.1 or ::1 unless \
+                 listen_beyond_loopback = true"
+            ));
+        }
+        if self.allowed_hosts.is_empty() {
+            return Err(format!(
+                "[agent] listen = \"{listen}\" beyond loopback needs allowed_hosts: the names \
+                 callers reach the agent by (others are refused, which defeats DNS rebinding)"
+            ));
+        }
+        if self.token_endpoint && self.token_endpoint_secret_env.is_none() {
+            return Err(format!(
+                "[agent] listen = \"{listen}\" beyond loopback needs token_endpoint_secret_env \
+                 (callers send the secret in X-Tokenbroker-Secret) or token_endpoint = false: \
+                 otherwise anyone on the network can take the agent's tokens"
             ));
         }
         Ok(())
@@ -319,4 +351,41 @@ fn default_redis_timeout() -> u64 {
 }
 fn default_max_wait() -> u64 {
     5000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(extra: &str) -> AgentSettings {
+        toml::from_str(&format!(
+            "listen = \"0.0.0.0:7070\"\ntoken_profiles = [\"p\"]\n{extra}"
+        ))
+        .unwrap()
+    }
+
+    /// Beyond loopback only when asked for, and then only with a Host allow-list and a token
+    /// endpoint that is locked or off. (Checked without binding: tests stay on loopback.)
+    #[test]
+    fn listening_beyond_loopback_needs_the_setting_a_host_list_and_a_locked_token_endpoint() {
+        let refused = [
+            ("", "listen_beyond_loopback = true"),
+            ("listen_beyond_loopback = true", "needs allowed_hosts"),
+            (
+                "listen_beyond_loopback = true\nallowed_hosts = [\"agent\"]",
+                "needs token_endpoint_secret_env",
+            ),
+        ];
+        for (extra, expected) in refused {
+            let error = settings(extra).validate().unwrap_err();
+            assert!(error.contains(expected), "{extra}: {error}");
+        }
+        let allowed = [
+            "listen_beyond_loopback = true\nallowed_hosts = [\"agent\"]\ntoken_endpoint_secret_env = \"S\"",
+            "listen_beyond_loopback = true\nallowed_hosts = [\"agent\"]\ntoken_endpoint = false\n[[upstreams]]\nname = \"api\"\nprofile = \"p\"\nbase_url = \"https://api.example\"",
+        ];
+        for extra in allowed {
+            assert_eq!(settings(extra).validate(), Ok(()), "{extra}");
+        }
+    }
 }

@@ -234,6 +234,14 @@ async fn config_errors_name_the_file_and_the_key() {
             ["tokenbroker.toml", "loopback"],
         ),
         ("[agent]\nlisten = \"127.0.0.1:0\"\nlisen = 1\n", ["line 3", "lisen"]),
+        (
+            "[agent]\nlisten = \"0.0.0.0:7070\"\nlisten_beyond_loopback = true\ntoken_profiles = [\"x\"]\n[profiles.x]\ntoken_url = \"http://127.0.0.1:1/t\"\nclient_id = \"c\"\nclient_secret = \"s\"\n",
+            ["tokenbroker.toml", "needs allowed_hosts"],
+        ),
+        (
+            "[agent]\nlisten = \"0.0.0.0:7070\"\nlisten_beyond_loopback = true\nallowed_hosts = [\"agent\"]\ntoken_profiles = [\"x\"]\n[profiles.x]\ntoken_url = \"http://127.0.0.1:1/t\"\nclient_id = \"c\"\nclient_secret = \"s\"\n",
+            ["tokenbroker.toml", "needs token_endpoint_secret_env"],
+        ),
     ];
     for (config, expected) in cases {
         std::fs::write(&path, config).unwrap();
@@ -257,7 +265,11 @@ async fn the_agent_logs_one_json_access_line_per_request_and_never_the_token() {
     let agent = Running { child, base };
     let (status, token) = token_of(&agent).await;
     assert_eq!(status, 200);
-    let proxied = reqwest::get(format!("{}/api/items?secret=x", agent.base))
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let proxied = reqwest::Client::new()
+        .get(format!("{}/api/items?secret=x", agent.base))
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .send()
         .await
         .unwrap();
     assert_eq!(proxied.status(), 200);
@@ -302,6 +314,12 @@ async fn the_agent_logs_one_json_access_line_per_request_and_never_the_token() {
         "{lines:?}"
     );
     assert!(events.iter().all(|e| e["duration_ms"].as_f64().is_some()));
+    // The caller's trace is on its line; requests without one get a trace of their own.
+    assert_eq!(events[1]["trace_id"], trace_id, "{lines:?}");
+    for event in [&events[0], &events[2]] {
+        let id = event["trace_id"].as_str().unwrap();
+        assert!(id.len() == 32 && id != trace_id, "{id}");
+    }
     for line in &lines {
         assert!(!line.contains(&token) && !line.contains(SECRET), "{line}");
         assert!(
