@@ -243,7 +243,9 @@ impl Error {
     /// A transport failure talking to `url`, in a few words, keeping the transport's error as the
     /// source. `timeout` is the request timeout, named when it was the cause.
     pub(crate) fn network(url: &str, error: reqwest::Error, timeout: Duration) -> Self {
-        let reason = if error.is_timeout() {
+        let reason = if let Some(unresolved) = crate::resolver::unresolved_host(&error) {
+            unresolved.to_string()
+        } else if error.is_timeout() {
             format!("no answer within {} s", timeout.as_secs_f32())
         } else if error.is_connect() {
             "connection failed".to_owned()

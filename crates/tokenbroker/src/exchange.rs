@@ -59,6 +59,7 @@ impl TokenClient {
             .timeout(config.request_timeout())
             .connect_timeout(config.request_timeout().min(Duration::from_secs(5)))
             .user_agent(concat!("tokenbroker/", env!("CARGO_PKG_VERSION")))
+            .dns_resolver(Arc::new(crate::resolver::SystemResolver))
             .build()
             .map_err(|e| ConfigError::HttpClient(std::sync::Arc::new(e)))?;
         Ok(Self {

@@ -49,6 +49,7 @@ pub mod profile;
 #[cfg(feature = "redis")]
 pub mod redis_cache;
 mod request;
+mod resolver;
 mod response;
 mod revocation;
 mod source;

@@ -138,6 +138,7 @@ impl<S: TokenSource> XJwtSource<S> {
             http: reqwest::Client::builder()
                 .timeout(REQUEST_TIMEOUT)
                 .redirect(reqwest::redirect::Policy::none())
+                .dns_resolver(Arc::new(crate::resolver::SystemResolver))
                 .build()
                 .expect("a plain HTTP client builds"),
             clock: Arc::new(SystemClock),
