@@ -81,6 +81,19 @@ pub(crate) enum Command {
     Keys(KeysArgs),
     /// Run the sidecar agent: authenticating reverse proxy and token endpoint ([agent] table).
     Agent(AgentArgs),
+    /// Check every step to a token — config, secret, DNS, TCP, TLS, token endpoint, a token, its
+    /// claims against the profile, the clock — one line each, stopping at the first failure.
+    Doctor {
+        /// Which profile, and flags that override it.
+        #[command(flatten)]
+        profile: ProfileArgs,
+    },
+    /// Check the config file: every problem at once (FILE:LINE), then the resolved profile.
+    Config {
+        /// What to do.
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
     /// Print a shell completion script, e.g. `tokenbroker completions bash >
     /// ~/.local/share/bash-completion/completions/tokenbroker`.
     Completions {
@@ -90,6 +103,18 @@ pub(crate) enum Command {
     },
     /// Print the manual page (roff), e.g. `tokenbroker man > ~/.local/share/man/man1/tokenbroker.1`.
     Man,
+}
+
+/// `tokenbroker config`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Report every problem in the config file, each with its file and line, then print the
+    /// profile `token` would use (with these flags), resolved, secrets shown as fingerprints.
+    Check {
+        /// Which profile, and flags that override it.
+        #[command(flatten)]
+        profile: ProfileArgs,
+    },
 }
 
 /// `tokenbroker agent`.

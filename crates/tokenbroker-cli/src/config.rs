@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use tokenbroker::profile::{parse_toml, ProfileSettings};
+use tokenbroker::profile::{parse_toml, read_config, ProfileSettings};
 use tokenbroker::Profile;
 
 use crate::args::ProfileArgs;
@@ -31,15 +31,16 @@ pub(crate) const CONFIG_FILE: &str = "tokenbroker.toml";
 /// The name of the profile that flags form by themselves.
 const COMMAND_LINE: &str = "command line";
 
-/// The whole config file.
+/// The whole config file. `config check` reads it with the profiles left as TOML (`P =
+/// toml::Value`) to check the other tables, and checks each profile key by key itself.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct ConfigFile {
+pub(crate) struct ConfigFile<P = ProfileSettings> {
     /// The profile used when `--profile` is not given.
     pub default_profile: Option<String>,
     /// Profiles by name.
-    #[serde(default)]
-    pub profiles: BTreeMap<String, ProfileSettings>,
+    #[serde(default = "BTreeMap::new")]
+    pub profiles: BTreeMap<String, P>,
     /// `tokenbroker serve` settings.
     pub server: Option<ServerSection>,
     /// `tokenbroker agent` settings (the `[agent]` table).
@@ -84,6 +85,11 @@ pub(crate) struct ServerSection {
 
 /// Finds, reads and resolves the profile the arguments select.
 pub(crate) fn resolve(args: &ProfileArgs) -> CliResult<Profile> {
+    resolve_with_place(args).map(|(profile, _)| profile)
+}
+
+/// [`resolve`], also saying where the profile came from (`profile NAME in FILE`).
+pub(crate) fn resolve_with_place(args: &ProfileArgs) -> CliResult<(Profile, String)> {
     let (path, file) = match locate(args.config.as_deref())? {
         Some(path) => {
             let file = load(&path)?;
@@ -97,7 +103,7 @@ pub(crate) fn resolve(args: &ProfileArgs) -> CliResult<Profile> {
         Some(path) if name != COMMAND_LINE => format!("profile {name} in {}", path.display()),
         _ => "command-line profile".to_owned(),
     };
-    build(&name, &profile, &where_)
+    Ok((build(&name, &profile, &where_)?, where_))
 }
 
 fn build(name: &str, settings: &ProfileSettings, where_: &str) -> CliResult<Profile> {
@@ -135,14 +141,18 @@ fn must_exist(path: PathBuf, from: &str) -> CliResult<Option<PathBuf>> {
 
 /// Reads and parses a config file; errors name the file and line.
 pub(crate) fn load(path: &Path) -> CliResult<ConfigFile> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::usage(format!("cannot read config file {}: {e}", path.display())))?;
+    let text = read(path)?;
     parse(&text)
         .map_err(|message| CliError::usage(format!("config file {}: {message}", path.display())))
 }
 
+/// Reads a config file whole (at most 1 MiB, as the library reads one).
+pub(crate) fn read(path: &Path) -> CliResult<String> {
+    read_config(path).map_err(|e| CliError::usage(e.to_string()))
+}
+
 /// Parses config text; the error is one line with the line number.
-pub(crate) fn parse(text: &str) -> Result<ConfigFile, String> {
+pub(crate) fn parse<P: serde::de::DeserializeOwned>(text: &str) -> Result<ConfigFile<P>, String> {
     parse_toml(text)
 }
 
@@ -186,7 +196,7 @@ fn select(
     }
 }
 
-fn names(file: &ConfigFile) -> String {
+fn names<P>(file: &ConfigFile<P>) -> String {
     file.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
 }
 
@@ -257,7 +267,8 @@ mod tests {
 
     #[test]
     fn parse_errors_name_the_line() {
-        let err = parse("[profiles.a]\nclient_id = \"x\"\naudiance = \"y\"\n").unwrap_err();
+        let err = parse::<ProfileSettings>("[profiles.a]\nclient_id = \"x\"\naudiance = \"y\"\n")
+            .unwrap_err();
         assert!(err.starts_with("line 3:"), "{err}");
         assert!(err.contains("audiance"), "{err}");
         assert!(!err.contains('\n'));

@@ -72,6 +72,10 @@ async fn run(command: Command) -> exit::CliResult {
         Command::Admins(args) => commands::admins::run(args).await,
         Command::Keys(args) => commands::keys::run(args).await,
         Command::Agent(args) => commands::agent::run(&args).await,
+        Command::Doctor { profile } => commands::doctor::run(&profile).await,
+        Command::Config {
+            command: args::ConfigCommand::Check { profile },
+        } => commands::config_check::run(&profile),
         Command::Completions { shell } => commands::shell_docs::completions(shell),
         Command::Man => commands::shell_docs::man(),
     }

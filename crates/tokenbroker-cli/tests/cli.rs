@@ -269,6 +269,181 @@ async fn config_errors_name_the_file_and_line() {
     );
 }
 
+/// A host name whose first label is longer than DNS allows: the resolver library refuses it
+/// before any query leaves the machine, so the test stays on loopback. The TLS layer refuses
+/// such a name too, before resolving it, so the tests reach it over plain HTTP, allowed by name.
+const UNRESOLVABLE_HOST: &str =
+    "a-label-longer-than-sixty-three-bytes-never-leaves-this-machine-as-a-query.invalid";
+
+#[tokio::test]
+async fn doctor_checks_each_step_and_stops_at_the_first_failure_with_its_exit_code() {
+    let server = server().await;
+    let flags = flags(&server);
+    let good = [("CLI_SECRET", SECRET)];
+    let out = tokenbroker(
+        &with(&["doctor", "--scope", "personalisation:read"], &flags),
+        &good,
+        None,
+    )
+    .await;
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    let checks = [
+        "config",
+        "secret",
+        "dns",
+        "tcp",
+        "tls",
+        "token endpoint",
+        "token",
+        "claims",
+        "clock",
+    ];
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), checks.len() + 1, "{stdout}");
+    for (line, check) in lines.iter().zip(checks) {
+        assert_eq!(line.get(..6), Some("ok    "), "{line}");
+        assert_eq!(
+            line[6..].split("  ").next().unwrap().trim(),
+            check,
+            "{line}"
+        );
+    }
+    assert!(!stdout.contains(SECRET), "{stdout}");
+
+    // A wrong secret: refused by the server, exit 3, and the line says what to fix.
+    let out = tokenbroker(
+        &with(&["doctor"], &flags),
+        &[("CLI_SECRET", "wrong-one")],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stdout));
+    let last = text(&out.stdout).lines().last().unwrap().to_owned();
+    assert!(
+        last.starts_with("FAIL  token") && last.contains("invalid_client"),
+        "{last}"
+    );
+    assert!(!text(&out.stdout).contains("wrong-one"));
+
+    // A scope the client was not granted is refused before any claim is compared.
+    let out = tokenbroker(
+        &with(&["doctor", "--scope", "admin:all"], &flags),
+        &good,
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stdout));
+
+    // Nothing listening: exit 4 at the TCP step; a name that does not resolve: at DNS.
+    for (url, check) in [
+        ("http://127.0.0.1:1/oauth/token".to_owned(), "FAIL  tcp"),
+        (
+            format!("http://{UNRESOLVABLE_HOST}/oauth/token"),
+            "FAIL  dns",
+        ),
+    ] {
+        let profile = flags_for(&url);
+        let args = with(
+            &["doctor", "--allow-insecure-http", UNRESOLVABLE_HOST],
+            &profile,
+        );
+        let out = tokenbroker(&args, &good, None).await;
+        assert_eq!(out.status.code(), Some(4), "{}", text(&out.stdout));
+        let last = text(&out.stdout).lines().last().unwrap().to_owned();
+        assert!(last.starts_with(check), "{last}");
+    }
+}
+
+#[tokio::test]
+async fn a_name_that_does_not_resolve_is_called_a_dns_failure() {
+    let url = format!("http://{UNRESOLVABLE_HOST}/oauth/token");
+    let out = tokenbroker(
+        &with(
+            &["token", "--allow-insecure-http", UNRESOLVABLE_HOST],
+            &flags_for(&url),
+        ),
+        &[("CLI_SECRET", SECRET)],
+        None,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "the host name {UNRESOLVABLE_HOST} does not resolve (DNS)"
+        )),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn config_check_reports_every_problem_with_its_line_then_the_resolved_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tokenbroker.toml");
+    let path = config.to_str().unwrap();
+    let good = "[profiles.good]\n\
+        preset = \"entur\"\n\
+        environment = \"dev\"\n\
+        client_id = \"cli-client\"\n\
+        client_secret_env = \"CLI_SECRET\"\n";
+    let bad = "default_profile = \"missing\"\n\
+        [profiles.bad]\n\
+        preset = \"entur\"\n\
+        environment = \"prd\"\n\
+        client_id = \"x\"\n\
+        client_secret_env = \"CLI_SECRET\"\n\
+        auth_style = \"jsn\"\n\
+        timeout = \"ten\"\n";
+    std::fs::write(&config, format!("{bad}{good}")).unwrap();
+    let env = [("CLI_SECRET", SECRET)];
+    let out = tokenbroker(&["config", "check", "--config", path], &env, None).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<_> = stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{stdout}");
+    for (line, number, what) in [
+        (lines[0], 1, "default_profile \"missing\""),
+        (lines[1], 4, "profile bad: environment"),
+        (lines[2], 7, "profile bad: auth_style"),
+        (lines[3], 8, "profile bad: timeout"),
+    ] {
+        assert!(line.starts_with(&format!("{path}:{number}: ")), "{line}");
+        assert!(line.contains(what), "{line}");
+    }
+    assert!(
+        text(&out.stderr).contains("4 problems"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Fixed, it prints the profile a command would use, with the secret as a fingerprint only.
+    std::fs::write(&config, good).unwrap();
+    let out = tokenbroker(&["config", "check", "--config", path], &env, None).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains(&format!("{path}: no problems")), "{stdout}");
+    assert!(stdout.contains("profile good in"), "{stdout}");
+    assert!(
+        stdout.contains("https://partner.dev.entur.org/oauth/token"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("https://api.dev.entur.io"), "{stdout}");
+    assert!(!stdout.contains(SECRET), "{stdout}");
+    assert!(stdout.contains("sha256:"), "{stdout}");
+
+    // A secret that cannot be read is a problem of the key that names it.
+    let out = tokenbroker(&["config", "check", "--config", path], &[], None).await;
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "{path}:5: profile good: client_secret_env: environment variable CLI_SECRET is not set"
+        )),
+        "{stdout}"
+    );
+}
+
 #[tokio::test]
 async fn decode_reads_stdin_and_says_the_signature_is_not_verified() {
     let server = server().await;

@@ -13,6 +13,11 @@ use crate::wire::provider::{check_entur_pairing, EnturEnvironment, TelenorRegion
 use crate::wire::ClientSecret;
 use secrecy::ExposeSecret;
 
+/// Token request parameters the client sets itself ([RFC 6749 §4.4.2](https://www.rfc-editor.org/rfc/rfc6749#section-4.4.2),
+/// [§2.3.1](https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1)); an extra parameter may not
+/// repeat them.
+pub(crate) const RESERVED_PARAMETERS: [&str; 3] = ["grant_type", "client_id", "client_secret"];
+
 /// Lifetime assumed when the server sends neither `expires_in` nor a JWT `exp`.
 pub const DEFAULT_LIFETIME: Duration = Duration::from_secs(300);
 
@@ -228,7 +233,7 @@ impl ClientConfigBuilder {
             return Err(ConfigError::EmptyClientSecret.into());
         }
         for (name, _) in &self.params.extra {
-            if ["grant_type", "client_id", "client_secret"].contains(&name.as_str()) {
+            if RESERVED_PARAMETERS.contains(&name.as_str()) {
                 return Err(ConfigError::ReservedParameter(name.clone()).into());
             }
         }

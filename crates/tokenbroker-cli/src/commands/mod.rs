@@ -3,8 +3,10 @@
 pub(crate) mod admins;
 pub(crate) mod agent;
 pub(crate) mod clients;
+pub(crate) mod config_check;
 pub(crate) mod decode;
 pub(crate) mod demo;
+pub(crate) mod doctor;
 pub(crate) mod keys;
 pub(crate) mod registry;
 pub(crate) mod request;

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
+use toml::Spanned;
 
-use super::{Profile, ProfileError, ProfileProblem, ProfileSettings};
+use super::{Profile, ProfileError, ProfileProblem, ProfileSettings, SettingProblem};
 
 /// The longest configuration file read.
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
@@ -27,22 +28,11 @@ pub struct ProfilesFile {
 impl ProfilesFile {
     /// Reads and parses the file at `path`.
     pub fn load(path: &Path) -> Result<Self, ProfileError> {
-        let place = || format!("config file {}", path.display());
-        let fail = |problem| ProfileError {
-            place: place(),
-            problem,
-        };
-        let size = std::fs::metadata(path)
-            .map_err(|e| fail(ProfileProblem::Read(e)))?
-            .len();
-        if size > MAX_FILE_BYTES {
-            return Err(fail(ProfileProblem::Parse(format!(
-                "larger than {MAX_FILE_BYTES} bytes; is it the right file?"
-            ))));
-        }
-        let text = std::fs::read_to_string(path).map_err(|e| fail(ProfileProblem::Read(e)))?;
-        let mut file: Self =
-            parse(&text).map_err(|message| fail(ProfileProblem::Parse(message)))?;
+        let text = read(path)?;
+        let mut file: Self = parse(&text).map_err(|message| ProfileError {
+            place: format!("config file {}", path.display()),
+            problem: ProfileProblem::Parse(message),
+        })?;
         file.path = Some(path.to_owned());
         Ok(file)
     }
@@ -68,22 +58,124 @@ impl ProfilesFile {
     }
 }
 
+/// Reads a configuration file whole, refusing one over 1 MiB (no real one comes near).
+pub fn read(path: &Path) -> Result<String, ProfileError> {
+    let fail = |problem| ProfileError {
+        place: format!("config file {}", path.display()),
+        problem,
+    };
+    let size = std::fs::metadata(path)
+        .map_err(|e| fail(ProfileProblem::Read(e)))?
+        .len();
+    if size > MAX_FILE_BYTES {
+        return Err(fail(ProfileProblem::Parse(format!(
+            "larger than {MAX_FILE_BYTES} bytes; is it the right file?"
+        ))));
+    }
+    std::fs::read_to_string(path).map_err(|e| fail(ProfileProblem::Read(e)))
+}
+
 /// Parses TOML text into `T`; the error is one line naming the line number.
 pub fn parse<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
     toml::from_str(text).map_err(|error| {
-        let message = error.message().trim().replace('\n', " ");
+        let message = one_line(error.message());
         match error.span() {
-            Some(span) => {
-                let line = text.as_bytes()[..span.start.min(text.len())]
-                    .iter()
-                    .filter(|b| **b == b'\n')
-                    .count()
-                    + 1;
-                format!("line {line}: {message}")
-            }
+            Some(span) => format!("line {}: {message}", line_of(text, span.start)),
             None => message,
         }
     })
+}
+
+fn one_line(message: &str) -> String {
+    message.trim().replace('\n', " ")
+}
+
+/// The 1-based line of byte `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+/// One problem in a configuration file's profile, with its line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileProblem {
+    /// The 1-based line of the key, or of the profile's table when no key is to blame.
+    pub line: usize,
+    /// The profile's name.
+    pub profile: String,
+    /// The key and what is wrong with it.
+    pub problem: SettingProblem,
+}
+
+/// The `[profiles.NAME]` tables, with where each value is.
+#[derive(Deserialize)]
+struct ProfileSpans {
+    #[serde(default)]
+    profiles: BTreeMap<String, Spanned<BTreeMap<String, Spanned<toml::Value>>>>,
+}
+
+/// Every problem in every profile of a `tokenbroker.toml` text, ordered by line: unknown keys,
+/// values of the wrong type, values the library refuses, secrets that cannot be read, keys that
+/// do not go together. `Err` when the text is not TOML at all (one line, naming the line).
+pub fn check(text: &str) -> Result<Vec<FileProblem>, String> {
+    let spans: ProfileSpans = parse(text)?;
+    let mut problems = Vec::new();
+    for (name, table) in spans.profiles {
+        let table_line = line_of(text, table.span().start);
+        let mut known = toml::Table::new();
+        let mut lines = BTreeMap::new();
+        let mut mistyped = false;
+        for (key, value) in table.into_inner() {
+            let line = line_of(text, value.span().start);
+            let value = value.into_inner();
+            // Each key alone through the real deserializer: unknown names and wrong types are
+            // found for every key, not only the first.
+            let alone = toml::Table::from_iter([(key.clone(), value.clone())]);
+            match toml::Value::Table(alone).try_into::<ProfileSettings>() {
+                Ok(_) => {
+                    known.insert(key.clone(), value);
+                    lines.insert(key, line);
+                }
+                Err(error) => {
+                    mistyped = true;
+                    problems.push(FileProblem {
+                        line,
+                        profile: name.clone(),
+                        problem: SettingProblem {
+                            key: Some(key),
+                            message: one_line(error.message()),
+                        },
+                    });
+                }
+            }
+        }
+        let settings: ProfileSettings = toml::Value::Table(known)
+            .try_into()
+            .map_err(|error| format!("profile {name}: {}", one_line(error.message())))?;
+        // Keys left out for their type would be reported again as missing: check them alone.
+        let found = if mistyped {
+            settings.key_problems()
+        } else {
+            settings.problems(&name)
+        };
+        problems.extend(found.into_iter().map(|problem| {
+            FileProblem {
+                line: problem
+                    .key
+                    .as_ref()
+                    .and_then(|key| lines.get(key))
+                    .copied()
+                    .unwrap_or(table_line),
+                profile: name.clone(),
+                problem,
+            }
+        }));
+    }
+    problems.sort_by_key(|problem| problem.line);
+    Ok(problems)
 }
 
 #[cfg(test)]
@@ -125,6 +217,44 @@ mod tests {
         let error = ProfilesFile::load(&over).unwrap_err().to_string();
         assert!(error.contains("larger than 1048576 bytes"), "{error}");
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn check_reports_every_problem_with_its_line() {
+        let text = "default_profile = \"a\"\n\
+            [profiles.a]\n\
+            token_url = \"https://as.example/token\"\n\
+            client_id = \"x\"\n\
+            client_secret = \"s\"\n\
+            auth_style = \"jsn\"\n\
+            audiance = \"y\"\n\
+            timeout = \"ten\"\n\
+            [profiles.b]\n\
+            preset = \"entur\"\n\
+            client_id = \"x\"\n\
+            client_secret = \"s\"\n\
+            [profiles.c]\n\
+            token_url = \"https://as.example/token\"\n\
+            client_id = \"x\"\n\
+            client_secret = \"s\"\n";
+        let found: Vec<_> = check(text)
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.line, p.profile, p.problem.key))
+            .collect();
+        let key = |k: &str| Some(k.to_owned());
+        assert_eq!(
+            found,
+            [
+                (6, "a".into(), key("auth_style")),
+                (7, "a".into(), key("audiance")),
+                (8, "a".into(), key("timeout")),
+                // entur without an environment: about the table, so its header's line.
+                (9, "b".into(), None),
+            ]
+        );
+        let error = check("[profiles.a\n").unwrap_err();
+        assert!(error.starts_with("line 1:"), "{error}");
     }
 
     #[test]

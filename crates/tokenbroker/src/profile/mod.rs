@@ -14,6 +14,7 @@
 //! # Ok(()) }
 //! ```
 
+mod check;
 #[cfg(feature = "config-file")]
 mod file;
 mod secret_source;
@@ -25,8 +26,11 @@ use std::time::Duration;
 
 use url::Url;
 
+pub use check::SettingProblem;
 #[cfg(feature = "config-file")]
-pub use file::{parse as parse_toml, ProfilesFile};
+pub use file::FileProblem;
+#[cfg(feature = "config-file")]
+pub use file::{check as check_toml, parse as parse_toml, read as read_config, ProfilesFile};
 pub use secret_source::{SecretError, SecretSource};
 pub use settings::ProfileSettings;
 
@@ -383,7 +387,8 @@ fn x_jwt(
 mod tests {
     use super::*;
 
-    fn settings() -> ProfileSettings {
+    /// A usable profile: a token URL, a client id and a secret.
+    pub(crate) fn settings() -> ProfileSettings {
         ProfileSettings {
             token_url: Some("https://as.example/token".into()),
             client_id: Some("c".into()),

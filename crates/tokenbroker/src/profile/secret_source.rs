@@ -83,6 +83,16 @@ impl SecretSource {
         }
     }
 
+    /// The configuration key that names this source, for a secret called `secret`:
+    /// `client_secret_env`, `client_secret_file` or `client_secret` itself.
+    pub fn setting(&self, secret: &str) -> String {
+        match self {
+            Self::Env(_) => format!("{secret}_env"),
+            Self::File(_) => format!("{secret}_file"),
+            Self::Inline(_) => secret.to_owned(),
+        }
+    }
+
     /// The file, when the secret comes from one (the agent watches it).
     pub fn file(&self) -> Option<&Path> {
         match self {
