@@ -37,14 +37,7 @@ pub(crate) fn start<'a, B>(
     if !tracing::enabled!(target: ACCESS_LOG_TARGET, tracing::Level::INFO) {
         return None;
     }
-    let name = split_upstream(request.uri().path()).map_or("", |(name, _)| name);
-    let (route, profile) = if let Some(&own) = RESERVED_NAMES.iter().find(|&&n| n == name) {
-        (own, None)
-    } else if let Some((name, upstream)) = state.upstreams.get_key_value(name) {
-        (name.as_str(), Some(upstream.profile.name.as_str()))
-    } else {
-        ("(unknown upstream)", None)
-    };
+    let (route, profile) = route_of(state, request.uri().path());
     Some(Pending {
         started: Instant::now(),
         method: request.method().clone(),
@@ -52,6 +45,19 @@ pub(crate) fn start<'a, B>(
         profile,
         trace_id: trace.trace_id_hex(),
     })
+}
+
+/// The route a request for `path` takes — the upstream's name, the agent's own endpoint, or
+/// `(unknown upstream)`, never more of the path — and the profile whose token it uses.
+pub(crate) fn route_of<'a>(state: &'a AgentState, path: &str) -> (&'a str, Option<&'a str>) {
+    let name = split_upstream(path).map_or("", |(name, _)| name);
+    if let Some(&own) = RESERVED_NAMES.iter().find(|&&n| n == name) {
+        (own, None)
+    } else if let Some((name, upstream)) = state.upstreams.get_key_value(name) {
+        (name.as_str(), Some(upstream.profile.name.as_str()))
+    } else {
+        ("(unknown upstream)", None)
+    }
 }
 
 impl Pending<'_> {

@@ -27,11 +27,13 @@ use tokio::io::{AsyncRead, AsyncWrite, Interest};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::sync::watch;
 use tower::ServiceExt;
+use tracing::Instrument;
 
 use crate::access_log;
 use crate::proxy;
 use crate::settings::RESERVED_NAMES;
 use crate::state::AgentState;
+use crate::TRACE_TARGET;
 
 /// A listener the agent serves callers on.
 pub(crate) trait CallerListener: Send + 'static {
@@ -97,9 +99,18 @@ struct Endpoints {
 
 impl Endpoints {
     async fn handle(&self, mut request: http::Request<Incoming>) -> Response {
-        let trace = crate::headers::continue_trace(request.headers_mut());
+        let span = tracing::info_span!(
+            target: TRACE_TARGET,
+            "proxy request",
+            otel.kind = "server",
+            http.request.method = %request.method(),
+            http.route = access_log::route_of(&self.state, request.uri().path()).0,
+            http.response.status_code = tracing::field::Empty,
+        );
+        let trace = crate::headers::continue_trace(request.headers_mut(), &span);
         let line = access_log::start(&self.state, &request, &trace);
-        let response = self.route(request).await;
+        let response = self.route(request).instrument(span.clone()).await;
+        span.record("http.response.status_code", response.status().as_u16());
         if let Some(line) = line {
             line.finish(response.status());
         }

@@ -47,20 +47,19 @@ pub(crate) fn keep_forwardable(headers: &mut HeaderMap, keep_content_length: boo
 /// Continues the caller's trace (W3C Trace Context): the request goes on with a child
 /// `traceparent` of the caller's, or starts a trace when the caller sent none, several or a
 /// malformed one — then its `tracestate`, which belongs to that trace, goes too, as does one
-/// longer than [`MAX_TRACESTATE_BYTES`]. Returns the trace the request now carries.
-pub(crate) fn continue_trace(headers: &mut HeaderMap) -> TraceParent {
+/// longer than [`MAX_TRACESTATE_BYTES`]. `span` is this hop's `proxy request` span: when it is
+/// exported (feature `otel`), the caller's span becomes its parent and its id the upstream's
+/// parent. Returns the trace the request now carries.
+pub(crate) fn continue_trace(headers: &mut HeaderMap, span: &tracing::Span) -> TraceParent {
     let mut received = headers.get_all(TRACEPARENT).iter();
     let incoming = match (received.next(), received.next()) {
         (Some(value), None) => value.to_str().ok().and_then(TraceParent::parse),
         _ => None,
     };
-    let next = match incoming {
-        Some(incoming) => incoming.child(),
-        None => {
-            headers.remove(TRACESTATE);
-            TraceParent::new_root()
-        }
-    };
+    if incoming.is_none() {
+        headers.remove(TRACESTATE);
+    }
+    let next = next_hop(incoming, span);
     let state_length: usize = headers.get_all(TRACESTATE).iter().map(|v| v.len()).sum();
     if state_length > MAX_TRACESTATE_BYTES {
         headers.remove(TRACESTATE);
@@ -70,6 +69,26 @@ pub(crate) fn continue_trace(headers: &mut HeaderMap) -> TraceParent {
         headers.insert(TRACEPARENT, value);
     }
     next
+}
+
+/// The `traceparent` for the upstream: the exported span's own ids when there is one, else a new
+/// span id in the caller's trace, or a new trace.
+#[cfg_attr(not(feature = "otel"), allow(unused_variables))]
+fn next_hop(incoming: Option<TraceParent>, span: &tracing::Span) -> TraceParent {
+    #[cfg(feature = "otel")]
+    {
+        use tokenbroker::wire::trace_context::otel;
+        if let Some(parent) = &incoming {
+            otel::continue_remote(span, parent);
+        }
+        if let Some(exported) = otel::traceparent_of(span) {
+            return exported;
+        }
+    }
+    match incoming {
+        Some(incoming) => incoming.child(),
+        None => TraceParent::new_root(),
+    }
 }
 
 /// Adds the profile's credentials and provider headers, by the client library's one rule

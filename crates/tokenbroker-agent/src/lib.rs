@@ -14,6 +14,10 @@
 //! (forwarding, with `headers`, `replay` and `upstream_client`) / `token_endpoint` / `health` →
 //! `metrics`;
 //! `reload` (secrets) and `logout` (shutdown) around them; `access_log` writes a line per request.
+//!
+//! Every request runs in a `proxy request` span under [`TRACE_TARGET`]; with the `otel` feature
+//! and a `tracing-opentelemetry` layer in the process, that span is exported as the caller's
+//! span's child and the upstream's parent.
 
 mod access_log;
 mod agent;
@@ -47,3 +51,7 @@ pub use error::AgentError;
 pub use profile::{NoToken, ProfileSpec};
 pub use settings::{AgentSettings, BudgetSettings, SharedCacheSettings, UpstreamSettings};
 pub use token_endpoint::SECRET_HEADER;
+
+/// The `target` of the agent's spans (`proxy request`): they exist for an OpenTelemetry
+/// exporter, so a subscriber that only logs can leave the target off.
+pub const TRACE_TARGET: &str = "tokenbroker_agent::trace";

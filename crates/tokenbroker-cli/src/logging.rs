@@ -2,7 +2,11 @@
 //! or JSON lines for a log pipeline, colour only at a terminal.
 
 use clap::ValueEnum;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer, Registry};
+
+use crate::exit::CliError;
 
 /// The environment variable that picks the log format when `--log-format` is not given.
 pub(crate) const LOG_FORMAT_ENV: &str = "TOKENBROKER_LOG_FORMAT";
@@ -29,25 +33,49 @@ pub(crate) enum DefaultLevel {
     Service,
 }
 
-/// Installs the global subscriber. `RUST_LOG` wins over `-v`, which wins over the command's
-/// default.
-pub(crate) fn init(format: LogFormat, verbose: u8, default: DefaultLevel) {
+/// What must outlive the command for its spans to reach the collector (nothing without the
+/// `otel` feature or an OTLP endpoint).
+pub(crate) struct Telemetry {
+    #[cfg(feature = "otel")]
+    _exporting: Option<crate::telemetry::Exporting>,
+}
+
+/// Installs the global subscriber: log lines on stderr and, with the `otel` feature and an
+/// `OTEL_EXPORTER_OTLP_ENDPOINT`, span export for `service`. `RUST_LOG` wins over `-v`, which
+/// wins over the command's default.
+#[cfg_attr(not(feature = "otel"), allow(unused_variables))]
+pub(crate) fn init(
+    format: LogFormat,
+    verbose: u8,
+    default: DefaultLevel,
+    service: &str,
+) -> Result<Telemetry, CliError> {
     let filter = EnvFilter::new(filter_spec(
         std::env::var("RUST_LOG").ok().as_deref(),
         verbose,
         default,
     ));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder
+    let lines = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let lines: Box<dyn Layer<Registry> + Send + Sync> = match format {
+        LogFormat::Text => lines
             .with_ansi(colour_on_stderr())
             .with_target(false)
-            .init(),
+            .boxed(),
         // Flattened, so `message`, `status` or `client_id` are top-level keys a query can name.
-        LogFormat::Json => builder.json().flatten_event(true).init(),
-    }
+        LogFormat::Json => lines.json().flatten_event(true).boxed(),
+    };
+    #[cfg(feature = "otel")]
+    let (spans, exporting) = crate::telemetry::layer(service)?.unzip();
+    #[cfg(not(feature = "otel"))]
+    let spans: Option<Box<dyn Layer<Registry> + Send + Sync>> = None;
+    let layers: Vec<_> = std::iter::once(lines.with_filter(filter).boxed())
+        .chain(spans)
+        .collect();
+    tracing_subscriber::registry().with(layers).init();
+    Ok(Telemetry {
+        #[cfg(feature = "otel")]
+        _exporting: exporting,
+    })
 }
 
 /// The `EnvFilter` directives for these settings.
@@ -64,13 +92,23 @@ fn filter_spec(rust_log: Option<&str>, verbose: u8, default: DefaultLevel) -> St
         spec.push("warn".to_owned());
         spec.join(",")
     };
-    match (rust_log.filter(|spec| !spec.is_empty()), verbose, default) {
+    let spec = match (rust_log.filter(|spec| !spec.is_empty()), verbose, default) {
         (Some(spec), _, _) => spec.to_owned(),
         (None, 0, DefaultLevel::Quiet) => "warn".to_owned(),
         (None, 0, DefaultLevel::Service) => ours_at("info"),
         (None, 1, _) => ours_at("debug"),
         (None, _, _) => "trace".to_owned(),
-    }
+    };
+    // Spans opened for tracing are not log lines: off here, so without an exporter nobody
+    // wants them and they cost a request nothing.
+    let spans_off = [
+        tokenbroker::trace::TRACE_TARGET,
+        tokenbroker_server::TRACE_TARGET,
+        tokenbroker_agent::TRACE_TARGET,
+    ]
+    .map(|target| format!(",{target}=off"))
+    .concat();
+    spec + &spans_off
 }
 
 /// Colour only for a person at a terminal, and not when they asked for none
@@ -89,17 +127,15 @@ mod tests {
     fn services_log_our_info_and_everyone_elses_warnings() {
         let spec = filter_spec(None, 0, DefaultLevel::Service);
         assert!(spec.contains("tokenbroker_server=info"), "{spec}");
-        assert!(spec.ends_with(",warn"), "{spec}");
-        assert_eq!(filter_spec(None, 0, DefaultLevel::Quiet), "warn");
+        assert!(spec.contains(",warn,"), "{spec}");
+        assert!(filter_spec(None, 0, DefaultLevel::Quiet).starts_with("warn,"));
+        assert!(spec.contains(",tokenbroker_agent::trace=off"), "{spec}");
     }
 
     #[test]
     fn rust_log_wins_then_verbosity() {
-        assert_eq!(
-            filter_spec(Some("debug"), 2, DefaultLevel::Service),
-            "debug"
-        );
+        assert!(filter_spec(Some("debug"), 2, DefaultLevel::Service).starts_with("debug,"));
         assert!(filter_spec(Some(""), 1, DefaultLevel::Quiet).contains("tokenbroker=debug"));
-        assert_eq!(filter_spec(None, 2, DefaultLevel::Quiet), "trace");
+        assert!(filter_spec(None, 2, DefaultLevel::Quiet).starts_with("trace,"));
     }
 }

@@ -7,6 +7,8 @@ mod config;
 mod exit;
 mod logging;
 mod seed_file;
+#[cfg(feature = "otel")]
+mod telemetry;
 mod terminal;
 
 use std::process::ExitCode;
@@ -22,7 +24,19 @@ fn main() -> ExitCode {
         Command::Serve(_) | Command::Agent(_) => logging::DefaultLevel::Service,
         _ => logging::DefaultLevel::Quiet,
     };
-    logging::init(cli.log_format, cli.verbose, default_level);
+    let service = match cli.command {
+        Command::Serve(_) => "tokenbroker-serve",
+        Command::Agent(_) => "tokenbroker-agent",
+        _ => "tokenbroker",
+    };
+    // Dropped last, after the runtime: flushes the spans still queued.
+    let _telemetry = match logging::init(cli.log_format, cli.verbose, default_level, service) {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("tokenbroker: {error}");
+            return error.exit_code();
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::common::BIN;
+use crate::common::{Collector, BIN};
 use axum::routing::get;
 use tokenbroker_server::{AuthServer, Dialect, ServerConfig, StaticClient};
 use tokenbroker_testkit::RedisServer;
@@ -327,4 +327,68 @@ async fn the_agent_logs_one_json_access_line_per_request_and_never_the_token() {
             "the path past the upstream is not logged: {line}"
         );
     }
+}
+
+/// An upstream that answers with the `traceparent` it received.
+async fn traceparent_echo() -> std::net::SocketAddr {
+    let router = axum::Router::new().fallback(|headers: axum::http::HeaderMap| async move {
+        let received = headers.get("traceparent").and_then(|v| v.to_str().ok());
+        received.unwrap_or("").to_owned()
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_traced_request_reaches_the_upstream_as_a_child_of_the_span_the_collector_receives() {
+    let collector = Collector::start().await;
+    let server = auth_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret_line = "client_secret_env = \"FLEET_SECRET\"";
+    let config = write_config(
+        dir.path(),
+        &server,
+        traceparent_echo().await,
+        "",
+        secret_line,
+    );
+    let agent = start_agent_with(&config, &collector.env()).await;
+
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let caller_span = "00f067aa0ba902b7";
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/items", agent.base))
+        .header("traceparent", format!("00-{trace_id}-{caller_span}-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let received = response.text().await.unwrap();
+    let upstream_parent = tokenbroker::wire::trace_context::TraceParent::parse(&received)
+        .unwrap_or_else(|| panic!("the upstream got a valid traceparent: {received:?}"));
+    assert_eq!(upstream_parent.trace_id_hex(), trace_id);
+    assert_ne!(upstream_parent.parent_id_hex(), caller_span);
+    assert_eq!(upstream_parent.flags, 1, "sampled, as the caller asked");
+
+    // The agent's span: the caller's child, and the upstream's parent.
+    let span = collector
+        .await_span("the proxy request span", |service, span| {
+            service == "tokenbroker-agent" && span["name"] == "proxy request"
+        })
+        .await;
+    assert_eq!(span["traceId"], trace_id, "{span}");
+    assert_eq!(span["parentSpanId"], caller_span, "{span}");
+    assert_eq!(span["spanId"], upstream_parent.parent_id_hex(), "{span}");
+    // The token the agent fetched left a span of its own; no span holds the secret or the token.
+    collector
+        .await_span("the token fetch span", |_, span| {
+            span["name"] == "token fetch"
+        })
+        .await;
+    let (status, token) = token_of(&agent).await;
+    assert_eq!(status, 200);
+    let exported = serde_json::to_string(&collector.spans()).unwrap();
+    assert!(!exported.contains(SECRET) && !exported.contains(&token));
 }

@@ -986,3 +986,70 @@ async fn the_ci_sandbox_seeds_fixed_clients_describes_itself_in_json_and_logs_js
     }
     assert!(kept.join("registry.db").exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_endpoint_span_is_a_child_of_the_clients_token_fetch_span() {
+    const SECRET: &str = "traced-secret-fixed-for-tests";
+    let collector = crate::common::Collector::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let seed = dir.path().join("seed.toml");
+    std::fs::write(
+        &seed,
+        format!("[[clients]]\nid = \"traced-app\"\nsecret = \"{SECRET}\"\naudiences = [\"{AUDIENCE}\"]\n"),
+    )
+    .unwrap();
+    let home = dir.path().to_str().unwrap();
+    let mut env = vec![("HOME", home), ("XDG_DATA_HOME", home)];
+    env.extend(collector.env());
+    let args = [
+        "serve",
+        "--dev",
+        "--listen",
+        "127.0.0.1:0",
+        "--seed",
+        seed.to_str().unwrap(),
+    ];
+    let (_server, url) = crate::common::spawn_listening(&args, &env).await;
+
+    let token_url = format!("{url}/oauth2/token");
+    let mut client_env = vec![("SECRET", SECRET)];
+    client_env.extend(collector.env());
+    let issued = cli(
+        &[
+            "token",
+            "--token-url",
+            &token_url,
+            "--client-id",
+            "traced-app",
+            "--client-secret-env",
+            "SECRET",
+            "--auth-style",
+            "form",
+            "--audience",
+            AUDIENCE,
+        ],
+        &client_env,
+    )
+    .await;
+    let token = issued_jwt(&issued);
+
+    // The command flushed its span before it exited; the server's joins the same trace.
+    let fetch = collector
+        .await_span("the client's token fetch", |service, span| {
+            service == "tokenbroker" && span["name"] == "token fetch"
+        })
+        .await;
+    let endpoint = collector
+        .await_span("the server's token endpoint span", |service, span| {
+            service == "tokenbroker-serve" && span["name"] == "POST /oauth2/token"
+        })
+        .await;
+    assert_eq!(endpoint["traceId"], fetch["traceId"]);
+    assert_eq!(endpoint["parentSpanId"], fetch["spanId"]);
+    assert_eq!(
+        fetch["parentSpanId"], "",
+        "the command's fetch starts the trace"
+    );
+    let exported = serde_json::to_string(&collector.spans()).unwrap();
+    assert!(!exported.contains(SECRET) && !exported.contains(&token));
+}

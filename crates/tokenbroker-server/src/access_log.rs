@@ -19,8 +19,14 @@ pub const ACCESS_LOG_TARGET: &str = "tokenbroker_server::access";
 /// The route label of a request no route matched (its path is not logged: a caller chose it).
 const NO_ROUTE: &str = "(no route)";
 
+/// The `target` of the server's spans (one per request, named `METHOD ROUTE`, so the token
+/// endpoint's is `POST /oauth2/token`): they exist for an OpenTelemetry exporter, so a subscriber
+/// that only logs can leave the target off.
+pub const TRACE_TARGET: &str = "tokenbroker_server::trace";
+
 /// Middleware: runs the request inside a `request` span (whose `client_id` the client
-/// authentication fills in) and logs the access line when the response is ready.
+/// authentication fills in) and logs the access line when the response is ready. Around it, a
+/// span for tracing continues the caller's W3C trace when spans are exported (feature `otel`).
 pub(crate) async fn log_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
@@ -28,12 +34,29 @@ pub(crate) async fn log_request(request: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or(NO_ROUTE.to_owned(), |path| path.as_str().to_owned());
-    let span = tracing::info_span!(
-        target: ACCESS_LOG_TARGET,
+    let traced = tracing::info_span!(
+        target: TRACE_TARGET,
         "request",
-        client_id = tracing::field::Empty
+        otel.name = format!("{method} {route}"),
+        otel.kind = "server",
+        http.request.method = %method,
+        http.route = route,
+        http.response.status_code = tracing::field::Empty,
     );
-    let response = next.run(request).instrument(span.clone()).await;
+    continue_callers_trace(&traced, request.headers());
+    let span = traced.in_scope(|| {
+        tracing::info_span!(
+            target: ACCESS_LOG_TARGET,
+            "request",
+            client_id = tracing::field::Empty
+        )
+    });
+    let response = next
+        .run(request)
+        .instrument(span.clone())
+        .instrument(traced.clone())
+        .await;
+    traced.record("http.response.status_code", response.status().as_u16());
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     span.in_scope(|| {
         tracing::info!(
@@ -46,6 +69,22 @@ pub(crate) async fn log_request(request: Request, next: Next) -> Response {
         );
     });
     response
+}
+
+/// Makes `span` the child of the caller's span when the request carries exactly one valid
+/// `traceparent` and spans are exported.
+#[cfg_attr(not(feature = "otel"), allow(unused_variables))]
+fn continue_callers_trace(span: &tracing::Span, headers: &axum::http::HeaderMap) {
+    #[cfg(feature = "otel")]
+    {
+        use tokenbroker_wire::trace_context::{otel, TraceParent, TRACEPARENT};
+        let mut received = headers.get_all(TRACEPARENT).iter();
+        if let (Some(value), None) = (received.next(), received.next()) {
+            if let Some(parent) = value.to_str().ok().and_then(TraceParent::parse) {
+                otel::continue_remote(span, &parent);
+            }
+        }
+    }
 }
 
 /// Names the authenticated client on the current request's access line.

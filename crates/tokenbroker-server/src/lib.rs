@@ -47,7 +47,7 @@ mod static_client;
 mod time;
 mod verify;
 
-pub use access_log::ACCESS_LOG_TARGET;
+pub use access_log::{ACCESS_LOG_TARGET, TRACE_TARGET};
 pub use claims::{sign_access_token, AccessTokenClaims};
 pub use config::{ServerConfig, Storage, TlsFiles, DEFAULT_LISTEN, IN_MEMORY_LIFETIME};
 #[cfg(any(test, feature = "testing"))]

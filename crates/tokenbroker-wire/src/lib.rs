@@ -18,6 +18,10 @@
 //!   [RFC 9068](https://www.rfc-editor.org/rfc/rfc9068) access-token claims.
 //! - [`read_limited`]: a response or request body, refused past a size limit. It polls a body
 //!   it is given, so whatever owns the connection owns the I/O.
+//! - [`trace_context`]: W3C `traceparent`, and (feature `otel`) its bridge to OpenTelemetry
+//!   spans.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body;
 pub mod client_auth;

@@ -8,6 +8,10 @@
 
 use std::fmt;
 
+#[cfg(feature = "otel")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
+pub mod otel;
+
 /// The header that carries the trace.
 pub const TRACEPARENT: &str = "traceparent";
 /// Vendor-specific trace data, forwarded unchanged with a valid `traceparent`.

@@ -16,12 +16,14 @@ use crate::expiry::effective_expiry;
 use crate::request;
 use crate::response::{parse_error_body, parse_success};
 use crate::token::AccessToken;
+use crate::trace::{propagate_current_span, TRACE_TARGET};
 use crate::wire::https::redact_url;
 use crate::wire::jwt::peek_times;
 use crate::wire::ClientSecret;
 use crate::wire::{read_limited, LimitedBodyError};
 use crate::wire::{Clock, SystemClock};
 use secrecy::ExposeSecret;
+use tracing::Instrument;
 
 /// The largest token response body we read; real ones are a few KiB.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
@@ -104,8 +106,25 @@ impl TokenClient {
         &self.clock
     }
 
-    /// Asks the token endpoint for a new access token (RFC 6749 §4.4.2).
+    /// Asks the token endpoint for a new access token (RFC 6749 §4.4.2), inside a `token fetch`
+    /// span (see [`crate::trace`]).
     pub async fn fetch(&self) -> Result<AccessToken, Error> {
+        let span = tracing::info_span!(
+            target: TRACE_TARGET,
+            "token fetch",
+            otel.kind = "client",
+            url.full = %self.url_label,
+            client_id = self.config.load().client_id(),
+            otel.status_code = tracing::field::Empty,
+        );
+        let fetched = self.exchange().instrument(span.clone()).await;
+        if fetched.is_err() {
+            span.record("otel.status_code", "error");
+        }
+        fetched
+    }
+
+    async fn exchange(&self) -> Result<AccessToken, Error> {
         let config = &self.config.load_full();
         tracing::debug!(
             token_url = %self.url_label,
@@ -114,8 +133,13 @@ impl TokenClient {
             secret = %config.client_secret().fingerprint(),
             "requesting an access token"
         );
-        let response = request::build(&self.http, config)
-            .send()
+        let mut request = request::build(&self.http, config)
+            .build()
+            .map_err(|e| self.network_error(e))?;
+        propagate_current_span(request.headers_mut());
+        let response = self
+            .http
+            .execute(request)
             .await
             .map_err(|e| self.network_error(e))?;
         let status = response.status();

@@ -55,6 +55,7 @@ mod revocation;
 mod source;
 mod token;
 mod token_record;
+pub mod trace;
 mod x_jwt;
 
 /// The vocabulary shared with the server, the guard and the agent: header names, the HTTPS rule,

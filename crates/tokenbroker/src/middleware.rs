@@ -4,6 +4,8 @@
 //! - `ET-Client-Name` when configured (Entur API authentication: without it, requests may be rate limited or
 //!   blocked).
 //! - `X-Transaction-Id`, fresh per request, when configured (Telenor Sweden Open APIs).
+//! - `traceparent` naming the current span, with the `otel` feature when spans are exported and
+//!   the request carries none (see [`crate::trace`]).
 //!
 //! On a 401 the token is reported to the source (which drops it if it is still current) and the
 //! request is retried once with a fresh token — only if a *different* token is available and the
@@ -18,6 +20,7 @@ use reqwest_middleware::{Middleware, Next};
 use crate::api_headers::apply_api_headers;
 use crate::source::TokenSource;
 use crate::token::AccessToken;
+use crate::trace::propagate_current_span;
 use crate::wire::https::{require_https_allowing, PlainHttpHosts};
 use crate::wire::ClientName;
 use crate::x_jwt::XJwtSource;
@@ -88,6 +91,7 @@ impl<S> AuthMiddleware<S> {
             self.client_name.as_ref(),
             self.transaction_ids,
         );
+        propagate_current_span(request.headers_mut());
         request
     }
 }

@@ -123,3 +123,89 @@ impl Process {
         assert!(exit.success(), "a graceful stop exits 0, got {exit:?}");
     }
 }
+
+/// An OTLP/HTTP collector on loopback that keeps every span posted to `/v1/traces` as JSON
+/// (`OTEL_EXPORTER_OTLP_PROTOCOL=http/json`), with the `service.name` of the process that sent it.
+pub(crate) struct Collector {
+    endpoint: String,
+    spans: Arc<Mutex<Vec<(String, serde_json::Value)>>>,
+}
+
+impl Collector {
+    pub(crate) async fn start() -> Self {
+        let spans = Arc::new(Mutex::new(Vec::new()));
+        let kept = Arc::clone(&spans);
+        let receive = move |body: axum::body::Bytes| {
+            let kept = Arc::clone(&kept);
+            async move {
+                let export: serde_json::Value =
+                    serde_json::from_slice(&body).expect("an OTLP/JSON export request");
+                let mut kept = kept.lock().unwrap_or_else(PoisonError::into_inner);
+                kept.extend(spans_of(&export));
+                axum::Json(serde_json::json!({}))
+            }
+        };
+        let router = axum::Router::new().route("/v1/traces", axum::routing::post(receive));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        Self { endpoint, spans }
+    }
+
+    /// The environment that points a `tokenbroker` process here, sending every 100 ms.
+    pub(crate) fn env(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", self.endpoint.as_str()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ]
+    }
+
+    /// Every span received so far, with its service name.
+    pub(crate) fn spans(&self) -> Vec<(String, serde_json::Value)> {
+        self.spans
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Waits (at most 20 s) for a span for which `found(service, span)` holds.
+    pub(crate) async fn await_span(
+        &self,
+        what: &str,
+        found: impl Fn(&str, &serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        for _ in 0..400 {
+            if let Some((_, span)) = self.spans().into_iter().find(|(s, span)| found(s, span)) {
+                return span;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{what} never reached the collector: {:?}", self.spans());
+    }
+}
+
+/// The spans of one export request, each with its resource's `service.name`.
+fn spans_of(export: &serde_json::Value) -> Vec<(String, serde_json::Value)> {
+    let list = |value: &serde_json::Value| value.as_array().cloned().unwrap_or_default();
+    let mut spans = Vec::new();
+    for resource in list(&export["resourceSpans"]) {
+        let service = list(&resource["resource"]["attributes"])
+            .into_iter()
+            .find(|attribute| attribute["key"] == "service.name")
+            .and_then(|attribute| {
+                attribute["value"]["stringValue"]
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .unwrap_or_default();
+        for scope in list(&resource["scopeSpans"]) {
+            spans.extend(
+                list(&scope["spans"])
+                    .into_iter()
+                    .map(|s| (service.clone(), s)),
+            );
+        }
+    }
+    spans
+}
