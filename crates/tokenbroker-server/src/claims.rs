@@ -1,6 +1,5 @@
 //! JWT access tokens per RFC 9068: what is in them, and signing them.
 
-use jsonwebtoken::{encode, Header};
 pub use tokenbroker_wire::jwt::AccessTokenClaims;
 use tokenbroker_wire::jwt::ACCESS_TOKEN_TYP;
 
@@ -11,8 +10,5 @@ pub fn sign_access_token(
     key: &SigningKey,
     claims: &AccessTokenClaims,
 ) -> Result<String, jsonwebtoken::errors::Error> {
-    let mut header = Header::new(key.algorithm());
-    header.typ = Some(ACCESS_TOKEN_TYP.into());
-    header.kid = Some(key.kid().to_owned());
-    encode(&header, claims, key.encoding_key())
+    key.sign(ACCESS_TOKEN_TYP, claims)
 }

@@ -26,6 +26,7 @@ mod endpoints;
 mod error;
 #[cfg(feature = "testing")]
 mod faults;
+mod jws;
 mod kek;
 mod key_reload;
 mod key_store;

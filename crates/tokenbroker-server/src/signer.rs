@@ -57,10 +57,6 @@ impl Signer {
         claims: &T,
     ) -> Result<String, jsonwebtoken::errors::Error> {
         let ring = self.0.keyring();
-        let key = ring.signing_key(self.0.unix_now());
-        let mut header = jsonwebtoken::Header::new(key.algorithm());
-        header.typ = Some(header_typ.to_owned());
-        header.kid = Some(key.kid().to_owned());
-        jsonwebtoken::encode(&header, claims, key.encoding_key())
+        ring.signing_key(self.0.unix_now()).sign(header_typ, claims)
     }
 }
