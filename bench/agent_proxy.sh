@@ -30,14 +30,8 @@ trap cleanup EXIT
 for tool in wrk nginx curl python3; do
   command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install -y wrk nginx-light curl python3" >&2; exit 2; }
 done
-cargo build --release --locked -q -p tokenbroker-cli
-bin=target/release/tokenbroker
+. bench/lib.sh   # builds the release binary ($bin); free_port, wait_for
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_for() { # url
-  for _ in $(seq 1 100); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done
-  echo "server at $1 did not come up" >&2; exit 1
-}
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
 load() { # name url [connections threads script]: one run, appended to $work/results

@@ -19,15 +19,7 @@ cleanup() {
 trap cleanup EXIT
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
-cargo build --release --locked -q -p tokenbroker-cli
-bin=target/release/tokenbroker
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-wait_for() { # url
-  for _ in $(seq 1 100); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done
-  echo "server at $1 did not come up" >&2; exit 1
-}
+. bench/lib.sh   # builds the release binary ($bin); free_port, wait_for
 
 load() { # name url basic
   local out

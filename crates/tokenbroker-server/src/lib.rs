@@ -43,6 +43,7 @@ mod routes;
 mod server;
 mod shared_limits;
 mod signer;
+mod signing_pool;
 mod state;
 mod static_client;
 mod time;

@@ -14,6 +14,7 @@ use crate::keyring::KeyRing;
 use crate::limits::Limits;
 use crate::metrics::ServerMetrics;
 use crate::registry::{Registry, MAX_TOKEN_LIFETIME};
+use crate::signing_pool::SigningPool;
 
 /// The server's shared state.
 pub(crate) struct AppState {
@@ -32,6 +33,8 @@ pub(crate) struct AppState {
     pub limits: Limits,
     /// Prometheus metrics.
     pub metrics: ServerMetrics,
+    /// Where access tokens are signed (RSA off the async workers).
+    pub(crate) signing: SigningPool,
     /// The rate limit on warnings about refused client logins.
     pub(crate) refusal_warnings: RefusalWarnings,
     default_lifetime_secs: AtomicU64,
@@ -73,6 +76,7 @@ impl AppState {
             limits: Limits::default(),
             metrics: ServerMetrics::default(),
             refusal_warnings: RefusalWarnings::default(),
+            signing: SigningPool::default(),
             default_lifetime_secs: AtomicU64::new(default_lifetime.as_secs().max(1)),
             clock,
             trusted_proxies: Vec::new(),

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use crate::claims::{sign_access_token, AccessTokenClaims};
+use crate::claims::AccessTokenClaims;
 use crate::client_address::ClientAddress;
 use crate::client_auth;
 use crate::dialect::Dialect;
@@ -81,7 +81,7 @@ async fn issue(
         .client
         .lifetime()
         .unwrap_or_else(|| state.default_lifetime());
-    let token = mint(state, &grant, lifetime)?;
+    let token = mint(state, &grant, lifetime).await?;
     let refresh_token = if grant.client.refresh_tokens {
         let stored = crate::registry::RefreshGrant {
             client_id: grant.client.client_id.clone(),
@@ -108,7 +108,7 @@ async fn issue(
     ))
 }
 
-fn mint(state: &AppState, grant: &Grant, lifetime: Duration) -> Result<String, OAuthError> {
+async fn mint(state: &AppState, grant: &Grant, lifetime: Duration) -> Result<String, OAuthError> {
     let now = u64::try_from(state.unix_now()).unwrap_or(0);
     let claims = AccessTokenClaims {
         iss: state.issuer.clone(),
@@ -120,7 +120,11 @@ fn mint(state: &AppState, grant: &Grant, lifetime: Duration) -> Result<String, O
         exp: now.saturating_add(lifetime.as_secs()),
         jti: uuid::Uuid::new_v4().to_string(),
     };
-    sign_access_token(state.keyring().signing_key(now as i64), &claims).map_err(|e| {
+    let signed = state
+        .signing
+        .sign(state.keyring(), now as i64, claims)
+        .await;
+    signed.map_err(|e| {
         OAuthError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "server_error",
