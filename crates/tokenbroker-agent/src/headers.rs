@@ -51,11 +51,7 @@ pub(crate) fn keep_forwardable(headers: &mut HeaderMap, keep_content_length: boo
 /// exported (feature `otel`), the caller's span becomes its parent and its id the upstream's
 /// parent. Returns the trace the request now carries.
 pub(crate) fn continue_trace(headers: &mut HeaderMap, span: &tracing::Span) -> TraceParent {
-    let mut received = headers.get_all(TRACEPARENT).iter();
-    let incoming = match (received.next(), received.next()) {
-        (Some(value), None) => value.to_str().ok().and_then(TraceParent::parse),
-        _ => None,
-    };
+    let incoming = TraceParent::from_headers(headers);
     if incoming.is_none() {
         headers.remove(TRACESTATE);
     }

@@ -11,6 +11,14 @@ use crate::exit::CliError;
 /// The environment variable that picks the log format when `--log-format` is not given.
 pub(crate) const LOG_FORMAT_ENV: &str = "TOKENBROKER_LOG_FORMAT";
 
+/// The targets of the spans our crates open for tracing (not log lines): off in the log layer,
+/// the only spans the OTLP exporter sends.
+pub(crate) const TRACE_TARGETS: [&str; 3] = [
+    tokenbroker::trace::TRACE_TARGET,
+    tokenbroker_server::TRACE_TARGET,
+    tokenbroker_agent::TRACE_TARGET,
+];
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub(crate) enum LogFormat {
@@ -101,13 +109,9 @@ fn filter_spec(rust_log: Option<&str>, verbose: u8, default: DefaultLevel) -> St
     };
     // Spans opened for tracing are not log lines: off here, so without an exporter nobody
     // wants them and they cost a request nothing.
-    let spans_off = [
-        tokenbroker::trace::TRACE_TARGET,
-        tokenbroker_server::TRACE_TARGET,
-        tokenbroker_agent::TRACE_TARGET,
-    ]
-    .map(|target| format!(",{target}=off"))
-    .concat();
+    let spans_off = TRACE_TARGETS
+        .map(|target| format!(",{target}=off"))
+        .concat();
     spec + &spans_off
 }
 

@@ -19,13 +19,6 @@ use tracing_subscriber::{Layer, Registry};
 
 use crate::exit::CliError;
 
-/// The spans exported: ours, and only those opened for tracing.
-const SPAN_TARGETS: [&str; 3] = [
-    tokenbroker::trace::TRACE_TARGET,
-    tokenbroker_server::TRACE_TARGET,
-    tokenbroker_agent::TRACE_TARGET,
-];
-
 /// A layer of the global subscriber, whatever its filter.
 pub(crate) type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
 
@@ -73,9 +66,11 @@ pub(crate) fn layer(service: &str) -> Result<Option<(BoxedLayer, Exporting)>, Cl
         .with_resource(resource.build())
         .build();
     let tracer = provider.tracer("tokenbroker");
-    let spans = SPAN_TARGETS.iter().fold(Targets::new(), |targets, target| {
-        targets.with_target(*target, Level::INFO)
-    });
+    let spans = crate::logging::TRACE_TARGETS
+        .iter()
+        .fold(Targets::new(), |targets, target| {
+            targets.with_target(*target, Level::INFO)
+        });
     let layer = tracing_opentelemetry::layer()
         .with_tracer(tracer)
         .with_filter(spans)

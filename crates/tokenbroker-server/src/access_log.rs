@@ -77,12 +77,9 @@ pub(crate) async fn log_request(request: Request, next: Next) -> Response {
 fn continue_callers_trace(span: &tracing::Span, headers: &axum::http::HeaderMap) {
     #[cfg(feature = "otel")]
     {
-        use tokenbroker_wire::trace_context::{otel, TraceParent, TRACEPARENT};
-        let mut received = headers.get_all(TRACEPARENT).iter();
-        if let (Some(value), None) = (received.next(), received.next()) {
-            if let Some(parent) = value.to_str().ok().and_then(TraceParent::parse) {
-                otel::continue_remote(span, &parent);
-            }
+        use tokenbroker_wire::trace_context::{otel, TraceParent};
+        if let Some(parent) = TraceParent::from_headers(headers) {
+            otel::continue_remote(span, &parent);
         }
     }
 }

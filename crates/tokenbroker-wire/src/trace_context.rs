@@ -64,6 +64,16 @@ impl TraceParent {
         })
     }
 
+    /// The caller's trace from request headers: exactly one `traceparent` that parses. Several,
+    /// or one that does not parse, are no trace (§4.2: the receiver then starts a new one).
+    pub fn from_headers(headers: &http::HeaderMap) -> Option<Self> {
+        let mut received = headers.get_all(TRACEPARENT).iter();
+        match (received.next(), received.next()) {
+            (Some(value), None) => value.to_str().ok().and_then(Self::parse),
+            _ => None,
+        }
+    }
+
     /// A new trace, sampled: this hop starts it.
     pub fn new_root() -> Self {
         let mut trace_id = [0; 16];
@@ -174,6 +184,22 @@ mod tests {
         assert_eq!(TraceParent::parse(&child.to_string()), Some(child));
         let root = TraceParent::new_root();
         assert_eq!(TraceParent::parse(&root.to_string()), Some(root));
+    }
+
+    #[test]
+    fn only_one_valid_header_is_a_trace() {
+        let value = http::HeaderValue::from_static(EXAMPLE);
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(TraceParent::from_headers(&headers), None);
+        headers.insert(TRACEPARENT, value.clone());
+        assert_eq!(
+            TraceParent::from_headers(&headers),
+            TraceParent::parse(EXAMPLE)
+        );
+        headers.append(TRACEPARENT, value);
+        assert_eq!(TraceParent::from_headers(&headers), None, "two are none");
+        headers.insert(TRACEPARENT, http::HeaderValue::from_static("00-zz"));
+        assert_eq!(TraceParent::from_headers(&headers), None);
     }
 
     #[test]
