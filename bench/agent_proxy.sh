@@ -15,22 +15,16 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
 ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-50}
-AUDIENCE=https://api.dev.entur.io
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pidfile in "$work"/upstream.pid "$work"/proxy.pid; do
-    [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
 for tool in wrk nginx curl python3; do
   command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install -y wrk nginx-light curl python3" >&2; exit 2; }
 done
-. bench/lib.sh   # builds the release binary ($bin); free_port, wait_for
+. bench/lib.sh   # $work, $pids, free_port, wait_for, start_serve, …
+cleanup_more() {
+  for pidfile in "$work"/upstream.pid "$work"/proxy.pid; do
+    [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+  done
+}
+build_release
 
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 

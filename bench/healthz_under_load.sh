@@ -10,17 +10,9 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-50}
 ALGORITHM=${ALGORITHM:-rs256}
-AUDIENCE=https://api.dev.entur.io
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
-. bench/lib.sh   # builds the release binary ($bin); free_port, wait_for
+. bench/lib.sh   # $work, $pids, free_port, wait_for, start_serve, …
+need_wrk
+build_release
 
 probe() { # name seconds url
   local out
@@ -31,22 +23,13 @@ probe() { # name seconds url
     "$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
 }
 
-data=$work/data
-created=$("$bin" clients --data-dir "$data" create --name bench --audience "$AUDIENCE" --json)
-id=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_id"])' <<<"$created")
-secret=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])' <<<"$created")
-port=$(free_port)
-"$bin" serve --data-dir "$data" --listen "127.0.0.1:$port" --algorithm "$ALGORITHM" >/dev/null 2>&1 &
-pids+=($!)
-url=http://127.0.0.1:$port
-wait_for "$url/healthz"
-
+start_serve "$bin" "$ALGORITHM"
 echo "/healthz, one connection; token load: $CONNECTIONS connections, $ALGORITHM, $(nproc) cores, loopback"
-probe "/healthz, server idle" "$DURATION" "$url/healthz"
-BASIC=$(printf '%s:%s' "$id" "$secret" | base64 -w0) \
-  wrk -t1 -c"$CONNECTIONS" -d"$((DURATION + 2))s" -s bench/token_post.lua "$url/oauth2/token" >"$work/load.txt" &
+probe "/healthz, server idle" "$DURATION" "$serve_url/healthz"
+BASIC=$serve_basic \
+  wrk -t1 -c"$CONNECTIONS" -d"$((DURATION + 2))s" -s bench/token_post.lua "$serve_url/oauth2/token" >"$work/load.txt" &
 pids+=($!)
 sleep 1
-probe "/healthz, token endpoint saturated" "$DURATION" "$url/healthz"
+probe "/healthz, token endpoint saturated" "$DURATION" "$serve_url/healthz"
 wait "${pids[-1]}"
 printf '%-36s %s tokens/s\n' "token endpoint meanwhile" "$(awk '/Requests\/sec/ {print $2}' "$work/load.txt")"

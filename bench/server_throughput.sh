@@ -9,39 +9,19 @@ cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-50}
-AUDIENCE=https://api.dev.entur.io
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/lib.sh   # $work, $pids, free_port, wait_for, start_serve, token_load, …
+need_wrk
+build_release
 
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
-. bench/lib.sh   # builds the release binary ($bin); free_port, wait_for
-
-load() { # name url basic
-  local out
-  out=$(BASIC="$3" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/token_post.lua "$2")
-  if grep -q "Non-2xx" <<<"$out"; then echo "$1: some token requests failed:" >&2; echo "$out" >&2; exit 1; fi
-  local rps p99
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  printf '%-28s %12s tokens/s   p99 %s\n' "$1" "$rps" "$p99"
+report() { # name
+  printf '%-28s %12s tokens/s   p99 %s ms\n' "$1" "$rps" "$p99_ms"
 }
 
 tokenbroker() { # algorithm
-  local data=$work/$1 port created id secret
-  created=$("$bin" clients --data-dir "$data" create --name bench --audience "$AUDIENCE" --json)
-  id=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_id"])' <<<"$created")
-  secret=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])' <<<"$created")
-  port=$(free_port)
-  "$bin" serve --data-dir "$data" --listen "127.0.0.1:$port" --algorithm "$1" >/dev/null 2>&1 &
-  pids+=($!)
-  wait_for "http://127.0.0.1:$port/healthz"
-  load "tokenbroker serve ($1)" "http://127.0.0.1:$port/oauth2/token" "$(printf '%s:%s' "$id" "$secret" | base64 -w0)"
-  kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+  start_serve "$bin" "$1"
+  token_load "$serve_url/oauth2/token" "$serve_basic" "$CONNECTIONS" "$DURATION"
+  report "tokenbroker serve ($1)"
+  stop_serve
 }
 
 oidc_provider() {
@@ -52,7 +32,8 @@ oidc_provider() {
   (cd "$dir" && PORT=$port CLIENT_SECRET=$secret node server.mjs >/dev/null 2>&1) &
   pids+=($!)
   wait_for "http://127.0.0.1:$port/.well-known/openid-configuration"
-  load "oidc-provider 8 (RS256)" "http://127.0.0.1:$port/token" "$(printf 'bench:%s' "$secret" | base64 -w0)"
+  token_load "http://127.0.0.1:$port/token" "$(printf 'bench:%s' "$secret" | base64 -w0)" "$CONNECTIONS" "$DURATION"
+  report "oidc-provider 8 (RS256)"
 }
 
 echo "token endpoint, $CONNECTIONS connections, $DURATION each, $(nproc) cores, loopback"
