@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::key_store::KeyStore;
-use crate::registry::ScheduleChanges;
+use crate::registry::{ChangeWatch, Topic};
 use crate::state::AppState;
 
 /// How often a node looks for a changed key schedule by default: one single-row read, so every
@@ -30,27 +30,16 @@ pub(crate) async fn reload_keys_on_change(
     state: Arc<AppState>,
     interval: Duration,
 ) {
-    let mut seen = keys.registry().key_schedule_marker().await.ok().flatten();
-    let mut changes = keys
+    let mut seen = keys
         .registry()
-        .key_schedule_changes()
+        .change_marker(Topic::KeySchedule)
         .await
-        .unwrap_or_else(|error| {
-            tracing::warn!(%error, "cannot listen for key schedule changes; polling only");
-            None
-        });
-    let mut ticker = tokio::time::interval(interval);
+        .ok()
+        .flatten();
+    let mut watch = ChangeWatch::new(keys.registry(), Topic::KeySchedule, interval).await;
     loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            announced = next_change(&mut changes) => {
-                if let Err(error) = announced {
-                    tracing::warn!(%error, "lost the key schedule announcements; polling only");
-                    changes = None;
-                }
-            }
-        }
-        let marker = match keys.registry().key_schedule_marker().await {
+        watch.wait().await;
+        let marker = match keys.registry().change_marker(Topic::KeySchedule).await {
             Ok(marker) => marker,
             Err(error) => {
                 tracing::warn!(%error, "cannot read the key schedule; keeping the current keys");
@@ -73,14 +62,6 @@ pub(crate) async fn reload_keys_on_change(
                 tracing::error!(%error, "the key schedule changed but cannot be loaded; keeping the current keys, not ready")
             }
         }
-    }
-}
-
-/// The next announced change, or never when there are no announcements.
-async fn next_change(changes: &mut Option<ScheduleChanges>) -> Result<(), sqlx::Error> {
-    match changes {
-        Some(changes) => changes.next().await,
-        None => std::future::pending().await,
     }
 }
 

@@ -112,6 +112,10 @@ impl AuthServer {
             Arc::clone(&state),
             config.key_reload_interval,
         )))];
+        // Client authentication from memory, current within CLIENT_VIEW_BOUND.
+        background.push(AbortOnDrop(tokio::spawn(
+            state.registry.clone().keep_client_view(),
+        )));
         if let Some(shared) = shared_limits {
             background.push(AbortOnDrop(tokio::spawn(shared.keep_current())));
         }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use tokenbroker_server::registry::{NewClient, RegistryError};
+use tokenbroker_server::registry::{NewClient, Registry, RegistryError, CLIENT_VIEW_BOUND};
 use tokenbroker_server::{
     AuthServer, DataDir, KeyAlgorithm, KeyStoreError, ServeError, ServerConfig,
 };
@@ -335,6 +335,92 @@ async fn the_failure_limit_counts_across_nodes() {
     }
     a.stop().await;
     b.stop().await;
+}
+
+/// How long `node` goes on answering `id`/`secret` with `expected` before it changes its mind;
+/// fails past [`CLIENT_VIEW_BOUND`], the bound the registry states for a change to reach every
+/// node. Asked every 10 ms: this waits for a change to travel, not for an expiry.
+async fn answer_changes_within_bound(
+    node: &AuthServer,
+    id: &str,
+    secret: &str,
+    until: u16,
+) -> Duration {
+    let started = std::time::Instant::now();
+    loop {
+        let answer = tokenbroker_testkit::request_token(&node.url(), id, secret)
+            .await
+            .status()
+            .as_u16();
+        let waited = started.elapsed();
+        if answer == until {
+            return waited;
+        }
+        assert!(
+            waited <= CLIENT_VIEW_BOUND,
+            "{} still answers {answer} (not {until}) {waited:?} after the change",
+            node.url()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A client disabled, re-enabled or given a new secret on one node is honoured by the other
+/// within the stated bound, though the other had it in its client view (announced by
+/// PostgreSQL; polled otherwise).
+#[tokio::test]
+async fn a_client_change_on_one_node_holds_on_every_node_within_the_bound() {
+    let postgres = tokenbroker_testkit::Postgres::start();
+    let dir = tempfile::tempdir().unwrap();
+    let Fleet { a, b, id, secret } = two_nodes(&postgres, dir.path()).await;
+    let (id, secret) = (id.as_str(), secret.as_str());
+    // B authenticates the client, so it is in B's view.
+    for _ in 0..3 {
+        tokenbroker_testkit::fetch_token(&b.url(), id, secret).await;
+    }
+
+    a.registry().set_enabled(id, false, "test").await.unwrap();
+    answer_changes_within_bound(&b, id, secret, 400).await;
+    a.registry().set_enabled(id, true, "test").await.unwrap();
+    answer_changes_within_bound(&b, id, secret, 200).await;
+
+    // A new secret with no overlap: the old one stops at B, the new one works there.
+    let rotated = a
+        .registry()
+        .rotate_secret(id, Duration::ZERO, "test")
+        .await
+        .unwrap();
+    answer_changes_within_bound(&b, id, secret, 401).await;
+    tokenbroker_testkit::fetch_token(&b.url(), id, &rotated.client_secret).await;
+    a.stop().await;
+    b.stop().await;
+}
+
+/// On SQLite, where nothing announces a change, a client disabled by another process (the
+/// CLI, here a second registry handle on the same file) is refused by the serving node within
+/// the bound: the node polls the change marker.
+#[tokio::test]
+async fn a_client_disabled_by_another_process_is_refused_within_the_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path().join("node");
+    let node = AuthServer::start(node_config(&dir, None)).await.unwrap();
+    let new = NewClient {
+        name: "app".into(),
+        audiences: vec![AUDIENCE.into()],
+        ..NewClient::default()
+    };
+    let (client, issued) = node.registry().create_client(new, "test").await.unwrap();
+    let (id, secret) = (client.client_id.as_str(), issued.client_secret.as_str());
+    tokenbroker_testkit::fetch_token(&node.url(), id, secret).await;
+
+    let data = DataDir::open(&dir).unwrap();
+    let elsewhere = Registry::open(&data.registry_url().unwrap(), data.pepper().unwrap())
+        .await
+        .unwrap();
+    elsewhere.set_enabled(id, false, "cli").await.unwrap();
+    answer_changes_within_bound(&node, id, secret, 400).await;
+    elsewhere.close().await;
+    node.stop().await;
 }
 
 /// A portal login on one node is a session on every node, and a logout on another ends it on

@@ -3,6 +3,7 @@
 use super::audit::actions;
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 use tokenbroker_wire::client_auth::{MAX_CLIENT_ID_BYTES, MAX_SECRET_BYTES};
 
@@ -10,6 +11,8 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 
 use super::audit::record;
+use super::changes::Topic;
+use super::client_view::{StoredSecret, ViewedClient};
 use super::hashing::{generate_id, generate_secret, SecretKind};
 use super::rows::{split, RowExt};
 use super::{Registry, RegistryError};
@@ -224,7 +227,7 @@ impl Registry {
             .map_err(RegistryError::Invalid)?;
         let secret_id = generate_id();
         let at = unix_now();
-        let mut tx = self.pool.begin().await.map_err(|e| self.db_error(e))?;
+        let mut tx = self.begin_change(Topic::Clients).await?;
         let inserted = sqlx::query(
             "INSERT INTO clients (client_id, name, audiences, scopes, lifetime_seconds, refresh_tokens, introspect, enabled, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)",
@@ -263,7 +266,7 @@ impl Registry {
         )
         .await
         .map_err(|e| self.db_error(e))?;
-        tx.commit().await.map_err(|e| self.db_error(e))?;
+        self.commit_client_change(tx).await?;
         let client = self.client(&client_id).await?;
         Ok((
             client,
@@ -288,16 +291,24 @@ impl Registry {
         &self,
         client_id: &str,
     ) -> Result<Option<ClientRecord>, RegistryError> {
+        Ok(self
+            .read_client(client_id)
+            .await?
+            .map(|client| client.record))
+    }
+
+    /// The client with its secrets, from the database.
+    async fn read_client(&self, client_id: &str) -> Result<Option<ViewedClient>, RegistryError> {
         let row = sqlx::query("SELECT * FROM clients WHERE client_id = $1")
             .bind(client_id.to_owned())
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| self.db_error(e))?;
         let Some(row) = row else { return Ok(None) };
-        let secrets = self.secrets(client_id).await?;
-        client_from_row(&row, secrets)
-            .map(Some)
-            .map_err(|e| self.db_error(e))
+        let secrets = self.stored_secrets(client_id).await?;
+        let infos = secrets.iter().map(|s| s.info.clone()).collect();
+        let record = client_from_row(&row, infos).map_err(|e| self.db_error(e))?;
+        Ok(Some(ViewedClient { record, secrets }))
     }
 
     /// Every client, by id, with its secrets' metadata: two queries whatever the count (the
@@ -336,7 +347,7 @@ impl Registry {
         enabled: bool,
         actor: &str,
     ) -> Result<(), RegistryError> {
-        let mut tx = self.pool.begin().await.map_err(|e| self.db_error(e))?;
+        let mut tx = self.begin_change(Topic::Clients).await?;
         let updated =
             sqlx::query("UPDATE clients SET enabled = $1, updated_at = $2 WHERE client_id = $3")
                 .bind(i64::from(enabled))
@@ -356,7 +367,7 @@ impl Registry {
         record(&mut *tx, actor, action, Some(client_id), "")
             .await
             .map_err(|e| self.db_error(e))?;
-        tx.commit().await.map_err(|e| self.db_error(e))
+        self.commit_client_change(tx).await
     }
 
     /// Changes a client's settings (name, audiences, scopes, lifetime, refresh tokens,
@@ -374,7 +385,7 @@ impl Registry {
             ));
         }
         let at = unix_now();
-        let mut tx = self.pool.begin().await.map_err(|e| self.db_error(e))?;
+        let mut tx = self.begin_change(Topic::Clients).await?;
         self.touch_client(&mut tx, client_id, at).await?;
         let row = sqlx::query("SELECT * FROM clients WHERE client_id = $1")
             .bind(client_id.to_owned())
@@ -407,14 +418,14 @@ impl Registry {
         )
         .await
         .map_err(|e| self.db_error(e))?;
-        tx.commit().await.map_err(|e| self.db_error(e))?;
+        self.commit_client_change(tx).await?;
         self.client(client_id).await
     }
 
     /// Deletes a client and its secrets (the audit log keeps its history).
     pub async fn delete_client(&self, client_id: &str, actor: &str) -> Result<(), RegistryError> {
         let secrets = self.secrets(client_id).await?;
-        let mut tx = self.pool.begin().await.map_err(|e| self.db_error(e))?;
+        let mut tx = self.begin_change(Topic::Clients).await?;
         sqlx::query("DELETE FROM client_secrets WHERE client_id = $1")
             .bind(client_id.to_owned())
             .execute(&mut *tx)
@@ -431,7 +442,7 @@ impl Registry {
         record(&mut *tx, actor, actions::CLIENT_DELETE, Some(client_id), "")
             .await
             .map_err(|e| self.db_error(e))?;
-        tx.commit().await.map_err(|e| self.db_error(e))?;
+        self.commit_client_change(tx).await?;
         for secret in secrets {
             self.pepper.forget(&secret.secret_id);
         }
@@ -460,7 +471,7 @@ impl Registry {
             .hash(&secret, SecretKind::Generated)
             .map_err(RegistryError::Invalid)?;
         let secret_id = generate_id();
-        let mut tx = self.pool.begin().await.map_err(|e| self.db_error(e))?;
+        let mut tx = self.begin_change(Topic::Clients).await?;
         self.touch_client(&mut tx, client_id, at).await?;
         // Shorten, never lengthen: a secret already on its way out keeps its earlier end.
         sqlx::query(
@@ -494,7 +505,7 @@ impl Registry {
         )
         .await
         .map_err(|e| self.db_error(e))?;
-        tx.commit().await.map_err(|e| self.db_error(e))?;
+        self.commit_client_change(tx).await?;
         Ok(IssuedSecret {
             client_id: client_id.to_owned(),
             secret_id,
@@ -505,42 +516,63 @@ impl Registry {
 
     /// Checks a client's credentials (RFC 6749 §2.3.1); on success returns the client.
     ///
-    /// `Ok(Err(_))` is a refusal; `Err(_)` a database failure.
+    /// `Ok(Err(_))` is a refusal; `Err(_)` a database failure. Served from the client view when
+    /// a keeper keeps it current ([`Registry::keep_client_view`]); a use is written at most
+    /// once a minute per secret.
     pub async fn authenticate(
         &self,
         client_id: &str,
         secret: &str,
     ) -> Result<Result<ClientRecord, AuthFailure>, RegistryError> {
-        let row = sqlx::query("SELECT * FROM clients WHERE client_id = $1")
-            .bind(client_id.to_owned())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| self.db_error(e))?;
-        let Some(row) = row else {
+        let Some(client) = self.viewed_client(client_id).await? else {
             return Ok(Err(AuthFailure::UnknownClient));
         };
-        let stored = self.stored_secrets(client_id).await?;
         let at = unix_now();
-        let matching = stored.iter().find(|candidate| {
+        let matching = client.secrets.iter().find(|candidate| {
             let valid = candidate.info.expires_at.is_none_or(|end| end > at);
             valid && self.matches(candidate, secret)
         });
         let Some(matching) = matching else {
             return Ok(Err(AuthFailure::WrongSecret));
         };
-        let used = matching.info.clone();
-        let client = client_from_row(&row, stored.into_iter().map(|s| s.info).collect())
-            .map_err(|e| self.db_error(e))?;
-        if !client.enabled {
+        if !client.record.enabled {
             return Ok(Err(AuthFailure::Disabled));
         }
-        if used
-            .last_used_at
-            .is_none_or(|last| at - last >= LAST_USED_GRANULARITY)
-        {
-            self.touch(&used.secret_id, at).await?;
+        if matching.claim_use(at, LAST_USED_GRANULARITY) {
+            // Bookkeeping: a failed write is not a reason to refuse the client.
+            if let Err(error) = self.touch(&matching.info.secret_id, at).await {
+                tracing::warn!(%error, "cannot record when a client secret was last used");
+            }
         }
-        Ok(Ok(client))
+        Ok(Ok(client.record.clone()))
+    }
+
+    /// The client with its secrets, from the view or else the database (and then held).
+    async fn viewed_client(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<Arc<ViewedClient>>, RegistryError> {
+        if let Some(held) = self.view.get(client_id) {
+            return Ok(Some(held));
+        }
+        let generation = self.view.generation();
+        let Some(client) = self.read_client(client_id).await? else {
+            return Ok(None);
+        };
+        let client = Arc::new(client);
+        self.view.insert(generation, Arc::clone(&client));
+        Ok(Some(client))
+    }
+
+    /// Commits a change to clients, and forgets them here at once (other nodes notice the
+    /// change marker within [`CLIENT_VIEW_BOUND`](super::CLIENT_VIEW_BOUND)).
+    async fn commit_client_change(
+        &self,
+        tx: sqlx::Transaction<'static, sqlx::Any>,
+    ) -> Result<(), RegistryError> {
+        let committed = tx.commit().await.map_err(|e| self.db_error(e));
+        self.view.empty();
+        committed
     }
 
     /// Marks the client changed at `at`, as the transaction's first statement, or says it does
@@ -600,21 +632,10 @@ impl Registry {
         .await
         .map_err(|e| self.db_error(e))?;
         rows.iter()
-            .map(|row| {
-                Ok(StoredSecret {
-                    info: secret_from_row(row)?,
-                    hash: row.text("hash")?,
-                })
-            })
+            .map(|row| Ok(StoredSecret::new(secret_from_row(row)?, row.text("hash")?)))
             .collect::<Result<_, sqlx::Error>>()
             .map_err(|e| self.db_error(e))
     }
-}
-
-/// A secret's metadata with its stored hash; never leaves this module.
-struct StoredSecret {
-    info: SecretInfo,
-    hash: String,
 }
 
 async fn insert_secret(

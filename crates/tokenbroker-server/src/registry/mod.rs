@@ -8,6 +8,8 @@
 
 pub mod admins;
 pub mod audit;
+mod changes;
+mod client_view;
 pub mod clients;
 mod facts;
 pub mod hashing;
@@ -27,6 +29,9 @@ use sqlx::AnyPool;
 
 pub use admins::{Admin, AdminRecord, IssuedAdminToken, NewAdmin, Role, MAX_ADMIN_TOKEN_LIFETIME};
 pub use audit::{actions, AuditEvent, AuditFilter, MAX_AUDIT_PAGE};
+pub(crate) use changes::ChangeWatch;
+pub use changes::{Announcements, Topic};
+pub use client_view::{CLIENT_VIEW_BOUND, CLIENT_VIEW_POLL_INTERVAL, MAX_VIEWED_CLIENTS};
 pub use clients::{
     AuthFailure, ClientChanges, ClientRecord, IssuedSecret, NewClient, SecretInfo, MAX_NAME_CHARS,
     MAX_SECRET_OVERLAP, MAX_TOKEN_LIFETIME, MAX_WORDS, MAX_WORD_BYTES, MIN_IMPORTED_SECRET_BYTES,
@@ -40,7 +45,7 @@ pub use sessions::{
     Session, SessionId, MAX_PASSWORD_BYTES, MAX_SESSIONS_PER_ADMIN, MIN_PASSWORD_CHARS,
     SESSION_IDLE, SESSION_LIFETIME,
 };
-pub use signing_keys::{Rotation, ScheduleChanges, StoredKey};
+pub use signing_keys::{Rotation, StoredKey};
 
 /// The migrations that create and evolve the schema (`migrations/` in this crate).
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -107,6 +112,8 @@ pub struct Registry {
     url: Arc<str>,
     /// What administrator-token expiry is decided by (the system clock unless set).
     clock: Arc<dyn tokenbroker_wire::Clock>,
+    /// The clients lately authenticated, while a keeper keeps them current.
+    view: Arc<client_view::ClientView>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -149,6 +156,7 @@ impl Registry {
             location,
             url: Arc::from(url.as_str()),
             clock: tokenbroker_wire::system_clock(),
+            view: Arc::default(),
         };
         registry.check_pepper().await?;
         Ok(registry)

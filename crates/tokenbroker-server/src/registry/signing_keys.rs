@@ -3,43 +3,19 @@
 //! signs and retires. Every node of a fleet reads the same rows, so they sign and publish the
 //! same keys.
 //!
-//! Changes happen under the schedule lock (a write to one `registry_facts` row as a
-//! transaction's first statement: a row lock on PostgreSQL, the write lock on SQLite), so
-//! concurrent rotations or first starts never leave two successors or orphan keys. The same
-//! write stores a fresh change marker, which nodes poll to notice a new schedule; on PostgreSQL
-//! the change is also announced (`NOTIFY`) when it commits, so listening nodes reload at once.
+//! Changes happen under the schedule's change lock ([`Topic::KeySchedule`], see `changes.rs`),
+//! so concurrent rotations or first starts never leave two successors or orphan keys, and every
+//! node notices the new schedule by its change marker (at once on PostgreSQL).
 
 use super::audit::actions;
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 
-use super::audit::{ordered_event_id, record};
+use super::audit::record;
+use super::changes::Topic;
 use super::rows::RowExt;
 use super::{Registry, RegistryError};
-
-/// The fact holding the schedule's change marker.
-const SCHEDULE_MARKER: &str = "key_schedule";
-
-/// The PostgreSQL channel a schedule change is announced on when it commits.
-const SCHEDULE_CHANNEL: &str = "tokenbroker_key_schedule";
-
-/// Announcements of key-schedule changes on a shared registry (PostgreSQL `LISTEN`).
-pub struct ScheduleChanges(sqlx::postgres::PgListener);
-
-impl std::fmt::Debug for ScheduleChanges {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ScheduleChanges")
-    }
-}
-
-impl ScheduleChanges {
-    /// Waits for the next change (reconnecting if the connection drops; a change announced
-    /// while it was down is found by polling the marker).
-    pub async fn next(&mut self) -> Result<(), sqlx::Error> {
-        self.0.recv().await.map(drop)
-    }
-}
 
 /// A signing key as the registry stores it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,28 +61,6 @@ impl Registry {
             .map_err(|e| self.db_error(e))
     }
 
-    /// The schedule's change marker: it changes whenever the schedule does. `None` before the
-    /// first key.
-    pub async fn key_schedule_marker(&self) -> Result<Option<String>, RegistryError> {
-        self.fact(SCHEDULE_MARKER).await
-    }
-
-    /// Announcements of schedule changes, on a shared (PostgreSQL) registry; `None` elsewhere,
-    /// where polling [`key_schedule_marker`](Self::key_schedule_marker) is the only way.
-    pub async fn key_schedule_changes(&self) -> Result<Option<ScheduleChanges>, RegistryError> {
-        if !self.is_shared() {
-            return Ok(None);
-        }
-        let mut listener = sqlx::postgres::PgListener::connect(&self.url)
-            .await
-            .map_err(|e| self.db_error(e))?;
-        listener
-            .listen(SCHEDULE_CHANNEL)
-            .await
-            .map_err(|e| self.db_error(e))?;
-        Ok(Some(ScheduleChanges(listener)))
-    }
-
     /// Stores `keys` as the first schedule, unless the registry already has keys (another node
     /// got there first); true when they were stored. `how` is audited (a first key, an import).
     pub async fn insert_first_keys(
@@ -115,7 +69,7 @@ impl Registry {
         actor: &str,
         how: &str,
     ) -> Result<bool, RegistryError> {
-        let mut tx = self.schedule_lock().await?;
+        let mut tx = self.begin_change(Topic::KeySchedule).await?;
         let existing = sqlx::query("SELECT COUNT(*) AS n FROM signing_keys")
             .fetch_one(&mut *tx)
             .await
@@ -151,7 +105,7 @@ impl Registry {
         actor: &str,
     ) -> Result<Rotation, RegistryError> {
         let retire_after = next.signs_from.saturating_add(retain_seconds);
-        let mut tx = self.schedule_lock().await?;
+        let mut tx = self.begin_change(Topic::KeySchedule).await?;
         let schedule = sqlx::query("SELECT kid, signs_until, retire_after FROM signing_keys")
             .fetch_all(&mut *tx)
             .await
@@ -212,32 +166,6 @@ impl Registry {
         .map_err(|e| self.db_error(e))?;
         tx.commit().await.map_err(|e| self.db_error(e))?;
         Ok(rotation)
-    }
-
-    /// Begins a transaction holding the schedule lock, and marks the schedule changed (the
-    /// marker commits or rolls back with the change).
-    async fn schedule_lock(&self) -> Result<Transaction<'static, Any>, RegistryError> {
-        let mut tx = self.pool.begin().await.map_err(|e| self.db_error(e))?;
-        let marker = ordered_event_id();
-        sqlx::query(
-            "INSERT INTO registry_facts (name, value) VALUES ($1, $2) \
-             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-        )
-        .bind(SCHEDULE_MARKER)
-        .bind(marker.clone())
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| self.db_error(e))?;
-        if self.is_shared() {
-            // Delivered to every listening node when (and only if) the change commits.
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(SCHEDULE_CHANNEL)
-                .bind(marker)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.db_error(e))?;
-        }
-        Ok(tx)
     }
 
     async fn insert_key(
