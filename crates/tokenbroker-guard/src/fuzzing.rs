@@ -8,13 +8,13 @@ use std::time::{Duration, SystemTime};
 
 use futures::FutureExt;
 use http::{HeaderMap, HeaderValue};
-use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::{Map, Value};
 
 use crate::jwks::{max_age, parse_key_set, MAX_JWKS_KEYS};
 use crate::revocations::Feed;
 use crate::token::VerifiedToken;
-use crate::verifier::{check_time, KeyLookup, KeySource, TokenRules, Verifier, VerifyingKey};
+use crate::verifier::{check_time, KeyLookup, KeySource, TokenRules, Verifier};
+use crate::verifying_key::VerifyingKey;
 
 /// The one key the token target's verifier knows: a P-256 public key under `kid` "fuzz".
 struct OneKey(Arc<VerifyingKey>);
@@ -32,11 +32,13 @@ impl KeySource for OneKey {
 fn verifier() -> &'static Verifier<OneKey> {
     static VERIFIER: OnceLock<Verifier<OneKey>> = OnceLock::new();
     VERIFIER.get_or_init(|| {
-        let key = DecodingKey::from_ec_components(
-            "EDNe5bpK-16QP31N4OtVYfSyyLAVbYazIirDLx-D4lw",
-            "omSq3YxcQFAZXjKtH72KIOXy5dyPJPY4X5nHmRPbfu4",
-        )
-        .expect("a valid P-256 point");
+        let jwk = serde_json::from_value(serde_json::json!({
+            "kty": "EC", "crv": "P-256", "alg": "ES256",
+            "x": "EDNe5bpK-16QP31N4OtVYfSyyLAVbYazIirDLx-D4lw",
+            "y": "omSq3YxcQFAZXjKtH72KIOXy5dyPJPY4X5nHmRPbfu4",
+        }))
+        .expect("a JWK");
+        let key = VerifyingKey::from_jwk(&jwk).expect("a valid P-256 point");
         let rules = TokenRules {
             issuer: "https://as.test".into(),
             audience: Some("https://api.test".into()),
@@ -44,10 +46,6 @@ fn verifier() -> &'static Verifier<OneKey> {
             leeway: Duration::from_secs(60),
             max_token_bytes: 8 * 1024,
             required_typ: None,
-        };
-        let key = VerifyingKey {
-            key,
-            algorithm: Some(Algorithm::ES256),
         };
         Verifier::new(rules, OneKey(Arc::new(key))).expect("asymmetric algorithms only")
     })

@@ -16,12 +16,12 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
-use jsonwebtoken::{Algorithm, DecodingKey};
 
 use tokenbroker_wire::{read_limited, LimitedBodyError};
 
 use crate::config::JwksPolicy;
-use crate::verifier::{is_asymmetric, KeyLookup, KeySource, VerifyingKey};
+use crate::verifier::{KeyLookup, KeySource};
+use crate::verifying_key::VerifyingKey;
 
 /// The longest a fetched key set is trusted without a refresh, whatever `max-age` the issuer
 /// sends: a day, so a rotated-out key leaves every guard within one, and a `max-age` near
@@ -211,18 +211,11 @@ impl KeySource for JwksCache {
     }
 }
 
-/// A JWK the guard can use: it has a `kid`, an asymmetric key, and (if stated) an allowed `alg`.
+/// A JWK the guard can use: it has a `kid` and an asymmetric public key for an allowed `alg`.
 fn usable_key(jwk: &Jwk) -> Option<(String, Arc<VerifyingKey>)> {
     let kid = jwk.common.key_id.clone()?;
-    let algorithm = jwk
-        .common
-        .key_algorithm
-        .and_then(|alg| alg.to_string().parse::<Algorithm>().ok());
-    if algorithm.is_some_and(|alg| !is_asymmetric(alg)) {
-        return None;
-    }
-    let key = DecodingKey::from_jwk(jwk).ok()?;
-    Some((kid, Arc::new(VerifyingKey { key, algorithm })))
+    let key = VerifyingKey::from_jwk(jwk).ok()?;
+    Some((kid, Arc::new(key)))
 }
 
 /// The usable keys of a JWK Set body (RFC 7517 §5), at most [`MAX_JWKS_KEYS`].

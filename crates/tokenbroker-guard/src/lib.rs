@@ -35,6 +35,7 @@ mod rejection;
 mod revocations;
 mod token;
 mod verifier;
+mod verifying_key;
 
 pub use client_name::{ClientNameLayer, ClientNamePolicy, ClientNameService, RateLimits};
 pub use config::{GuardConfig, JwksPolicy, RevocationFeed};
@@ -46,6 +47,5 @@ pub use metrics::GuardMetrics;
 pub use rejection::Rejection;
 pub use revocations::{RevocationList, MAX_FEED_BYTES};
 pub use token::VerifiedToken;
-pub use verifier::{
-    default_algorithms, is_asymmetric, KeyLookup, KeySource, TokenRules, Verifier, VerifyingKey,
-};
+pub use verifier::{default_algorithms, is_asymmetric, KeyLookup, KeySource, TokenRules, Verifier};
+pub use verifying_key::{KeyError, VerifyingKey};

@@ -9,7 +9,10 @@
 //!    none), the required `typ` ([RFC 9068 §2.1](https://www.rfc-editor.org/rfc/rfc9068#section-2.1)),
 //!    a `kid`;
 //! 3. the key for that `kid` from a [`KeySource`], whose declared algorithm must match;
-//! 4. the signature, `iss` and (when the rules name one) `aud`;
+//! 4. the signature (with the key parsed once, see `verifying_key.rs`), then the claims: `exp`
+//!    and `iss` present, `iss` the expected issuer, and (when the rules name one) `aud` present
+//!    and containing it ([RFC 7519 §4.1.3](https://www.rfc-editor.org/rfc/rfc7519#section-4.1.3):
+//!    a string or an array of strings);
 //! 5. time, against the caller's clock: not on or after `exp`
 //!    ([RFC 7519 §4.1.4](https://www.rfc-editor.org/rfc/rfc7519#section-4.1.4)) and not before
 //!    `nbf` (§4.1.5), both give or take the leeway.
@@ -22,28 +25,12 @@ use std::time::{Duration, SystemTime};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
+use jsonwebtoken::Algorithm;
 use serde_json::{Map, Value};
 
 use crate::rejection::Rejection;
 use crate::token::VerifiedToken;
-
-/// A verification key: the public key and the algorithm it is for.
-pub struct VerifyingKey {
-    /// The key.
-    pub key: DecodingKey,
-    /// The algorithm the key declares, if any: a token must use exactly this one.
-    pub algorithm: Option<Algorithm>,
-}
-
-impl std::fmt::Debug for VerifyingKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VerifyingKey")
-            .field("algorithm", &self.algorithm)
-            .finish_non_exhaustive()
-    }
-}
+use crate::verifying_key::{SignatureCheck, VerifyingKey};
 
 /// Why no key could be found for a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,9 +91,6 @@ pub fn is_asymmetric(algorithm: Algorithm) -> bool {
 pub struct Verifier<K> {
     rules: TokenRules,
     keys: K,
-    /// jsonwebtoken's checks for each accepted algorithm, built once: a `Validation` holds sets
-    /// of issuers and audiences, and building one per token was an allocation per request.
-    validations: Vec<(Algorithm, Validation)>,
 }
 
 impl<K: KeySource> Verifier<K> {
@@ -115,16 +99,7 @@ impl<K: KeySource> Verifier<K> {
         if let Some(symmetric) = rules.algorithms.iter().find(|a| !is_asymmetric(**a)) {
             return Err(*symmetric);
         }
-        let validations = rules
-            .algorithms
-            .iter()
-            .map(|&algorithm| (algorithm, validation(&rules, algorithm)))
-            .collect();
-        Ok(Self {
-            rules,
-            keys,
-            validations,
-        })
+        Ok(Self { rules, keys })
     }
 
     /// The rules.
@@ -149,23 +124,21 @@ impl<K: KeySource> Verifier<K> {
             KeyLookup::Unknown => Rejection::UnknownKey,
             KeyLookup::Unavailable => Rejection::KeysUnavailable,
         })?;
-        if key.algorithm.is_some_and(|declared| declared != algorithm) {
+        if !key.supports(algorithm) {
             return Err(Rejection::Algorithm);
         }
-        let validation = self
-            .validations
-            .iter()
-            .find_map(|(accepted, validation)| (*accepted == algorithm).then_some(validation))
-            .ok_or(Rejection::Algorithm)?;
-        let claims = decode::<Map<String, Value>>(token, &key.key, validation)
-            .map_err(|e| match e.kind() {
-                ErrorKind::InvalidIssuer => Rejection::Issuer,
-                ErrorKind::InvalidAudience => Rejection::Audience,
-                ErrorKind::InvalidSignature => Rejection::Signature,
-                ErrorKind::InvalidAlgorithm | ErrorKind::InvalidKeyFormat => Rejection::Algorithm,
-                _ => Rejection::Malformed,
-            })?
-            .claims;
+        let (signing_input, payload) = signed_parts(token)?;
+        key.verify(algorithm, signing_input.as_bytes(), &payload.signature)
+            .map_err(|check| match check {
+                SignatureCheck::WrongAlgorithm => Rejection::Algorithm,
+                SignatureCheck::Invalid => Rejection::Signature,
+            })?;
+        let claims: Map<String, Value> = URL_SAFE_NO_PAD
+            .decode(payload.claims)
+            .ok()
+            .and_then(|json| serde_json::from_slice(&json).ok())
+            .ok_or(Rejection::Malformed)?;
+        self.check_claims(&claims)?;
         let verified = VerifiedToken::new(claims).ok_or(Rejection::Malformed)?;
         check_time(&verified, now, self.rules.leeway)?;
         Ok(verified)
@@ -191,6 +164,57 @@ impl<K: KeySource> Verifier<K> {
         }
         Ok(algorithm)
     }
+
+    /// `exp` and `iss` present, `iss` ours; when the rules name an audience, `aud` present and
+    /// holding it. A required claim missing is `Malformed`; present but wrong, `Issuer` or
+    /// `Audience`.
+    fn check_claims(&self, claims: &Map<String, Value>) -> Result<(), Rejection> {
+        if !claims.contains_key("exp") {
+            return Err(Rejection::Malformed);
+        }
+        match claims.get("iss") {
+            None => return Err(Rejection::Malformed),
+            Some(Value::String(iss)) if *iss == self.rules.issuer => {}
+            Some(Value::String(_)) => return Err(Rejection::Issuer),
+            Some(_) => return Err(Rejection::Malformed),
+        }
+        let Some(expected) = &self.rules.audience else {
+            return Ok(());
+        };
+        let holds = match claims.get("aud") {
+            None => return Err(Rejection::Malformed),
+            Some(Value::String(aud)) => aud == expected,
+            Some(Value::Array(auds)) => auds.iter().any(|aud| aud.as_str() == Some(expected)),
+            Some(_) => return Err(Rejection::Malformed),
+        };
+        if holds {
+            Ok(())
+        } else {
+            Err(Rejection::Audience)
+        }
+    }
+}
+
+/// The parts of a compact JWS after its header
+/// ([RFC 7515 §7.1](https://www.rfc-editor.org/rfc/rfc7515#section-7.1)).
+struct SignedPayload<'a> {
+    /// The base64url claims.
+    claims: &'a str,
+    /// The decoded signature.
+    signature: Vec<u8>,
+}
+
+/// The signing input (`header.claims`) and the rest of a compact JWS: exactly three parts.
+fn signed_parts(token: &str) -> Result<(&str, SignedPayload<'_>), Rejection> {
+    let (signing_input, signature) = token.rsplit_once('.').ok_or(Rejection::Malformed)?;
+    let (_, claims) = signing_input.split_once('.').ok_or(Rejection::Malformed)?;
+    if claims.contains('.') {
+        return Err(Rejection::Malformed);
+    }
+    let signature = URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(|_| Rejection::Malformed)?;
+    Ok((signing_input, SignedPayload { claims, signature }))
 }
 
 /// Refuses a token past its `exp` or before its `nbf` at `now`, give or take `leeway`.
@@ -240,26 +264,6 @@ impl Header {
             crit: header.contains_key("crit"),
         })
     }
-}
-
-/// Signature, `iss` and `aud` by jsonwebtoken; time is checked by [`Verifier::check_time`]
-/// against the caller's clock.
-fn validation(rules: &TokenRules, algorithm: Algorithm) -> Validation {
-    let mut validation = Validation::new(algorithm);
-    validation.set_issuer(&[&rules.issuer]);
-    validation.validate_exp = false;
-    validation.validate_nbf = false;
-    match &rules.audience {
-        Some(audience) => {
-            validation.set_audience(&[audience]);
-            validation.set_required_spec_claims(&["exp", "iss", "aud"]);
-        }
-        None => {
-            validation.validate_aud = false;
-            validation.set_required_spec_claims(&["exp", "iss"]);
-        }
-    }
-    validation
 }
 
 #[cfg(test)]

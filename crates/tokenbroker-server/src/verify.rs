@@ -37,10 +37,7 @@ impl OwnTokens {
         let keys = keys
             .iter()
             .filter_map(|key| {
-                let verifying = VerifyingKey {
-                    key: key.decoding_key().ok()?,
-                    algorithm: Some(key.algorithm()),
-                };
+                let verifying = VerifyingKey::from_jwk(key.public_jwk()).ok()?;
                 Some((key.kid().to_owned(), Arc::new(verifying)))
             })
             .collect();
