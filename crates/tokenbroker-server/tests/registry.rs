@@ -20,12 +20,20 @@ fn new_client(name: &str) -> NewClient {
 }
 
 async fn contract(registry: Registry) {
+    // Counted and summed by the database, never by listing every client.
+    assert_eq!(registry.count_clients().await.unwrap(), 0);
+    assert_eq!(registry.longest_client_lifetime().await.unwrap(), None);
     // Create: a generated secret of 256 bits, shown once, stored hashed.
     let (client, issued) = registry
         .create_client(new_client("route planner"), "operator")
         .await
         .unwrap();
     assert!(issued.client_secret.len() >= 43);
+    assert_eq!(registry.count_clients().await.unwrap(), 1);
+    assert_eq!(
+        registry.longest_client_lifetime().await.unwrap(),
+        Some(Duration::from_secs(86_400))
+    );
     assert!(!format!("{issued:?}").contains(&issued.client_secret));
     assert_eq!(client.audiences, vec!["https://api.dev.entur.io"]);
     assert_eq!(client.lifetime(), Some(Duration::from_secs(86_400)));

@@ -135,12 +135,9 @@ async fn list(store: &KeyStore, as_json: bool) -> CliResult {
 async fn longest_lifetime(store: &KeyStore) -> CliResult<Duration> {
     Ok(store
         .registry()
-        .list_clients()
+        .longest_client_lifetime()
         .await
         .map_err(registry_error)?
-        .iter()
-        .filter_map(|c| c.lifetime())
-        .max()
         .unwrap_or_default())
 }
 

@@ -204,12 +204,8 @@ impl Started<'_> {
                 self.seeded.len() - created
             );
         }
-        let clients = server
-            .registry()
-            .list_clients()
-            .await
-            .map(|c| c.len())
-            .unwrap_or(0);
+        // Counted, not listed: a registry of a million clients starts as fast as one of ten.
+        let clients = server.registry().count_clients().await.unwrap_or(0);
         if clients == 0 {
             println!(
                 "No clients yet. Create one:\n  tokenbroker clients --data-dir {data_dir} create --name my-app --audience https://api.dev.entur.io --json"

@@ -311,6 +311,26 @@ impl Registry {
         Ok(Some(ViewedClient { record, secrets }))
     }
 
+    /// How many clients there are: one counting query, whatever the count.
+    pub async fn count_clients(&self) -> Result<u64, RegistryError> {
+        sqlx::query("SELECT COUNT(*) AS n FROM clients")
+            .fetch_one(&self.pool)
+            .await
+            .and_then(|row| row.int("n"))
+            .map(|n| n.max(0).unsigned_abs())
+            .map_err(|e| self.db_error(e))
+    }
+
+    /// The longest token lifetime any client has of its own, if one has: one query.
+    pub async fn longest_client_lifetime(&self) -> Result<Option<Duration>, RegistryError> {
+        sqlx::query("SELECT MAX(lifetime_seconds) AS n FROM clients")
+            .fetch_one(&self.pool)
+            .await
+            .and_then(|row| row.opt_int("n"))
+            .map(|n| n.map(|n| Duration::from_secs(n.max(0).unsigned_abs())))
+            .map_err(|e| self.db_error(e))
+    }
+
     /// Every client, by id, with its secrets' metadata: two queries whatever the count (the
     /// portal lists a thousand clients per page view).
     pub async fn list_clients(&self) -> Result<Vec<ClientRecord>, RegistryError> {
