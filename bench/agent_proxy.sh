@@ -83,22 +83,8 @@ pids+=($!)
 wait_for "http://127.0.0.1:$as_port/healthz"
 
 agent_port=$(free_port)
-cat >"$work/tokenbroker.toml" <<CONF
-[profiles.bench]
-token_url = "http://127.0.0.1:$as_port/oauth2/token"
-auth_style = "basic"
-client_id = "$client_id"
-client_secret_env = "BENCH_SECRET"
-audience = "$AUDIENCE"
-client_name = "acme-bench"
-
-[agent]
-listen = "127.0.0.1:$agent_port"
-[[agent.upstreams]]
-name = "api"
-profile = "bench"
-base_url = "http://127.0.0.1:$upstream_port"
-CONF
+agent_config "http://127.0.0.1:$as_port/oauth2/token" "$client_id" "$agent_port" \
+  "http://127.0.0.1:$upstream_port" >"$work/tokenbroker.toml"
 setsid "$bin" agent --config "$work/tokenbroker.toml" >/dev/null 2>&1 &
 agent_pid=$!
 pids+=($agent_pid)

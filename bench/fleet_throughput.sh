@@ -12,54 +12,18 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-50}
 ALGORITHM=${ALGORITHM:-es256}
-AUDIENCE=https://api.dev.entur.io
-work=$(mktemp -d)
-chmod 755 "$work"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  if [ -n "${pgbin:-}" ] && [ -d "$work/pg/data" ]; then
-    as_pg "$pgbin/pg_ctl" -D "$work/pg/data" stop -m immediate >/dev/null 2>&1 || true
-  fi
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
 for tool in wrk haproxy curl python3; do
   command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install -y wrk haproxy curl python3" >&2; exit 2; }
 done
-pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-[ -x "$pgbin/initdb" ] || { echo "PostgreSQL is missing: apt-get install -y postgresql" >&2; exit 2; }
-cargo build --release --locked -q -p tokenbroker-cli
-bin=$PWD/target/release/tokenbroker
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_for() { # url
-  for _ in $(seq 1 150); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done
-  echo "nothing answers at $1" >&2; exit 1
-}
+. bench/lib.sh   # $work, $pids, free_port, wait_for, start_postgres, token_load, …
+build_release
+bin=$PWD/$bin
+start_postgres
 json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 
-# PostgreSQL refuses to run as root: run it as Debian's postgres user then.
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-pg_port=$(free_port)
-mkdir -p "$work/pg"
-if [ "$(id -u)" = 0 ]; then chown postgres "$work/pg"; fi
-as_pg "$pgbin/initdb" -D "$work/pg/data" -U tokenbroker --auth=trust -E UTF8 >/dev/null
-as_pg "$pgbin/postgres" -D "$work/pg/data" -p "$pg_port" -k "$work/pg" -c listen_addresses=127.0.0.1 \
-  -c max_connections=100 >"$work/pg.log" 2>&1 &
-pids+=($!)
-database_url="postgres://tokenbroker@127.0.0.1:$pg_port/postgres"
-for _ in $(seq 1 100); do "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$pg_port" && break; sleep 0.1; done
-
 load() { # name url basic
-  local out rps p99
-  out=$(BASIC="$3" wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/token_post.lua "$2")
-  if grep -q "Non-2xx" <<<"$out"; then echo "$1: some token requests failed:" >&2; echo "$out" >&2; exit 1; fi
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  printf '%-40s %12s tokens/s   p99 %s\n' "$1" "$rps" "$p99"
+  token_load "$2" "$3" "$CONNECTIONS" "$DURATION"
+  printf '%-40s %12s tokens/s   p99 %s ms\n' "$1" "$rps" "$p99_ms"
 }
 
 node() { # data-dir port [serve options...]

@@ -8,6 +8,8 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   if declare -F cleanup_more >/dev/null; then cleanup_more; fi   # a script's own
+  if [ -n "${pg_data:-}" ]; then as_pg "$pgbin/pg_ctl" -D "$pg_data" stop -m immediate >/dev/null 2>&1 || true; fi
+  wait 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -56,10 +58,11 @@ stop_serve() {
   wait "$serve_pid" 2>/dev/null || true
 }
 
-# Loads a token endpoint with wrk (2 threads); sets rps and p99_ms. Stops on any failed request.
+# Loads a token endpoint with wrk (2 threads, 1 for one connection); sets rps and p99_ms. Stops on any failed request.
 token_load() { # url basic connections duration
   local out
-  out=$(BASIC="$2" wrk -t2 -c"$3" -d"$4" --latency -s bench/token_post.lua "$1")
+  # A 10 s timeout: a slow answer counts in the latency instead of as a socket error.
+  out=$(BASIC="$2" wrk -t"$(( $3 < 2 ? $3 : 2 ))" -c"$3" -d"$4" --timeout 10s --latency -s bench/token_post.lua "$1")
   if grep -q "Non-2xx\|Socket errors" <<<"$out"; then
     echo "$1: some token requests failed:" >&2; echo "$out" >&2; exit 1
   fi
@@ -74,4 +77,51 @@ wrk_ms() { # latency
     else if (t ~ /ms$/) { sub(/ms$/, "", t); printf "%.3f", t }
     else if (t ~ /s$/) { sub(/s$/, "", t); printf "%.3f", t * 1000 }
     else { printf "nan" } }'
+}
+
+# PostgreSQL refuses to run as root: run it as Debian's postgres user then.
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+# Starts a PostgreSQL server of its own on a free loopback port, stopped on exit; sets
+# database_url and pgbin (where psql is).
+start_postgres() {
+  pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [ -x "$pgbin/initdb" ] || { echo "PostgreSQL is missing: apt-get install -y postgresql" >&2; exit 2; }
+  local port dir=$work/pg
+  port=$(free_port)
+  chmod 755 "$work"
+  mkdir -p "$dir"
+  if [ "$(id -u)" = 0 ]; then chown postgres "$dir"; fi
+  as_pg "$pgbin/initdb" -D "$dir/data" -U tokenbroker --auth=trust -E UTF8 >/dev/null
+  pg_data=$dir/data
+  as_pg "$pgbin/postgres" -D "$pg_data" -p "$port" -k "$dir" -c listen_addresses=127.0.0.1 \
+    -c max_connections=100 >"$dir.log" 2>&1 &
+  pids+=($!)
+  database_url="postgres://tokenbroker@127.0.0.1:$port/postgres"
+  for _ in $(seq 1 100); do "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$port" && return 0; sleep 0.1; done
+  echo "PostgreSQL did not come up: $(tail -3 "$dir.log")" >&2; exit 1
+}
+
+# The agent's configuration: profile `bench` (Basic, secret from $BENCH_SECRET) and one upstream
+# `api`; any further lines go into the [agent] table.
+agent_config() { # token_url client_id agent_port upstream_url [agent lines…]
+  local token_url=$1 client_id=$2 agent_port=$3 upstream=$4
+  shift 4
+  cat <<CONF
+[profiles.bench]
+token_url = "$token_url"
+auth_style = "basic"
+client_id = "$client_id"
+client_secret_env = "BENCH_SECRET"
+audience = "$AUDIENCE"
+client_name = "acme-bench"
+
+[agent]
+listen = "127.0.0.1:$agent_port"
+$(printf '%s\n' "$@")
+[[agent.upstreams]]
+name = "api"
+profile = "bench"
+base_url = "$upstream"
+CONF
 }

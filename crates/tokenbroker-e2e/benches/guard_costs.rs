@@ -4,7 +4,8 @@
 //!
 //! A small loopback server stands in for the issuer's JWKS and revocation feed (the feed in
 //! pages of 100,000, as the server pages it); the token comes from a real `AuthServer`.
-//! Memory is the process's resident set before and after the guard's first fetch, printed as
+//! Memory is the process's resident set (freed heap returned first) before and after the
+//! guard's first fetch, printed as
 //! `memory revocations=N keys=K rss_delta_kib=…` lines for `bench/report.sh`.
 //!
 //! Run: `cargo bench -p tokenbroker-e2e --bench guard_costs`.
@@ -79,7 +80,14 @@ fn key_set(issuer_jwks: &Value, count: usize) -> Value {
     json!({ "keys": keys })
 }
 
+/// The resident set, after handing freed heap back to the system (glibc keeps it otherwise, and
+/// the feed's pages, parsed and dropped, would count as the set's).
 fn rss_kib() -> i64 {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only returns free memory to the system; it reads no caller data.
+    unsafe {
+        libc::malloc_trim(0);
+    }
     std::fs::read_to_string("/proc/self/status")
         .unwrap()
         .lines()

@@ -6,7 +6,8 @@
 //! - `guard_layer`: the same through the tower Layer, with a scope check and a response;
 //! - `jsonwebtoken_decode`: `jsonwebtoken::decode`, which rebuilds the public key every call.
 //!
-//! Then the p99 per-request overhead of the Layer over the floor, from single calls.
+//! Then the p99 per-request overhead of the Layer over the floor, from single calls, and the
+//! guard against the floor in paired turns (the ratio the report states).
 //!
 //! Run: `cargo bench -p tokenbroker-e2e --bench validation`.
 
@@ -170,6 +171,39 @@ fn bench(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, setup: &Se
     group.finish();
 }
 
+/// The guard against the floor, paired: the two run in turns, call by call, so the drift of a
+/// shared machine hits both alike; the medians' ratio is the guard's share of the floor's rate.
+/// Printed as `paired ALG floor_ns=… guard_ns=…` for `bench/report.sh`.
+fn paired(name: &str, setup: &Setup) {
+    const CALLS: usize = 20_000;
+    let (mut floor, mut guard) = (Vec::with_capacity(CALLS), Vec::with_capacity(CALLS));
+    for _ in 0..CALLS {
+        let started = Instant::now();
+        setup
+            .held_key
+            .verify_sig(&setup.signing_input, &setup.signature)
+            .unwrap();
+        floor.push(started.elapsed());
+        let started = Instant::now();
+        setup
+            .guard
+            .verify(&setup.token)
+            .now_or_never()
+            .expect("the keys are cached")
+            .unwrap();
+        guard.push(started.elapsed());
+    }
+    floor.sort();
+    guard.sort();
+    let (floor, guard) = (floor[CALLS / 2], guard[CALLS / 2]);
+    println!(
+        "paired {name} floor_ns={} guard_ns={} guard/floor rate {:.2}x",
+        floor.as_nanos(),
+        guard.as_nanos(),
+        floor.as_secs_f64() / guard.as_secs_f64()
+    );
+}
+
 /// p99 of single calls, measured one by one: the Layer's overhead over the floor.
 fn overhead(rt: &tokio::runtime::Runtime, name: &str, setup: &Setup) {
     const CALLS: usize = 20_000;
@@ -223,6 +257,7 @@ fn main() {
         let setup = setup(&rt, algorithm);
         bench(&mut criterion, &rt, name, &setup);
         overhead(&rt, name, &setup);
+        paired(name, &setup);
     }
     criterion.final_summary();
 }
