@@ -45,8 +45,7 @@ pub(super) struct ViewedClient {
     pub(super) secrets: Vec<StoredSecret>,
 }
 
-/// A secret's metadata and stored hash; never leaves the registry.
-#[derive(Debug)]
+/// A secret's metadata and stored hash; never leaves the registry. `Debug` leaves the hash out.
 pub(super) struct StoredSecret {
     /// Its metadata as read.
     pub(super) info: SecretInfo,
@@ -59,6 +58,14 @@ pub(super) struct StoredSecret {
 
 /// No use recorded.
 const NEVER: i64 = i64::MIN;
+
+impl std::fmt::Debug for StoredSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredSecret")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
 
 impl StoredSecret {
     /// The secret as read from the database.
@@ -259,6 +266,24 @@ mod tests {
         view.insert(view.generation(), client("a"));
         view.empty();
         assert!(view.get("a").is_none(), "emptying forgets held clients");
+    }
+
+    #[test]
+    fn debug_output_leaves_the_stored_hash_out() {
+        let info = SecretInfo {
+            secret_id: "s".into(),
+            kind: "hmac-sha256".into(),
+            created_at: 0,
+            expires_at: None,
+            last_used_at: None,
+        };
+        let secret = StoredSecret::new(info, "hash-that-must-not-show".into());
+        let view = ClientView::default();
+        view.confirm(Instant::now());
+        let mut held = Arc::try_unwrap(client("a")).unwrap();
+        held.secrets.push(secret);
+        view.insert(view.generation(), Arc::new(held));
+        assert!(!format!("{view:?}").contains("hash-that-must-not-show"));
     }
 
     #[test]
