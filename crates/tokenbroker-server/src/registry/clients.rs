@@ -544,15 +544,28 @@ impl Registry {
         client_id: &str,
         secret: &str,
     ) -> Result<Result<ClientRecord, AuthFailure>, RegistryError> {
-        let Some(client) = self.viewed_client(client_id).await? else {
-            return Ok(Err(AuthFailure::UnknownClient));
+        let held = self.view.get(client_id);
+        let from_view = held.is_some();
+        let mut client = match held {
+            Some(held) => held,
+            None => match self.load_client(client_id).await? {
+                Some(client) => client,
+                None => return Ok(Err(AuthFailure::UnknownClient)),
+            },
         };
         let at = unix_now();
-        let matching = client.secrets.iter().find(|candidate| {
-            let valid = candidate.info.expires_at.is_none_or(|end| end > at);
-            valid && self.matches(candidate, secret)
-        });
-        let Some(matching) = matching else {
+        let refused = self.matching_secret(&client, secret, at).is_none() || !client.record.enabled;
+        if from_view && refused {
+            // A refusal is never served from memory: a secret issued or a client enabled in the
+            // last second (on another node, or with the CLI) may not be in the view yet, so the
+            // registry decides. What the view may serve stale, for at most CLIENT_VIEW_BOUND, is
+            // an acceptance. (Wrong secrets cost this read; the failure limiter bounds them.)
+            client = match self.load_client(client_id).await? {
+                Some(client) => client,
+                None => return Ok(Err(AuthFailure::UnknownClient)),
+            };
+        }
+        let Some(matching) = self.matching_secret(&client, secret, at) else {
             return Ok(Err(AuthFailure::WrongSecret));
         };
         if !client.record.enabled {
@@ -567,14 +580,24 @@ impl Registry {
         Ok(Ok(client.record.clone()))
     }
 
-    /// The client with its secrets, from the view or else the database (and then held).
-    async fn viewed_client(
+    /// The secret of `client` that `secret` matches and that is valid at `at`.
+    fn matching_secret<'c>(
+        &self,
+        client: &'c ViewedClient,
+        secret: &str,
+        at: i64,
+    ) -> Option<&'c StoredSecret> {
+        client.secrets.iter().find(|candidate| {
+            let valid = candidate.info.expires_at.is_none_or(|end| end > at);
+            valid && self.matches(candidate, secret)
+        })
+    }
+
+    /// The client with its secrets from the database, then held in the view.
+    async fn load_client(
         &self,
         client_id: &str,
     ) -> Result<Option<Arc<ViewedClient>>, RegistryError> {
-        if let Some(held) = self.view.get(client_id) {
-            return Ok(Some(held));
-        }
         let generation = self.view.generation();
         let Some(client) = self.read_client(client_id).await? else {
             return Ok(None);
