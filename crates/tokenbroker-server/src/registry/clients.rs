@@ -554,30 +554,49 @@ impl Registry {
             },
         };
         let at = unix_now();
-        let refused = self.matching_secret(&client, secret, at).is_none() || !client.record.enabled;
-        if from_view && refused {
-            // A refusal is never served from memory: a secret issued or a client enabled in the
-            // last second (on another node, or with the CLI) may not be in the view yet, so the
-            // registry decides. What the view may serve stale, for at most CLIENT_VIEW_BOUND, is
-            // an acceptance. (Wrong secrets cost this read; the failure limiter bounds them.)
-            client = match self.load_client(client_id).await? {
-                Some(client) => client,
-                None => return Ok(Err(AuthFailure::UnknownClient)),
-            };
-        }
-        let Some(matching) = self.matching_secret(&client, secret, at) else {
-            return Ok(Err(AuthFailure::WrongSecret));
-        };
-        if !client.record.enabled {
-            return Ok(Err(AuthFailure::Disabled));
-        }
-        if matching.claim_use(at, LAST_USED_GRANULARITY) {
-            // Bookkeeping: a failed write is not a reason to refuse the client.
-            if let Err(error) = self.touch(&matching.info.secret_id, at).await {
-                tracing::warn!(%error, "cannot record when a client secret was last used");
+        // A refusal is never served from memory: a secret issued or a client enabled in the
+        // last second (on another node, or with the CLI) may not be in the view yet, so the
+        // registry decides. What the view may serve stale, for at most CLIENT_VIEW_BOUND, is an
+        // acceptance. (Wrong secrets cost the read; the failure limiter bounds them.)
+        let mut read_from_registry = !from_view;
+        loop {
+            match self.verdict(&client, secret, at) {
+                Ok(matching) => {
+                    if matching.claim_use(at, LAST_USED_GRANULARITY) {
+                        // Bookkeeping: a failed write is not a reason to refuse the client.
+                        if let Err(error) = self.touch(&matching.info.secret_id, at).await {
+                            tracing::warn!(%error, "cannot record when a client secret was last used");
+                        }
+                    }
+                    return Ok(Ok(client.record.clone()));
+                }
+                Err(failure) if read_from_registry => return Ok(Err(failure)),
+                Err(_) => {
+                    client = match self.load_client(client_id).await? {
+                        Some(client) => client,
+                        None => return Ok(Err(AuthFailure::UnknownClient)),
+                    };
+                    read_from_registry = true;
+                }
             }
         }
-        Ok(Ok(client.record.clone()))
+    }
+
+    /// The secret of `client` that `secret` matches, valid at `at`, if the client may get tokens.
+    fn verdict<'c>(
+        &self,
+        client: &'c ViewedClient,
+        secret: &str,
+        at: i64,
+    ) -> Result<&'c StoredSecret, AuthFailure> {
+        let matching = self
+            .matching_secret(client, secret, at)
+            .ok_or(AuthFailure::WrongSecret)?;
+        if client.record.enabled {
+            Ok(matching)
+        } else {
+            Err(AuthFailure::Disabled)
+        }
     }
 
     /// The secret of `client` that `secret` matches and that is valid at `at`.
