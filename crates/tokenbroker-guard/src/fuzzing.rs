@@ -10,6 +10,7 @@ use futures::FutureExt;
 use http::{HeaderMap, HeaderValue};
 use serde_json::{Map, Value};
 
+use crate::claims::Claims;
 use crate::jwks::{max_age, parse_key_set, MAX_JWKS_KEYS};
 use crate::revocations::Feed;
 use crate::token::VerifiedToken;
@@ -61,14 +62,17 @@ pub fn token(text: &str) {
 }
 
 /// Claims that passed the signature check: read, and checked against the clock at the edges of
-/// time, never a panic; a token is never both accepted and past its `exp`.
+/// time, never a panic; a token is never both accepted and past its `exp`; a payload that reads
+/// as claims reads as the same `serde_json` map that `VerifiedToken::claims` shows.
 pub fn claims(json: &[u8]) {
-    let Ok(claims) = serde_json::from_slice::<Map<String, Value>>(json) else {
+    let Some(claims) = Claims::parse(json) else {
         return;
     };
-    let Some(token) = VerifiedToken::new(claims) else {
+    let Some(token) = VerifiedToken::new(json, &claims) else {
         return;
     };
+    let map = serde_json::from_slice::<Map<String, Value>>(json);
+    assert_eq!(map.as_ref().ok(), Some(token.claims()));
     let _ = (token.client_id(), token.subject(), token.scopes());
     let far = SystemTime::UNIX_EPOCH + Duration::from_secs(i64::MAX as u64 / 2);
     for now in [SystemTime::UNIX_EPOCH, SystemTime::now(), far] {

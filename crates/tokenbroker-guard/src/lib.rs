@@ -21,6 +21,7 @@
 //! # Ok(()) }
 //! ```
 
+mod claims;
 mod client_name;
 mod config;
 #[cfg(feature = "fuzzing")]
@@ -28,6 +29,8 @@ mod config;
 pub mod fuzzing;
 mod guard;
 mod https_redirect;
+mod jose_header;
+mod json_value;
 mod jwks;
 mod layer;
 mod metrics;

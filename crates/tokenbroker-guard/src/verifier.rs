@@ -24,10 +24,12 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
+use base64::{DecodeSliceError, Engine};
 use jsonwebtoken::Algorithm;
-use serde_json::{Map, Value};
 
+use crate::claims::Claims;
+use crate::jose_header::JoseHeader;
+use crate::json_value::JsonValue;
 use crate::rejection::Rejection;
 use crate::token::VerifiedToken;
 use crate::verifying_key::{SignatureCheck, VerifyingKey};
@@ -117,9 +119,13 @@ impl<K: KeySource> Verifier<K> {
         if token.len() > self.rules.max_token_bytes {
             return Err(Rejection::TooLarge);
         }
-        let header = Header::read(token)?;
+        let header_segment = token.split_once('.').map_or(token, |(header, _)| header);
+        let header_json = URL_SAFE_NO_PAD
+            .decode(header_segment)
+            .map_err(|_| Rejection::Malformed)?;
+        let header = JoseHeader::parse(&header_json).ok_or(Rejection::Malformed)?;
         let algorithm = self.allowed(&header)?;
-        let kid = header.kid.as_deref().ok_or(Rejection::Malformed)?;
+        let kid = header.kid().ok_or(Rejection::Malformed)?;
         let key = self.keys.key(kid).await.map_err(|lookup| match lookup {
             KeyLookup::Unknown => Rejection::UnknownKey,
             KeyLookup::Unavailable => Rejection::KeysUnavailable,
@@ -128,35 +134,36 @@ impl<K: KeySource> Verifier<K> {
             return Err(Rejection::Algorithm);
         }
         let (signing_input, payload) = signed_parts(token)?;
-        key.verify(algorithm, signing_input.as_bytes(), &payload.signature)
+        let mut signature = [0; SIGNATURE_BUFFER_BYTES];
+        let signature = decode_signature(payload.signature, &mut signature)?;
+        key.verify(algorithm, signing_input.as_bytes(), signature)
             .map_err(|check| match check {
                 SignatureCheck::WrongAlgorithm => Rejection::Algorithm,
                 SignatureCheck::Invalid => Rejection::Signature,
             })?;
-        let claims: Map<String, Value> = URL_SAFE_NO_PAD
+        let json = URL_SAFE_NO_PAD
             .decode(payload.claims)
-            .ok()
-            .and_then(|json| serde_json::from_slice(&json).ok())
-            .ok_or(Rejection::Malformed)?;
+            .map_err(|_| Rejection::Malformed)?;
+        let claims = Claims::parse(&json).ok_or(Rejection::Malformed)?;
         self.check_claims(&claims)?;
-        let verified = VerifiedToken::new(claims).ok_or(Rejection::Malformed)?;
+        let verified = VerifiedToken::new(&json, &claims).ok_or(Rejection::Malformed)?;
         check_time(&verified, now, self.rules.leeway)?;
         Ok(verified)
     }
 
     /// The header's algorithm, if the rules accept it and the header.
-    fn allowed(&self, header: &Header) -> Result<Algorithm, Rejection> {
-        let algorithm: Algorithm = header.alg.parse().map_err(|_| Rejection::Algorithm)?;
+    fn allowed(&self, header: &JoseHeader) -> Result<Algorithm, Rejection> {
+        let alg = header.alg().ok_or(Rejection::Malformed)?;
+        let algorithm: Algorithm = alg.parse().map_err(|_| Rejection::Algorithm)?;
         if !self.rules.algorithms.contains(&algorithm) || !is_asymmetric(algorithm) {
             return Err(Rejection::Algorithm);
         }
-        if header.crit {
+        if header.has_crit() {
             return Err(Rejection::Malformed);
         }
         if let Some(required) = &self.rules.required_typ {
             if !header
-                .typ
-                .as_deref()
+                .typ()
                 .is_some_and(|typ| typ.eq_ignore_ascii_case(required))
             {
                 return Err(Rejection::Type);
@@ -168,24 +175,22 @@ impl<K: KeySource> Verifier<K> {
     /// `exp` and `iss` present, `iss` ours; when the rules name an audience, `aud` present and
     /// holding it. A required claim missing is `Malformed`; present but wrong, `Issuer` or
     /// `Audience`.
-    fn check_claims(&self, claims: &Map<String, Value>) -> Result<(), Rejection> {
-        if !claims.contains_key("exp") {
+    fn check_claims(&self, claims: &Claims) -> Result<(), Rejection> {
+        if !claims.exp.is_present() {
             return Err(Rejection::Malformed);
         }
-        match claims.get("iss") {
-            None => return Err(Rejection::Malformed),
-            Some(Value::String(iss)) if *iss == self.rules.issuer => {}
-            Some(Value::String(_)) => return Err(Rejection::Issuer),
-            Some(_) => return Err(Rejection::Malformed),
+        match &claims.iss {
+            JsonValue::Text(iss) if *iss == self.rules.issuer => {}
+            JsonValue::Text(_) => return Err(Rejection::Issuer),
+            _ => return Err(Rejection::Malformed),
         }
         let Some(expected) = &self.rules.audience else {
             return Ok(());
         };
-        let holds = match claims.get("aud") {
-            None => return Err(Rejection::Malformed),
-            Some(Value::String(aud)) => aud == expected,
-            Some(Value::Array(auds)) => auds.iter().any(|aud| aud.as_str() == Some(expected)),
-            Some(_) => return Err(Rejection::Malformed),
+        let holds = match &claims.aud {
+            JsonValue::Text(aud) => aud == expected,
+            JsonValue::Array(auds) => auds.iter().any(|aud| aud == expected),
+            _ => return Err(Rejection::Malformed),
         };
         if holds {
             Ok(())
@@ -196,12 +201,10 @@ impl<K: KeySource> Verifier<K> {
 }
 
 /// The parts of a compact JWS after its header
-/// ([RFC 7515 §7.1](https://www.rfc-editor.org/rfc/rfc7515#section-7.1)).
+/// ([RFC 7515 §7.1](https://www.rfc-editor.org/rfc/rfc7515#section-7.1)), still base64url.
 struct SignedPayload<'a> {
-    /// The base64url claims.
     claims: &'a str,
-    /// The decoded signature.
-    signature: Vec<u8>,
+    signature: &'a str,
 }
 
 /// The signing input (`header.claims`) and the rest of a compact JWS: exactly three parts.
@@ -211,10 +214,28 @@ fn signed_parts(token: &str) -> Result<(&str, SignedPayload<'_>), Rejection> {
     if claims.contains('.') {
         return Err(Rejection::Malformed);
     }
-    let signature = URL_SAFE_NO_PAD
-        .decode(signature)
-        .map_err(|_| Rejection::Malformed)?;
     Ok((signing_input, SignedPayload { claims, signature }))
+}
+
+/// The longest signature any accepted key makes: RSA with a 8,192-bit modulus (the largest
+/// aws-lc-rs verifies), against 64 bytes for ES256 and EdDSA.
+const MAX_SIGNATURE_BYTES: usize = 8192 / 8;
+
+/// Room for [`MAX_SIGNATURE_BYTES`] as the base64 decoder counts it: it asks for up to 2 bytes
+/// more than it writes.
+const SIGNATURE_BUFFER_BYTES: usize = MAX_SIGNATURE_BYTES + 2;
+
+/// The signature decoded into `buffer` (on the stack: no allocation per token). Not base64url is
+/// `Malformed`; longer than any accepted key's signature is `Signature`, as a wrong one is.
+fn decode_signature<'b>(
+    text: &str,
+    buffer: &'b mut [u8; SIGNATURE_BUFFER_BYTES],
+) -> Result<&'b [u8], Rejection> {
+    match URL_SAFE_NO_PAD.decode_slice(text, buffer) {
+        Ok(length) if length <= MAX_SIGNATURE_BYTES => Ok(&buffer[..length]),
+        Ok(_) | Err(DecodeSliceError::OutputSliceTooSmall) => Err(Rejection::Signature),
+        Err(DecodeSliceError::DecodeError(_)) => Err(Rejection::Malformed),
+    }
 }
 
 /// Refuses a token past its `exp` or before its `nbf` at `now`, give or take `leeway`.
@@ -237,33 +258,6 @@ pub(crate) fn check_time(
         }
     }
     Ok(())
-}
-
-/// The parts of a JWS header ([RFC 7515 §4.1](https://www.rfc-editor.org/rfc/rfc7515#section-4.1))
-/// checked before any key is looked up.
-struct Header {
-    alg: String,
-    typ: Option<String>,
-    kid: Option<String>,
-    crit: bool,
-}
-
-impl Header {
-    fn read(token: &str) -> Result<Self, Rejection> {
-        let segment = token.split('.').next().ok_or(Rejection::Malformed)?;
-        let bytes = URL_SAFE_NO_PAD
-            .decode(segment)
-            .map_err(|_| Rejection::Malformed)?;
-        let header: Map<String, Value> =
-            serde_json::from_slice(&bytes).map_err(|_| Rejection::Malformed)?;
-        let text = |name: &str| header.get(name).and_then(Value::as_str).map(str::to_owned);
-        Ok(Self {
-            alg: text("alg").ok_or(Rejection::Malformed)?,
-            typ: text("typ"),
-            kid: text("kid"),
-            crit: header.contains_key("crit"),
-        })
-    }
 }
 
 #[cfg(test)]
@@ -305,6 +299,30 @@ mod tests {
         assert_eq!(
             verifier.verify(&over, now).await.unwrap_err(),
             Rejection::TooLarge
+        );
+    }
+
+    #[test]
+    fn signatures_decode_up_to_the_longest_key_and_no_further() {
+        use base64::Engine as _;
+        let mut buffer = [0; SIGNATURE_BUFFER_BYTES];
+        for length in [0, 1, 64, 256, MAX_SIGNATURE_BYTES - 1, MAX_SIGNATURE_BYTES] {
+            let text = URL_SAFE_NO_PAD.encode(vec![7; length]);
+            assert_eq!(
+                decode_signature(&text, &mut buffer).unwrap(),
+                vec![7; length]
+            );
+        }
+        for length in [MAX_SIGNATURE_BYTES + 1, MAX_SIGNATURE_BYTES + 2, 4096] {
+            let text = URL_SAFE_NO_PAD.encode(vec![7; length]);
+            assert_eq!(
+                decode_signature(&text, &mut buffer),
+                Err(Rejection::Signature)
+            );
+        }
+        assert_eq!(
+            decode_signature("not base64!", &mut buffer),
+            Err(Rejection::Malformed)
         );
     }
 

@@ -95,8 +95,13 @@ pub fn numeric_date(value: &Value) -> Option<SystemTime> {
 /// A NumericDate in whole seconds, as a verifier reads `exp` and `nbf`; `None` for fractions,
 /// negatives and anything after [`MAX_NUMERIC_DATE`].
 pub fn whole_numeric_date(value: &Value) -> Option<SystemTime> {
-    let seconds = value.as_u64().filter(|s| *s <= MAX_NUMERIC_DATE)?;
-    Some(SystemTime::UNIX_EPOCH + Duration::from_secs(seconds))
+    whole_seconds_date(value.as_u64()?)
+}
+
+/// `seconds` since the epoch as a time, when they are at most [`MAX_NUMERIC_DATE`]: the one home
+/// of that bound for readers that have the number already.
+pub fn whole_seconds_date(seconds: u64) -> Option<SystemTime> {
+    (seconds <= MAX_NUMERIC_DATE).then(|| SystemTime::UNIX_EPOCH + Duration::from_secs(seconds))
 }
 
 #[cfg(test)]
