@@ -170,4 +170,26 @@ mod tests {
             }
         }
     }
+
+    #[tokio::test]
+    async fn requests_past_the_queue_bound_wait_and_are_all_signed() {
+        let pool = Arc::new(SigningPool::new(1));
+        let ring = Arc::new(KeyRing::single(
+            "https://as",
+            SigningKey::generate(KeyAlgorithm::Rs256).unwrap(),
+        ));
+        let waiting = MAX_QUEUED + 64;
+        let signing: Vec<_> = (0..waiting)
+            .map(|jti| {
+                let (pool, ring) = (Arc::clone(&pool), Arc::clone(&ring));
+                tokio::spawn(async move { pool.sign(ring, 1_800_000_000, claims(jti)).await })
+            })
+            .collect();
+        let mut signed = 0;
+        for task in signing {
+            task.await.unwrap().expect("signed, not refused");
+            signed += 1;
+        }
+        assert_eq!(signed, waiting);
+    }
 }

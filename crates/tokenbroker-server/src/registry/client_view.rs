@@ -137,12 +137,13 @@ impl ClientView {
         if self.generation() != generation {
             return;
         }
-        if clients.len() >= MAX_VIEWED_CLIENTS {
+        let id = &client.record.client_id;
+        if clients.len() >= MAX_VIEWED_CLIENTS && !clients.contains_key(id) {
             if let Some(victim) = clients.keys().next().cloned() {
                 clients.remove(&victim);
             }
         }
-        clients.insert(client.record.client_id.clone(), client);
+        clients.insert(id.clone(), client);
     }
 
     /// Forgets every client: the registry's clients changed.
@@ -250,6 +251,34 @@ mod tests {
             ..view
         };
         assert!(view.get("a").is_none());
+    }
+
+    #[test]
+    fn a_full_view_makes_room_for_a_new_client_and_not_for_a_held_one() {
+        let view = ClientView::default();
+        view.confirm(Instant::now());
+        for n in 0..MAX_VIEWED_CLIENTS {
+            view.insert(view.generation(), client(&n.to_string()));
+        }
+        assert_eq!(view.read().len(), MAX_VIEWED_CLIENTS);
+        let held: Vec<String> = view.read().keys().cloned().collect();
+        view.insert(view.generation(), client(&held[0]));
+        assert_eq!(
+            view.read().len(),
+            MAX_VIEWED_CLIENTS,
+            "a held client replaced"
+        );
+        assert!(
+            held.iter().all(|id| view.get(id).is_some()),
+            "nothing evicted"
+        );
+        view.insert(view.generation(), client("newcomer"));
+        assert_eq!(
+            view.read().len(),
+            MAX_VIEWED_CLIENTS,
+            "one evicted for one held"
+        );
+        assert!(view.get("newcomer").is_some());
     }
 
     #[test]
