@@ -56,9 +56,13 @@ impl Default for JwksPolicy {
 pub struct RevocationFeed {
     /// The feed's URL.
     pub url: String,
-    /// How often it is polled: a revoked token is rejected within this interval.
+    /// How often it is polled: a revoked token is rejected within this interval. More than
+    /// zero and at most [`MAX_POLL_INTERVAL`].
     pub poll_interval: Duration,
 }
+
+/// The longest revocation poll interval, a day: a revoked token may be honoured that long.
+pub const MAX_POLL_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
 
 impl GuardConfig {
     /// A configuration for tokens of `issuer` meant for `audience`, with the defaults: RS256,

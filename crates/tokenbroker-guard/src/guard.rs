@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::config::GuardConfig;
+use crate::config::{GuardConfig, MAX_POLL_INTERVAL};
 use crate::jwks::JwksCache;
 use crate::metrics::GuardMetrics;
 use crate::rejection::Rejection;
@@ -109,6 +109,18 @@ impl Guard {
                     ),
                 )
             })?;
+        if let Some(feed) = &config.revocations {
+            if feed.poll_interval.is_zero() || feed.poll_interval > MAX_POLL_INTERVAL {
+                return Err(error(
+                    &config,
+                    format!(
+                        "revocation poll interval {:?}: must be more than zero and at most {} s",
+                        feed.poll_interval,
+                        MAX_POLL_INTERVAL.as_secs()
+                    ),
+                ));
+            }
+        }
         let mut background = vec![tokio::spawn(jwks.keep_fresh())];
         if let (Some(list), Some(feed)) = (&revocations, &config.revocations) {
             background.push(tokio::spawn(

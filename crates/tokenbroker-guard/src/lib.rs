@@ -41,7 +41,7 @@ mod verifier;
 mod verifying_key;
 
 pub use client_name::{ClientNameLayer, ClientNamePolicy, ClientNameService, RateLimits};
-pub use config::{GuardConfig, JwksPolicy, RevocationFeed};
+pub use config::{GuardConfig, JwksPolicy, RevocationFeed, MAX_POLL_INTERVAL};
 pub use guard::{Guard, GuardError};
 pub use https_redirect::redirect_router;
 pub use jwks::{JwksCache, MAX_JWKS_BYTES, MAX_JWKS_KEYS, MAX_JWKS_MAX_AGE};

@@ -5,7 +5,7 @@
 //! effect within one poll interval. Entries are dropped once their token has expired.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,7 +48,12 @@ pub struct RevocationList {
     url: String,
     http: reqwest::Client,
     revoked: ArcSwap<HashMap<String, i64>>,
+    /// The earliest `exp` in `revoked` (`i64::MAX` when empty): a poll rebuilds the set only
+    /// when the feed brings something or an entry has expired.
+    earliest_exp: AtomicI64,
     since: AtomicI64,
+    /// Set by the first poll that succeeds.
+    fetched: AtomicBool,
 }
 
 impl std::fmt::Debug for RevocationList {
@@ -73,7 +78,9 @@ impl RevocationList {
                 .build()
                 .expect("a plain HTTP client builds"),
             revoked: ArcSwap::from_pointee(HashMap::new()),
+            earliest_exp: AtomicI64::new(i64::MAX),
             since: AtomicI64::new(0),
+            fetched: AtomicBool::new(false),
         }
     }
 
@@ -82,20 +89,29 @@ impl RevocationList {
         self.revoked.load().contains_key(jti)
     }
 
-    /// Fetches what was revoked since the last poll, page by page, and merges it in.
+    /// Fetches what was revoked since the last poll, page by page, and merges it in, dropping
+    /// the entries whose token has expired.
+    ///
+    /// Readers keep reading the current set while a poll runs; a new set replaces it only when
+    /// something changed. A poll that brings nothing new and finds nothing expired copies
+    /// nothing: with a million revocations held, a copy is about 80 MB and 30 ms.
     pub async fn poll(&self) -> Result<usize, String> {
         // Ask again for the last second seen: entries revoked in it may have arrived after we read.
         let mut since = self.since.load(Ordering::Relaxed).saturating_sub(1).max(0);
         let mut after: Option<String> = None;
         let now = unix_now();
-        let mut revoked: HashMap<String, i64> = (**self.revoked.load()).clone();
-        revoked.retain(|_, exp| *exp >= now);
+        let mut updated =
+            (self.earliest_exp.load(Ordering::Relaxed) < now).then(|| self.unexpired_copy(now));
         let mut new = 0;
         let mut server_time = None;
         for _ in 0..MAX_PAGES_PER_POLL {
             let feed = self.page(since, after.as_deref()).await?;
-            new += feed.revocations.len();
-            revoked.extend(feed.revocations.into_iter().map(|e| (e.jti, e.exp)));
+            if !feed.revocations.is_empty() {
+                new += feed.revocations.len();
+                updated
+                    .get_or_insert_with(|| self.unexpired_copy(now))
+                    .extend(feed.revocations.into_iter().map(|e| (e.jti, e.exp)));
+            }
             // The first page's time: whatever is revoked while we page is in the next poll.
             server_time.get_or_insert(feed.server_time);
             match feed.next {
@@ -103,11 +119,29 @@ impl RevocationList {
                 None => break,
             }
         }
-        self.revoked.store(Arc::new(revoked));
+        if let Some(revoked) = updated {
+            let earliest = revoked.values().copied().min().unwrap_or(i64::MAX);
+            self.revoked.store(Arc::new(revoked));
+            self.earliest_exp.store(earliest, Ordering::Relaxed);
+        }
         if let Some(time) = server_time {
             self.since.store(time, Ordering::Relaxed);
         }
+        self.fetched.store(true, Ordering::Relaxed);
         Ok(new)
+    }
+
+    /// A copy of the set without the entries whose token has expired by `now`.
+    fn unexpired_copy(&self, now: i64) -> HashMap<String, i64> {
+        let current = self.revoked.load();
+        let mut copy = HashMap::with_capacity(current.len());
+        copy.extend(
+            current
+                .iter()
+                .filter(|(_, exp)| **exp >= now)
+                .map(|(jti, exp)| (jti.clone(), *exp)),
+        );
+        copy
     }
 
     async fn page(&self, since: i64, after: Option<&str>) -> Result<Feed, String> {
@@ -126,9 +160,15 @@ impl RevocationList {
         Feed::parse(&body)
     }
 
-    /// Polls every `interval` until dropped.
+    /// Polls every `interval` until dropped: at once first if no poll has succeeded yet,
+    /// otherwise one interval from now (a guard that has just fetched does not fetch again).
     pub async fn keep_polling(self: Arc<Self>, interval: Duration) {
-        let mut ticker = tokio::time::interval(interval);
+        let first = if self.fetched.load(Ordering::Relaxed) {
+            tokio::time::Instant::now() + interval
+        } else {
+            tokio::time::Instant::now()
+        };
+        let mut ticker = tokio::time::interval_at(first, interval);
         loop {
             ticker.tick().await;
             if let Err(error) = self.poll().await {

@@ -453,38 +453,3 @@ async fn hostile_jwks_max_age_and_size_are_bounded() {
         "no keys were taken from the oversized set"
     );
 }
-
-/// A guard follows the revocation feed's `next` cursors until the last page.
-#[tokio::test]
-async fn a_guard_reads_every_page_of_the_revocation_feed() {
-    use axum::extract::Query;
-    use std::collections::HashMap;
-    let far = 4_102_444_800_i64; // 2100-01-01
-    let app = Router::new().route(
-        "/revocations",
-        get(
-            move |Query(query): Query<HashMap<String, String>>| async move {
-                let body = match query.get("after").map(String::as_str) {
-                    None => serde_json::json!({
-                        "revocations": [{"jti": "first", "exp": far, "revoked_at": 10}],
-                        "server_time": 20,
-                        "next": {"since": 10, "after": "first"},
-                    }),
-                    Some("first") => serde_json::json!({
-                        "revocations": [{"jti": "second", "exp": far, "revoked_at": 11}],
-                        "server_time": 20,
-                        "next": null,
-                    }),
-                    Some(_) => serde_json::json!({"revocations": [], "server_time": 20}),
-                };
-                axum::Json(body)
-            },
-        ),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/revocations", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let list = tokenbroker_guard::RevocationList::new(url);
-    assert_eq!(list.poll().await.unwrap(), 2);
-    assert!(list.is_revoked("first") && list.is_revoked("second"));
-}
