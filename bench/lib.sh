@@ -3,6 +3,9 @@
 # up on exit (after the script's own `cleanup_more`, if it defines one).
 
 AUDIENCE=${AUDIENCE:-https://api.dev.entur.io}
+# The agent's log filter in the proxy benchmarks: its default, less the per-request access line
+# (nginx runs there with `access_log off`). AGENT_LOG=info keeps the line.
+AGENT_LOG=${AGENT_LOG:-info,tokenbroker_agent::access=off}
 work=$(mktemp -d)
 pids=()
 cleanup() {

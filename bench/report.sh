@@ -3,17 +3,17 @@
 # and writes bench/results/report.md with its tables and SVG charts (gnuplot), from one run.
 #
 # 1. floors: `openssl speed` (RSA-2048, P-256, Ed25519) and criterion benches of held-key
-#    signing, the guard against raw held-key verification, cached token() against the oauth2
-#    crate;
+#    signing, the guard against raw held-key verification (and its cost with 0, 100,000 and
+#    1,000,000 revocations and with 1, 10 and 64 keys), cached token() against the oauth2 crate;
 # 2. the token endpoint: `serve` (RS256, ES256, EdDSA) against oidc-provider and the raw
 #    signing rate, and tokens/s and p99 at 1, 10, 50, 200 and 1,000 connections;
 # 3. registered clients: 10, 10,000 and 1,000,000 on SQLite and on PostgreSQL;
-# 4. the guard with 0, 100,000 and 1,000,000 revocations and with 1, 10 and 64 keys;
-# 5. the agent: RSS and added p99 at 10, 100, 1,000 and 5,000 connections; against nginx;
-# 6. the Redis-shared fleet: token requests at the AS for 1, 4, 16 and 64 processes starting
-#    together.
+# 4. the agent: RSS and added p99 at 10, 100, 1,000 and 5,000 connections; against nginx;
+# 5. the Redis-shared fleet: token requests at the AS for 1, 4, 16 and 64 processes starting
+#    together;
+# 6. /healthz latency while the token endpoint is saturated with RS256.
 #
-# Builds first (not counted); the runs then take about 12 minutes on 2 cores. Every load run is
+# Builds first (not counted); the runs then take about 10 minutes on 2 cores. Every load run is
 # bounded by DURATION and stops by itself.
 # Needs (Debian): apt-get install -y wrk gnuplot-nox nginx-light haproxy redis-server postgresql
 #   openssl sqlite3; node + npm for oidc-provider (skipped without them).
@@ -35,14 +35,23 @@ out=bench/results
 data=$out/data
 mkdir -p "$data"
 rm -f "$out"/*.svg
-# FROM=N reruns sections N and later, keeping the earlier sections' data (a run stopped midway).
-from=${FROM:-1}
+# FROM=N reruns sections N and later, keeping the earlier sections' data (a run stopped midway);
+# TO=N stops after section N.
+from=${FROM:-1} to=${TO:-6}
+# Each section's run time is kept beside its data, so a partial rerun still reports the total.
+running='' running_since=0
+section_end() {
+  [ -z "$running" ] || echo $((SECONDS - running_since)) >"$data/seconds_$running"
+  running=''
+}
 section() { # number title files…: true when the section runs; its old data is removed then
   local number=$1 title=$2
   shift 2
-  [ "$number" -ge "$from" ] || { echo "== $number. $title (kept from an earlier run)"; return 1; }
+  section_end
+  [ "$number" -ge "$from" ] && [ "$number" -le "$to" ] || { echo "== $number. $title (kept from an earlier run)"; return 1; }
   echo "== $number. $title"
   for file in "$@"; do rm -f "$data/$file"; done
+  running=$number running_since=$SECONDS
 }
 
 echo "== building (not counted)"
@@ -52,7 +61,6 @@ cargo build --release --locked -q -p tokenbroker --features redis --example redi
 fleet_client=$PWD/target/release/examples/redis_fleet
 cargo bench --locked -q -p tokenbroker-server --bench signing --no-run 2>/dev/null
 cargo bench --locked -q -p tokenbroker-e2e --bench validation --bench token_source --bench guard_costs --no-run 2>/dev/null
-started=$SECONDS
 
 # The median of a criterion benchmark, in nanoseconds.
 criterion_ns() { # group/function
@@ -183,7 +191,7 @@ for count in 10 10000 1000000; do
 done
 fi
 
-if section 5 "the agent" agent_connections.tsv agent_proxy.txt; then
+if section 4 "the agent" agent_connections.tsv agent_proxy.txt; then
 upstream_port=$(free_port)
 mkdir -p "$work/upstream"
 cat >"$work/upstream.conf" <<CONF
@@ -211,31 +219,52 @@ BENCH_SECRET=$(base64 -d <<<"$serve_basic" | cut -d: -f2-)
 agent_port=$(free_port)
 agent_config "$serve_url/oauth2/token" "$client_id" "$agent_port" "http://127.0.0.1:$upstream_port" \
   "max_connections = 8192" >"$work/agent.toml"
-setsid "$bin" agent --config "$work/agent.toml" >/dev/null 2>&1 &
+RUST_LOG=$AGENT_LOG setsid "$bin" agent --config "$work/agent.toml" >/dev/null 2>&1 &
 agent_pid=$!
 pids+=("$agent_pid")
 wait_for "http://127.0.0.1:$agent_port/readyz"
 curl -fsS -o /dev/null "http://127.0.0.1:$agent_port/api/warm-up"
-paced_p99() { # url connections: p99 in ms at ~10,000 requests/s offered
-  local out
-  out=$(DELAY_MS=$(($2 / 10)) wrk -t2 -c"$2" -d"$DURATION" --latency -s bench/paced.lua "$1")
-  wrk_ms "$(awk '$1=="99%" {print $2}' <<<"$out")"
+# One paced load of CONNECTIONS connections to URL for 9 s (`bench/paced.lua`: each connection
+# pauses connections/10 ms, so together they offer about 10,000 requests/s), and a light probe
+# (10 connections, about 1,000 requests/s) from its 3rd to its 7th second, when every connection
+# is open and the load is steady. Prints the load's slowest answer (its opening burst: wrk sends
+# every connection's first request the moment it connects), the load's achieved requests/s and
+# the probe's p99, in ms, tab-separated.
+paced_with_probe() { # url connections
+  local load probe
+  DELAY_MS=$(($2 / 10)) wrk -t2 -c"$2" -d9s --timeout 10s -s bench/paced.lua "$1" >"$work/load.txt" &
+  load=$!
+  sleep 3
+  probe=$(DELAY_MS=10 wrk -t1 -c10 -d4s --timeout 10s --latency -s bench/paced.lua "$1")
+  wait "$load"
+  printf '%s\t%s\t%s\n' \
+    "$(wrk_ms "$(awk '$1=="Latency" && $2!="Distribution" {print $4}' "$work/load.txt")")" \
+    "$(awk '/Requests\/sec/ {print $2}' "$work/load.txt")" \
+    "$(wrk_ms "$(awk '$1=="99%" {print $2}' <<<"$probe")")"
 }
+direct_url="http://127.0.0.1:$upstream_port/personalisation/v1/programs/1"
+agent_url="http://127.0.0.1:$agent_port/api/personalisation/v1/programs/1"
 for c in 10 100 1000 5000; do
-  direct=$(paced_p99 "http://127.0.0.1:$upstream_port/personalisation/v1/programs/1" "$c")
-  # Twice: the first run opens the agent's upstream connections (kept idle in its pools, as in
-  # a long-running deployment); the second is measured.
-  paced_p99 "http://127.0.0.1:$agent_port/api/personalisation/v1/programs/1" "$c" >/dev/null
-  (sleep 2; awk '/VmRSS/ {print $2}' "/proc/$agent_pid/status" >"$work/rss") &
-  through=$(paced_p99 "http://127.0.0.1:$agent_port/api/personalisation/v1/programs/1" "$c")
-  wait $!
-  printf '%s\t%s\t%s\t%s\n' "$c" "$(cat "$work/rss")" "$direct" "$through" >>"$data/agent_connections.tsv"
+  # A first, unmeasured load opens the agent's upstream connections (kept idle in its pools, as
+  # in a long-running deployment), so the measured ones see only their callers' connections open.
+  DELAY_MS=$((c / 10)) wrk -t2 -c"$c" -d3s -s bench/paced.lua "$agent_url" >/dev/null
+  # Three rounds, direct and through the agent in turns: a probe's p99 moves by milliseconds
+  # from one round to the next at 1,000 connections and more.
+  for round in 1 2 3; do
+    IFS=$'\t' read -r direct_burst _ direct_p99 < <(paced_with_probe "$direct_url" "$c")
+    (sleep 5; awk '/VmRSS/ {print $2}' "/proc/$agent_pid/status" >"$work/rss") &
+    rss_sampler=$!
+    IFS=$'\t' read -r agent_burst agent_rps agent_p99 < <(paced_with_probe "$agent_url" "$c")
+    wait "$rss_sampler"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$(cat "$work/rss")" "$direct_p99" "$agent_p99" \
+      "$direct_burst" "$agent_burst" "$agent_rps" "$round" >>"$data/agent_connections.tsv"
+  done
 done
 kill "$agent_pid"; stop_serve
 ROUNDS=1 DURATION=$DURATION bench/agent_proxy.sh >"$data/agent_proxy.txt" 2>&1 || cat "$data/agent_proxy.txt" >&2
 fi
 
-if section 6 "the Redis-shared fleet" redis_fleet.tsv; then
+if section 5 "the Redis-shared fleet" redis_fleet.tsv; then
 redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >/dev/null 2>&1 &
 pids+=($!)
@@ -264,9 +293,27 @@ for n in 1 4 16 64; do
   stop_serve
 done
 fi
-elapsed=$((SECONDS - started))
+
+if section 6 "/healthz while RS256 saturates the token endpoint" healthz.txt; then
+DURATION=${DURATION%s} bench/healthz_under_load.sh >"$data/healthz.txt"
+fi
+section_end
+elapsed=$(cat "$data"/seconds_* 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
 
 echo "== charts"
+# The agent's rounds, per connection count: medians, and the added p99's range.
+python3 - "$data/agent_connections.tsv" >"$data/agent_medians.tsv" <<'PY'
+import statistics, sys
+rounds = {}
+for line in open(sys.argv[1]):
+    c, rss, direct, agent, direct_burst, agent_burst, rps, _ = line.split("\t")
+    rounds.setdefault(int(c), []).append([float(x) for x in (rss, direct, agent, direct_burst, agent_burst, rps)])
+for c, rs in sorted(rounds.items()):
+    med = lambda i: statistics.median(r[i] for r in rs)
+    added = [r[2] - r[1] for r in rs]
+    print("\t".join(str(x) for x in (c, med(0), statistics.median(added), min(added), max(added),
+                                      med(3), med(4), med(5), med(1), med(2))))
+PY
 plot() { # file title xlabel ylabel logx plot-commands
   gnuplot <<GP
 set terminal svg size 640,400 font "sans,11" background rgb "white"
@@ -295,7 +342,9 @@ plot guard_revocations.svg "Guard (ES256): validations/s and memory by revoked t
 plot guard_keys.svg "Guard (ES256): validations/s by keys in the JWKS" "keys" "validations/s" "" \
   "set yrange [0:*]; plot '$data/guard_keys.tsv' using 1:(1e9/\$2) with linespoints title 'validations/s'"
 plot agent_connections.svg "Agent: RSS and added p99 by open connections (~10,000 requests/s)" "connections" "RSS (MiB)" logx \
-  "set yrange [0:*]; set y2label 'added p99 (ms)'; set y2tics; plot '$data/agent_connections.tsv' using 1:(\$2/1024) with linespoints title 'agent RSS (MiB)', '' using 1:(\$4-\$3) axes x1y2 with linespoints dt 2 title 'added p99 (ms)'"
+  "set yrange [0:*]; set y2label 'added p99 (ms)'; set y2tics; set y2range [0:*]; plot '$data/agent_medians.tsv' using 1:(\$2/1024) with linespoints title 'agent RSS (MiB)', '' using 1:3:4:5 axes x1y2 with yerrorlines dt 2 title 'added p99, steady load (ms): median, range of 3 rounds'"
+plot agent_burst.svg "Opening burst: every connection's first request at once" "connections" "slowest answer (ms)" logx \
+  "set logscale y; plot '$data/agent_medians.tsv' using 1:7 with linespoints title 'through the agent', '' using 1:6 with linespoints title 'straight to nginx'"
 plot redis_fleet.svg "Redis-shared fleet: token requests at the AS by processes starting together" "processes" "token requests" logx \
   "set yrange [0:*]; plot '$data/redis_fleet.tsv' using 1:2 with linespoints title 'token requests at the AS'"
 
