@@ -143,6 +143,43 @@ async fn a_rejected_token_is_not_taken_back_from_the_shared_cache() {
     assert_eq!(server.token_requests(), 2);
 }
 
+/// Whoever takes the lease looks once more before fetching: a token stored between its first
+/// look and its lease (by the holder that just released it) is taken, not fetched a second time.
+#[tokio::test]
+async fn a_lease_holder_takes_a_token_stored_since_its_first_look() {
+    use futures::FutureExt;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokenbroker::{AccessToken, SharedCache};
+
+    let redis = RedisServer::start();
+    let server = server().await;
+    let stored = instance(&server, cache_config(&redis))
+        .token()
+        .await
+        .unwrap();
+    assert_eq!(server.token_requests(), 1);
+    let cache = RedisTokenCache::new(cache_config(&redis)).unwrap();
+    let config = entur(&server).build().unwrap();
+    let key = config.cache_key();
+    let client = TokenClient::new(config).unwrap();
+    // The first look sees nothing it can use, as a look made just before the store would; the
+    // look after the lease sees the stored token.
+    let looks = AtomicUsize::new(0);
+    let acceptable = |_: &AccessToken| looks.fetch_add(1, Ordering::SeqCst) > 0;
+    let taken = cache
+        .obtain(&key, &acceptable, client.fetch().boxed())
+        .await
+        .unwrap();
+    assert_eq!(
+        looks.load(Ordering::SeqCst),
+        2,
+        "looked before and after the lease"
+    );
+    assert!(taken.same_as(&stored), "the stored token, not a new one");
+    assert_eq!(server.token_requests(), 1, "no second fetch for the fleet");
+    assert_eq!(cache.hits(), 1);
+}
+
 #[tokio::test]
 async fn a_lease_holder_that_never_stores_costs_a_bounded_wait() {
     let redis = RedisServer::start();

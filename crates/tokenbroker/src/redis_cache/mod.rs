@@ -3,8 +3,9 @@
 //! For each [`CacheKey`] there are two Redis keys:
 //! - `PREFIX:token:KEY` holds the token, sealed with AES-256-GCM ([`CacheCipher`]), with a TTL
 //!   equal to the token's remaining lifetime, so Redis forgets it when it expires.
-//! - `PREFIX:lease:KEY` is the distributed single flight: whoever sets it (`SET NX PX`) fetches
-//!   from the token endpoint; the others poll for the token it stores. The holder releases the
+//! - `PREFIX:lease:KEY` is the distributed single flight: whoever sets it (`SET NX PX`) looks for
+//!   the token once more (the previous holder may have stored it a moment ago) and otherwise
+//!   fetches from the token endpoint; the others poll for the token it stores. The holder releases the
 //!   lease with a compare-and-delete script, so a holder whose lease already expired cannot
 //!   delete someone else's. A waiter gives up after [`RedisCacheConfig::max_wait`] and fetches
 //!   itself, so a holder that crashed costs a bounded delay, not an outage.
@@ -118,21 +119,21 @@ impl RedisTokenCache {
         let lease_id = uuid::Uuid::new_v4().to_string();
         let give_up_at = Instant::now() + self.max_wait;
         loop {
-            match self.read(&token_key).await {
-                Ok(Some(token)) if acceptable(&token) => {
-                    self.hits.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(
-                        token = token.fingerprint(),
-                        "token taken from the shared cache"
-                    );
-                    return Ok(token);
-                }
-                Ok(_) => {}
+            match self.shared_token(&token_key, acceptable).await {
+                Ok(Some(token)) => return Ok(token),
+                Ok(None) => {}
                 Err(_) => return fetch.await,
             }
             match self.take_lease(&lease_key, &lease_id).await {
                 Ok(true) => {
-                    let result = self.fetch_and_store(&token_key, fetch).await;
+                    // Look again: the holder before us may have stored its token and released
+                    // the lease between our look and our lease; fetching then would spend a
+                    // second token for the fleet.
+                    let result = match self.shared_token(&token_key, acceptable).await {
+                        Ok(Some(token)) => Ok(token),
+                        Ok(None) => self.fetch_and_store(&token_key, fetch).await,
+                        Err(_) => fetch.await,
+                    };
                     self.release_lease(&lease_key, &lease_id).await;
                     return result;
                 }
@@ -148,6 +149,26 @@ impl RedisTokenCache {
             }
             tokio::time::sleep(self.poll_interval).await;
         }
+    }
+
+    /// The stored token when there is one `acceptable` takes (counted as a hit).
+    async fn shared_token(
+        &self,
+        token_key: &str,
+        acceptable: Acceptable<'_>,
+    ) -> Result<Option<AccessToken>, connection::Unavailable> {
+        let token = self
+            .read(token_key)
+            .await?
+            .filter(|token| acceptable(token));
+        if let Some(token) = &token {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(
+                token = token.fingerprint(),
+                "token taken from the shared cache"
+            );
+        }
+        Ok(token)
     }
 
     async fn fetch_and_store(
